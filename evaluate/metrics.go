@@ -13,11 +13,11 @@ import (
 // classes. The zero value is not usable; call NewMetrics.
 type Metrics struct {
 	NumClasses int
-	N          int           // samples seen
-	Top1       int           // samples whose label ranked first
-	Top5       int           // samples whose label ranked in the first five
-	Support    []int         // [class] samples with that label
-	Correct    []int         // [class] samples with that label ranked first
+	N          int            // samples seen
+	Top1       int            // samples whose label ranked first
+	Top5       int            // samples whose label ranked in the first five
+	Support    []int          // [class] samples with that label
+	Correct    []int          // [class] samples with that label ranked first
 	Confusions map[[2]int]int // (label, predicted) → count, label ≠ predicted
 }
 
