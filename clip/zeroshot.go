@@ -1,0 +1,443 @@
+package clip
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// TextEmbedder is the text side a zero-shot classifier needs: projected
+// text embeddings (normalised or not) and CLIP's logit scale. *Model
+// satisfies it.
+type TextEmbedder interface {
+	EmbedTexts(ctx context.Context, texts []string) ([][]float32, error)
+	LogitScale() float32
+}
+
+// ImageEmbedder is the image side: projected embeddings of n images given as
+// pixel values [n,3,S,S]. *Model satisfies it.
+type ImageEmbedder interface {
+	EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]float32, error)
+}
+
+// ClassifierOptions tune NewClassifier; nil means defaults.
+type ClassifierOptions struct {
+	// Templates are prompt templates with "{}" for the class name, e.g.
+	// ImageNetTemplates(). Empty means the class name alone is the prompt.
+	Templates []string
+	// BatchSize is the number of texts per EmbedTexts call (default 256).
+	BatchSize int
+	// Progress, if set, is called after every batch with the number of
+	// texts embedded so far and the total.
+	Progress func(done, total int)
+	// Model is a free-text description of the text encoder (a Hub id or
+	// folder), stored with the classifier so a saved file says what made it.
+	Model string
+}
+
+// Classifier is a zero-shot classifier: one unit-norm text embedding per
+// class. It is computed once by NewClassifier, can be saved and loaded,
+// and is read-only afterwards (safe for concurrent use).
+type Classifier struct {
+	Classes   []string    // class names, in index order
+	Templates []string    // templates used; empty: class names alone
+	Weights   [][]float32 // [len(Classes)][EmbedDim], each row unit L2 norm
+	Scale     float32     // logit scale, exp(logit_scale) of the model
+	Model     string      // description of the text encoder, may be empty
+}
+
+// Prediction is one class of a top-k answer.
+type Prediction struct {
+	Index int     `json:"index"` // class index
+	Class string  `json:"class"` // class name
+	Score float32 `json:"score"` // cosine similarity of image and class embedding
+	Logit float32 `json:"logit"` // Scale × Score
+	Prob  float32 `json:"prob"`  // softmax of the logits over all classes
+}
+
+// NewClassifier embeds every class with every template and averages them
+// as CLIP does (OpenAI's notebook, open_clip's build_zero_shot_classifier):
+// each prompt embedding is L2-normalised, the class's prompts are averaged,
+// and the mean is normalised again. With no templates each class is
+// embedded by its name alone. Texts are sent in batches of
+// opts.BatchSize; ctx is checked between batches.
+func NewClassifier(ctx context.Context, emb TextEmbedder, classes []string, opts *ClassifierOptions) (*Classifier, error) {
+	var o ClassifierOptions
+	if opts != nil {
+		o = *opts
+	}
+	if emb == nil {
+		return nil, errors.New("clip: NewClassifier: nil text embedder")
+	}
+	if len(classes) == 0 {
+		return nil, errors.New("clip: NewClassifier: no classes")
+	}
+	for i, c := range classes {
+		if c == "" {
+			return nil, fmt.Errorf("clip: NewClassifier: class %d has an empty name", i)
+		}
+	}
+	for i, t := range o.Templates {
+		if !strings.Contains(t, TemplatePlaceholder) {
+			return nil, fmt.Errorf("clip: NewClassifier: template %d %q has no %q placeholder", i, t, TemplatePlaceholder)
+		}
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = 256
+	}
+	perClass := max(len(o.Templates), 1)
+	total := len(classes) * perClass
+	prompt := func(k int) string { // k-th text: class-major order
+		c := classes[k/perClass]
+		if len(o.Templates) == 0 {
+			return c
+		}
+		return ApplyTemplate(o.Templates[k%perClass], c)
+	}
+
+	sums := make([][]float64, len(classes))
+	dim := -1
+	texts := make([]string, 0, o.BatchSize)
+	for start := 0; start < total; start += o.BatchSize {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		end := min(start+o.BatchSize, total)
+		texts = texts[:0]
+		for k := start; k < end; k++ {
+			texts = append(texts, prompt(k))
+		}
+		out, err := emb.EmbedTexts(ctx, texts)
+		if err != nil {
+			return nil, fmt.Errorf("clip: embedding class prompts %d..%d: %w", start, end-1, err)
+		}
+		if len(out) != len(texts) {
+			return nil, fmt.Errorf("clip: text embedder returned %d embeddings for %d texts", len(out), len(texts))
+		}
+		for j, v := range out {
+			if dim < 0 {
+				if len(v) == 0 {
+					return nil, errors.New("clip: text embedder returned an empty embedding")
+				}
+				dim = len(v)
+			}
+			if len(v) != dim {
+				return nil, fmt.Errorf("clip: text embedding %d has length %d, want %d", start+j, len(v), dim)
+			}
+			n := norm64(v)
+			if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+				return nil, fmt.Errorf("clip: prompt %q has a zero or non-finite embedding", texts[j])
+			}
+			c := (start + j) / perClass
+			if sums[c] == nil {
+				sums[c] = make([]float64, dim)
+			}
+			for i, x := range v {
+				sums[c][i] += float64(x) / n
+			}
+		}
+		if o.Progress != nil {
+			o.Progress(end, total)
+		}
+	}
+
+	w := make([][]float32, len(classes))
+	for c, s := range sums {
+		var n float64
+		for _, x := range s {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		if n == 0 {
+			return nil, fmt.Errorf("clip: class %q: its prompt embeddings average to zero", classes[c])
+		}
+		w[c] = make([]float32, dim)
+		for i, x := range s {
+			w[c][i] = float32(x / n)
+		}
+	}
+	return &Classifier{
+		Classes:   append([]string(nil), classes...),
+		Templates: append([]string(nil), o.Templates...),
+		Weights:   w,
+		Scale:     emb.LogitScale(),
+		Model:     o.Model,
+	}, nil
+}
+
+// Dim is the embedding dimension of the class embeddings.
+func (c *Classifier) Dim() int {
+	if len(c.Weights) == 0 {
+		return 0
+	}
+	return len(c.Weights[0])
+}
+
+// Scores returns the cosine similarities [len(images)][len(Classes)] of the
+// image embeddings (normalised here; the input is not modified) and the
+// class embeddings.
+func (c *Classifier) Scores(images [][]float32) ([][]float32, error) {
+	d := c.Dim()
+	if d == 0 {
+		return nil, errors.New("clip: classifier has no classes")
+	}
+	out := make([][]float32, len(images))
+	for i, v := range images {
+		if len(v) != d {
+			return nil, fmt.Errorf("clip: image embedding %d has length %d, classifier expects %d", i, len(v), d)
+		}
+		n := norm64(v)
+		if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+			return nil, fmt.Errorf("clip: image embedding %d is zero or non-finite", i)
+		}
+		row := make([]float32, len(c.Weights))
+		for k, w := range c.Weights {
+			var s float64
+			for j, x := range v {
+				s += float64(x) * float64(w[j])
+			}
+			row[k] = float32(s / n)
+		}
+		out[i] = row
+	}
+	return out, nil
+}
+
+// Classify returns the k best classes of every image embedding, best first,
+// with probabilities from the softmax over all classes of the logits
+// (Scale × cosine), as CLIP's logits_per_image.softmax(-1). k <= 0 or
+// k > len(Classes) means all classes.
+func (c *Classifier) Classify(images [][]float32, k int) ([][]Prediction, error) {
+	scores, err := c.Scores(images)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]Prediction, len(scores))
+	for i, s := range scores {
+		out[i] = TopK(s, c.Scale, c.Classes, k)
+	}
+	return out, nil
+}
+
+// ClassifyPixels embeds n images given as pixel values [n,3,S,S] and
+// classifies them (see Classify).
+func (c *Classifier) ClassifyPixels(ctx context.Context, m ImageEmbedder, pixels []float32, n, k int) ([][]Prediction, error) {
+	emb, err := m.EmbedPixels(ctx, pixels, n)
+	if err != nil {
+		return nil, err
+	}
+	return c.Classify(emb, k)
+}
+
+// TopK ranks cosine scores: logits are scale×score, probabilities the
+// softmax of all logits (computed in float64), and the k best are returned
+// best first (ties: lower index first). names may be nil.
+func TopK(scores []float32, scale float32, names []string, k int) []Prediction {
+	if k <= 0 || k > len(scores) {
+		k = len(scores)
+	}
+	maxL := math.Inf(-1)
+	for _, s := range scores {
+		maxL = math.Max(maxL, float64(scale)*float64(s))
+	}
+	var z float64
+	for _, s := range scores {
+		z += math.Exp(float64(scale)*float64(s) - maxL)
+	}
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	out := make([]Prediction, k)
+	for r := range out {
+		i := idx[r]
+		l := float64(scale) * float64(scores[i])
+		p := Prediction{Index: i, Score: scores[i], Logit: float32(l), Prob: float32(math.Exp(l-maxL) / z)}
+		if i < len(names) {
+			p.Class = names[i]
+		}
+		out[r] = p
+	}
+	return out
+}
+
+func norm64(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s)
+}
+
+// ---- file format ----------------------------------------------------------
+
+// classifierFormat is the "format" metadata value of a saved classifier.
+const classifierFormat = "goclip-zeroshot-classifier/1"
+
+// ClassifierFileError reports a file that is not a valid saved classifier.
+type ClassifierFileError struct {
+	Path string
+	Msg  string
+}
+
+func (e *ClassifierFileError) Error() string {
+	return "clip: classifier file " + e.Path + ": " + e.Msg
+}
+
+// Save writes the classifier as a safetensors file: one F32 tensor
+// "class_embeddings" [classes, dim] and string metadata "format"
+// ("goclip-zeroshot-classifier/1"), "classes" and "templates" (JSON arrays
+// of strings), "logit_scale" (decimal) and "model". Python reads it with
+// safetensors.safe_open(path, "np").
+func (c *Classifier) Save(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := c.Write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Write writes the classifier in the format of Save.
+func (c *Classifier) Write(w io.Writer) error {
+	d := c.Dim()
+	if d == 0 || len(c.Weights) != len(c.Classes) {
+		return fmt.Errorf("clip: classifier has %d classes and %d embeddings", len(c.Classes), len(c.Weights))
+	}
+	classes, _ := json.Marshal(c.Classes)
+	templates, _ := json.Marshal(nonNil(c.Templates))
+	nbytes := len(c.Weights) * d * 4
+	hdr := map[string]any{
+		"__metadata__": map[string]string{
+			"format":      classifierFormat,
+			"classes":     string(classes),
+			"templates":   string(templates),
+			"logit_scale": strconv.FormatFloat(float64(c.Scale), 'g', -1, 32),
+			"model":       c.Model,
+		},
+		"class_embeddings": map[string]any{
+			"dtype": "F32", "shape": []int{len(c.Weights), d}, "data_offsets": []int{0, nbytes},
+		},
+	}
+	h, err := json.Marshal(hdr)
+	if err != nil {
+		return err
+	}
+	for len(h)%8 != 0 { // safetensors pads the header with spaces to 8 bytes
+		h = append(h, ' ')
+	}
+	buf := make([]byte, 8, 8+len(h)+nbytes)
+	binary.LittleEndian.PutUint64(buf, uint64(len(h)))
+	buf = append(buf, h...)
+	for i, row := range c.Weights {
+		if len(row) != d {
+			return fmt.Errorf("clip: class embedding %d has length %d, want %d", i, len(row), d)
+		}
+		for _, x := range row {
+			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+		}
+	}
+	_, err = w.Write(buf)
+	return err
+}
+
+// LoadClassifier reads a file written by Save.
+func LoadClassifier(path string) (*Classifier, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c, msg := parseClassifier(b)
+	if msg != "" {
+		return nil, &ClassifierFileError{Path: path, Msg: msg}
+	}
+	return c, nil
+}
+
+func parseClassifier(b []byte) (*Classifier, string) {
+	if len(b) < 8 {
+		return nil, "too short for a safetensors header"
+	}
+	hl := binary.LittleEndian.Uint64(b)
+	if hl > uint64(len(b)-8) {
+		return nil, fmt.Sprintf("header length %d exceeds the file size %d", hl, len(b))
+	}
+	var hdr struct {
+		Meta map[string]string `json:"__metadata__"`
+		Emb  *struct {
+			DType   string `json:"dtype"`
+			Shape   []int  `json:"shape"`
+			Offsets []int  `json:"data_offsets"`
+		} `json:"class_embeddings"`
+	}
+	if err := json.Unmarshal(b[8:8+hl], &hdr); err != nil {
+		return nil, "bad header JSON: " + err.Error()
+	}
+	if hdr.Meta["format"] != classifierFormat {
+		return nil, fmt.Sprintf("format %q, want %q", hdr.Meta["format"], classifierFormat)
+	}
+	e := hdr.Emb
+	if e == nil {
+		return nil, "no class_embeddings tensor"
+	}
+	if e.DType != "F32" || len(e.Shape) != 2 || len(e.Offsets) != 2 {
+		return nil, fmt.Sprintf("class_embeddings: dtype %s shape %v, want F32 [classes, dim]", e.DType, e.Shape)
+	}
+	nc, d := e.Shape[0], e.Shape[1]
+	data := b[8+hl:]
+	if nc <= 0 || d <= 0 || nc > len(data)/4/d {
+		return nil, fmt.Sprintf("class_embeddings shape %v does not fit the %d data bytes", e.Shape, len(data))
+	}
+	if e.Offsets[0] != 0 || e.Offsets[1] != nc*d*4 || e.Offsets[1] > len(data) {
+		return nil, fmt.Sprintf("class_embeddings data_offsets %v, want [0 %d] within %d bytes", e.Offsets, nc*d*4, len(data))
+	}
+	c := &Classifier{Model: hdr.Meta["model"]}
+	if err := json.Unmarshal([]byte(hdr.Meta["classes"]), &c.Classes); err != nil {
+		return nil, "metadata classes: " + err.Error()
+	}
+	if len(c.Classes) != nc {
+		return nil, fmt.Sprintf("%d class names for %d embeddings", len(c.Classes), nc)
+	}
+	if t := hdr.Meta["templates"]; t != "" {
+		if err := json.Unmarshal([]byte(t), &c.Templates); err != nil {
+			return nil, "metadata templates: " + err.Error()
+		}
+	}
+	s, err := strconv.ParseFloat(hdr.Meta["logit_scale"], 32)
+	if err != nil || s <= 0 || math.IsInf(s, 0) {
+		return nil, fmt.Sprintf("metadata logit_scale %q is not a positive number", hdr.Meta["logit_scale"])
+	}
+	c.Scale = float32(s)
+	c.Weights = make([][]float32, nc)
+	for i := range c.Weights {
+		row := make([]float32, d)
+		for j := range row {
+			x := math.Float32frombits(binary.LittleEndian.Uint32(data[(i*d+j)*4:]))
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Sprintf("class embedding %d has a non-finite value", i)
+			}
+			row[j] = x
+		}
+		c.Weights[i] = row
+	}
+	return c, ""
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
