@@ -1,0 +1,288 @@
+package clip
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+
+	"github.com/goclip/goclip/textenc"
+	"github.com/goclip/goclip/vit"
+	"github.com/nlpodyssey/safetensors"
+)
+
+// golden is one safetensors file of inputs and transformers outputs.
+type golden struct {
+	st   safetensors.SafeTensors
+	meta map[string]string
+}
+
+func readGolden(t testing.TB, path string) *golden {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md, err := safetensors.ReadMetadata(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	st, err := safetensors.Deserialize(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return &golden{st: st, meta: md.Metadata()}
+}
+
+func (g *golden) has(name string) bool { _, ok := g.st.Tensor(name); return ok }
+
+// f32 returns a float tensor (F32 or F64) as float64 values and its shape.
+func (g *golden) f64(t testing.TB, name string) ([]float64, []int) {
+	t.Helper()
+	tv, ok := g.st.Tensor(name)
+	if !ok {
+		t.Fatalf("golden has no %q", name)
+	}
+	var shape []int
+	for _, d := range tv.Shape() {
+		shape = append(shape, int(d))
+	}
+	b := tv.Data()
+	var out []float64
+	switch tv.DType() {
+	case safetensors.F32:
+		out = make([]float64, len(b)/4)
+		for i := range out {
+			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+		}
+	case safetensors.F64:
+		out = make([]float64, len(b)/8)
+		for i := range out {
+			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
+		}
+	default:
+		t.Fatalf("golden %q has dtype %s", name, tv.DType())
+	}
+	return out, shape
+}
+
+func (g *golden) f32(t testing.TB, name string) ([]float32, []int) {
+	v, s := g.f64(t, name)
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out, s
+}
+
+// ids returns an I64 [n, L] tensor as rows.
+func (g *golden) ids(t testing.TB, name string) [][]int32 {
+	t.Helper()
+	tv, ok := g.st.Tensor(name)
+	if !ok || tv.DType() != safetensors.I64 || len(tv.Shape()) != 2 {
+		t.Fatalf("golden %q missing or not I64 [n,L]", name)
+	}
+	n, l := int(tv.Shape()[0]), int(tv.Shape()[1])
+	b := tv.Data()
+	rows := make([][]int32, n)
+	for i := range rows {
+		rows[i] = make([]int32, l)
+		for j := range rows[i] {
+			rows[i][j] = int32(binary.LittleEndian.Uint64(b[8*(i*l+j):]))
+		}
+	}
+	return rows
+}
+
+// stats compares got with want row by row (rows of width w).
+type stats struct{ maxAbs, minCos float64 }
+
+func compare(got []float32, want []float64, w int) stats {
+	s := stats{minCos: 1}
+	for r := 0; r*w < len(want); r++ {
+		var dot, ng, nw float64
+		for i := r * w; i < (r+1)*w; i++ {
+			g, x := float64(got[i]), want[i]
+			s.maxAbs = math.Max(s.maxAbs, math.Abs(g-x))
+			dot += g * x
+			ng += g * g
+			nw += x * x
+		}
+		if ng > 0 && nw > 0 {
+			s.minCos = math.Min(s.minCos, dot/math.Sqrt(ng*nw))
+		}
+	}
+	return s
+}
+
+func flatten(v [][]float32) []float32 {
+	var out []float32
+	for _, r := range v {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// Tolerances against transformers' float64 run of the same float32 weights.
+const (
+	// embedTol is the bar for projected embeddings (values up to
+	// about 2): transformers' own float32 run is within 2.7e-6 of float64
+	// on ViT-B/32, so a float32 pass as accurate as PyTorch's is within a
+	// few times that; 2e-5 leaves room for a different summation order
+	// (blocked / SIMD kernels) without hiding a real bug, which shows up
+	// as errors of 1e-3 and more.
+	embedTol = 2e-5
+	// minCosine is the per-row cosine bar; float32 rounding alone
+	// gives 1 - cos ≈ 1e-12…1e-10.
+	minCosine = 0.999999
+	// logitTol: logits are cosines times exp(logit_scale) = 100, so a 1e-6
+	// cosine error becomes 1e-4; transformers' f32 run is 2.6e-5 off.
+	logitTol = 1e-4
+	// pooledTol: pooled outputs are layer-normalised (values up to ~4
+	// with gamma up to 1.25), so float32 rounding is a few 1e-6.
+	pooledTol = 2e-5
+	// hiddenTol for per-layer hidden states, which grow through the
+	// residual stream to |x| ≈ 10 on b32; compared with float32 references
+	// (the reference's own rounding adds ~1e-6 relative) — 1e-4 is about
+	// 10 ulps at that magnitude.
+	hiddenTol = 1e-4
+)
+
+// checkGolden runs m on the golden inputs and compares every output.
+// pixels may be nil to take "pixel_values" from the golden file.
+func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name string) {
+	ctx := context.Background()
+	vc, tc := m.cfg.VisionConfig, m.cfg.TextConfig
+	if pixels == nil {
+		pixels, _ = g.f32(t, "pixel_values")
+	}
+	per := 3 * vc.ImageSize * vc.ImageSize
+	n := len(pixels) / per
+	ids := g.ids(t, "input_ids")
+
+	// Per-layer hidden states: [layers+1, N, T, W] for all inputs, or
+	// "_first" [layers+1, T, W] of the first input only.
+	if g.has("f32_vision_hidden") || g.has("f32_vision_hidden_first") {
+		key, first := "f32_vision_hidden", false
+		if !g.has(key) {
+			key, first = "f32_vision_hidden_first", true
+		}
+		for _, k := range []string{"f64" + key[3:], key} { // prefer f64
+			if g.has(k) {
+				key = k
+				break
+			}
+		}
+		want, shape := g.f64(t, key)
+		w, T := vc.HiddenSize, vc.Grid()*vc.Grid()+1
+		worst := make([]float64, shape[0])
+		nimg := n
+		if first {
+			nimg = 1
+		}
+		_, err := m.vision.Forward(ctx, pixels[:nimg*per], nimg, &vit.ForwardOptions{Hidden: func(l, i int, h []float32) {
+			off := (l*nimg + i) * T * w
+			worst[l] = math.Max(worst[l], compare(h, want[off:off+T*w], w).maxAbs)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for l, e := range worst {
+			t.Logf("%s vision hidden[%d] (%s) max abs %.3g", name, l, key, e)
+			if e > hiddenTol {
+				t.Errorf("%s: vision hidden state %d differs by %.3g > %g", name, l, e, hiddenTol)
+			}
+		}
+	}
+	if g.has("f32_text_hidden") || g.has("f32_text_hidden_first") {
+		key, first := "f32_text_hidden", false
+		if !g.has(key) {
+			key, first = "f32_text_hidden_first", true
+		}
+		for _, k := range []string{"f64" + key[3:], key} {
+			if g.has(k) {
+				key = k
+				break
+			}
+		}
+		want, shape := g.f64(t, key)
+		w, L := tc.HiddenSize, len(ids[0])
+		nseq := len(ids)
+		if first {
+			nseq = 1
+		}
+		worst := make([]float64, shape[0])
+		_, err := m.text.Forward(ctx, ids[:nseq], &textenc.ForwardOptions{Hidden: func(l, s int, h []float32) {
+			// Only computed positions (0…pool index) are compared; the
+			// causal mask makes later ones irrelevant to every output.
+			off := (l*nseq + s) * L * w
+			worst[l] = math.Max(worst[l], compare(h, want[off:off+len(h)], w).maxAbs)
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for l, e := range worst {
+			t.Logf("%s text hidden[%d] (%s) max abs %.3g", name, l, key, e)
+			if e > hiddenTol {
+				t.Errorf("%s: text hidden state %d differs by %.3g > %g", name, l, e, hiddenTol)
+			}
+		}
+	}
+
+	check := func(what string, got []float32, key string, w int, tol float64, cos bool) {
+		t.Helper()
+		want, _ := g.f64(t, key)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %s has %d values, golden %d", name, what, len(got), len(want))
+		}
+		s := compare(got, want, w)
+		t.Logf("%s %-13s max abs %.3g  min cosine %.9f", name, what, s.maxAbs, s.minCos)
+		if s.maxAbs > tol {
+			t.Errorf("%s: %s max abs error %.3g > %g", name, what, s.maxAbs, tol)
+		}
+		if cos && s.minCos < minCosine {
+			t.Errorf("%s: %s min cosine %.9f < %g", name, what, s.minCos, minCosine)
+		}
+	}
+	vp, err := m.vision.Forward(ctx, pixels, n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("vision_pooled", vp, "f64_vision_pooled", vc.HiddenSize, pooledTol, true)
+	tp, err := m.text.Forward(ctx, ids, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("text_pooled", tp, "f64_text_pooled", tc.HiddenSize, pooledTol, true)
+	img, err := m.EmbedPixels(ctx, pixels, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt, err := m.EmbedTokens(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.EmbedDim()
+	check("image_embeds", flatten(img), "f64_image_embeds", d, embedTol, true)
+	check("text_embeds", flatten(txt), "f64_text_embeds", d, embedTol, true)
+	logits := m.Logits(img, txt)
+	check("logits", flatten(logits), "f64_logits_per_image", len(txt), logitTol, false)
+	Normalize(img)
+	Normalize(txt)
+	check("image_norm", flatten(img), "f64_image_embeds_norm", d, embedTol, true)
+	check("text_norm", flatten(txt), "f64_text_embeds_norm", d, embedTol, true)
+}
+
+func loadOrFatal(t *testing.T, dir string) *Model {
+	t.Helper()
+	m, err := Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+var _ = fmt.Sprint

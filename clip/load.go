@@ -1,0 +1,224 @@
+package clip
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"unsafe"
+
+	"github.com/nlpodyssey/safetensors"
+)
+
+// Errors wrapped by *TensorError, for errors.Is.
+var (
+	ErrMissingTensor = errors.New("missing tensor")
+	ErrShape         = errors.New("wrong shape")
+	ErrDType         = errors.New("unsupported dtype")
+)
+
+// FormatError reports a weights file that is not a valid safetensors file
+// (truncated, garbage header, offsets out of range).
+type FormatError struct {
+	File string
+	Err  error
+}
+
+func (e *FormatError) Error() string {
+	return "clip: " + e.File + ": not a valid safetensors file: " + e.Err.Error()
+}
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// TensorError reports a problem with one named tensor; Err is one of
+// ErrMissingTensor, ErrShape or ErrDType, possibly wrapped.
+type TensorError struct {
+	File   string
+	Tensor string
+	Err    error
+}
+
+func (e *TensorError) Error() string {
+	return fmt.Sprintf("clip: %s: tensor %q: %v", e.File, e.Tensor, e.Err)
+}
+func (e *TensorError) Unwrap() error { return e.Err }
+
+// Weights is a read-only view of a safetensors file: memory-mapped where
+// the platform allows it, read into memory otherwise. It implements
+// tensor.Store. F32 tensors are returned in place when aligned; F16 and
+// BF16 are converted to float32 copies.
+type Weights struct {
+	file  string
+	data  []byte
+	unmap func() error
+	st    safetensors.SafeTensors
+}
+
+// OpenWeights opens a safetensors file. Close releases it.
+func OpenWeights(path string) (*Weights, error) {
+	data, unmap, err := mapFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("clip: %w", err)
+	}
+	w, err := ParseWeights(path, data)
+	if err != nil {
+		if unmap != nil {
+			_ = unmap()
+		}
+		return nil, err
+	}
+	w.unmap = unmap
+	return w, nil
+}
+
+// ParseWeights parses safetensors bytes; name is used in errors. The
+// Weights alias data.
+func ParseWeights(name string, data []byte) (*Weights, error) {
+	st, err := safetensors.Deserialize(data)
+	if err != nil {
+		return nil, &FormatError{File: name, Err: err}
+	}
+	return &Weights{file: name, data: data, st: st}, nil
+}
+
+// Close releases the mapping. Slices returned by Tensor must not be used
+// afterwards.
+func (w *Weights) Close() error {
+	if w == nil || w.unmap == nil {
+		return nil
+	}
+	err := w.unmap()
+	w.unmap = nil
+	return err
+}
+
+// Names lists the tensors in the file, sorted.
+func (w *Weights) Names() []string {
+	n := w.st.Names()
+	sort.Strings(n)
+	return n
+}
+
+// Shape returns a tensor's shape and dtype name, or ok=false if absent.
+func (w *Weights) Shape(name string) (shape []int, dtype string, ok bool) {
+	tv, ok := w.st.Tensor(name)
+	if !ok {
+		return nil, "", false
+	}
+	for _, d := range tv.Shape() {
+		shape = append(shape, int(d))
+	}
+	return shape, tv.DType().String(), true
+}
+
+// Tensor returns the float32 values of name, checking its shape (an empty
+// shape is a scalar, and also accepts a one-element tensor).
+func (w *Weights) Tensor(name string, shape ...int) ([]float32, error) {
+	tv, ok := w.st.Tensor(name)
+	if !ok {
+		return nil, &TensorError{File: w.file, Tensor: name, Err: ErrMissingTensor}
+	}
+	if !shapeMatches(tv.Shape(), shape) {
+		return nil, &TensorError{File: w.file, Tensor: name,
+			Err: fmt.Errorf("%w: file has %v, want %v", ErrShape, tv.Shape(), shape)}
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	b := tv.Data()
+	switch tv.DType() {
+	case safetensors.F32:
+		if len(b) != 4*n {
+			return nil, &TensorError{File: w.file, Tensor: name, Err: fmt.Errorf("%w: %d bytes for %d values", ErrShape, len(b), n)}
+		}
+		if n == 0 {
+			return []float32{}, nil
+		}
+		if littleEndian && uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+			return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n), nil
+		}
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+		}
+		return out, nil
+	case safetensors.F16, safetensors.BF16:
+		if len(b) != 2*n {
+			return nil, &TensorError{File: w.file, Tensor: name, Err: fmt.Errorf("%w: %d bytes for %d values", ErrShape, len(b), n)}
+		}
+		out := make([]float32, n)
+		bf := tv.DType() == safetensors.BF16
+		for i := range out {
+			h := binary.LittleEndian.Uint16(b[2*i:])
+			if bf {
+				out[i] = math.Float32frombits(uint32(h) << 16)
+			} else {
+				out[i] = halfToFloat(h)
+			}
+		}
+		return out, nil
+	}
+	return nil, &TensorError{File: w.file, Tensor: name, Err: fmt.Errorf("%w %s (want F32, F16 or BF16)", ErrDType, tv.DType())}
+}
+
+func shapeMatches(got []uint64, want []int) bool {
+	if len(want) == 0 { // scalar: [] or [1]
+		return len(got) == 0 || (len(got) == 1 && got[0] == 1)
+	}
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i] != uint64(want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// halfToFloat converts an IEEE 754 binary16 value.
+func halfToFloat(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	mant := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // Inf, NaN
+		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
+	case exp == 0 && mant == 0:
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: mant·2^-24
+		f := float32(mant) * (1.0 / (1 << 24))
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
+}
+
+var littleEndian = func() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}()
+
+// readFile is the portable fallback of mapFile.
+func readFile(path string) ([]byte, func() error, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, nil, nil
+}
+
+// hasPrefix reports whether any tensor name starts with prefix.
+func (w *Weights) hasPrefix(prefix string) bool {
+	for _, n := range w.st.Names() {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,75 @@
+package encoder
+
+import (
+	"fmt"
+
+	"github.com/goclip/goclip/tensor"
+)
+
+// Attention is CLIPAttention: multi-head self-attention with the query, key
+// and value projections fused into one Linear at load time.
+type Attention struct {
+	qkv *tensor.Linear // weight [3·width, width] = q_proj ‖ k_proj ‖ v_proj, bias [3·width]
+	out *tensor.Linear // out_proj: weight [width, width], bias [width]
+}
+
+// loadAttention reads prefix+"q_proj.weight" etc. and fuses Q, K and V
+// (the fused copy is owned by the Attention; the Store is not written).
+func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error) {
+	w := make([]float32, 3*width*width)
+	b := make([]float32, 3*width)
+	for i, p := range []string{"q_proj", "k_proj", "v_proj"} {
+		pw, err := st.Tensor(prefix+p+".weight", width, width)
+		if err != nil {
+			return nil, err
+		}
+		pb, err := st.Tensor(prefix+p+".bias", width)
+		if err != nil {
+			return nil, err
+		}
+		copy(w[i*width*width:], pw)
+		copy(b[i*width:], pb)
+	}
+	qkv, err := tensor.NewLinear(w, b, 3*width, width)
+	if err != nil {
+		return nil, fmt.Errorf("%sqkv: %w", prefix, err)
+	}
+	out, err := loadLinear(st, prefix+"out_proj", width, width)
+	if err != nil {
+		return nil, err
+	}
+	return &Attention{qkv: qkv, out: out}, nil
+}
+
+// forward computes dst[rows,width] = out_proj(attention(x)) for the packed
+// sequences of lens. qkv is scratch [rows, 3·width], ctx scratch [rows, width].
+func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, lens []int, c *Config) {
+	rows := sum(lens)
+	w := c.Width
+	a.qkv.Forward(qkv, x, rows, tensor.ActNone)
+	headDim := w / c.Heads
+	parallel(len(lens), func(s int) {
+		off := offset(lens, s)
+		n := lens[s]
+		q := qkv[off*3*w : (off+n)*3*w]
+		tensor.Attention(ctxBuf[off*w:(off+n)*w], q, q[w:], q[2*w:], n, c.Heads, headDim, 3*w, c.Causal)
+	})
+	a.out.Forward(dst, ctxBuf, rows, tensor.ActNone)
+}
+
+// loadLinear reads prefix.weight [out,in] and prefix.bias [out].
+func loadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, error) {
+	w, err := st.Tensor(prefix+".weight", out, in)
+	if err != nil {
+		return nil, err
+	}
+	b, err := st.Tensor(prefix+".bias", out)
+	if err != nil {
+		return nil, err
+	}
+	l, err := tensor.NewLinear(w, b, out, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	return l, nil
+}

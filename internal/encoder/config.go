@@ -1,0 +1,53 @@
+// Package encoder holds the pre-norm transformer encoder shared by CLIP's
+// vision and text towers (transformers' CLIPEncoder / CLIPEncoderLayer).
+// The two towers differ only in the causal mask of the text tower.
+//
+// Activations are packed: a batch of sequences of possibly different lengths
+// is one row-major buffer [sum of lengths, width], so every Linear runs on
+// all rows of the batch at once and attention runs per sequence.
+package encoder
+
+import (
+	"fmt"
+
+	"github.com/goclip/goclip/tensor"
+)
+
+// Config is the shape of an encoder, taken from the tower's HF config.
+type Config struct {
+	Width        int               // hidden_size
+	Heads        int               // num_attention_heads
+	Intermediate int               // intermediate_size
+	Layers       int               // num_hidden_layers
+	Act          tensor.Activation // hidden_act
+	Eps          float32           // layer_norm_eps
+	Causal       bool              // text tower: token i attends to 0…i
+}
+
+// Validate reports an inconsistent shape.
+func (c Config) Validate() error {
+	switch {
+	case c.Width <= 0:
+		return fmt.Errorf("hidden_size %d must be positive", c.Width)
+	case c.Heads <= 0 || c.Width%c.Heads != 0:
+		return fmt.Errorf("num_attention_heads %d must be positive and divide hidden_size %d", c.Heads, c.Width)
+	case c.Intermediate <= 0:
+		return fmt.Errorf("intermediate_size %d must be positive", c.Intermediate)
+	case c.Layers < 0:
+		return fmt.Errorf("num_hidden_layers %d must not be negative", c.Layers)
+	case !(c.Eps > 0):
+		return fmt.Errorf("layer_norm_eps %g must be positive", c.Eps)
+	}
+	return nil
+}
+
+// ParseAct maps an HF hidden_act name to a tensor activation.
+func ParseAct(name string) (tensor.Activation, error) {
+	switch name {
+	case "quick_gelu":
+		return tensor.ActQuickGELU, nil
+	case "gelu":
+		return tensor.ActGELU, nil
+	}
+	return 0, fmt.Errorf("hidden_act %q is not supported (want quick_gelu or gelu)", name)
+}

@@ -1,0 +1,28 @@
+package encoder
+
+import "github.com/goclip/goclip/tensor"
+
+// MLP is CLIPMLP: fc2(act(fc1(x))).
+type MLP struct {
+	fc1 *tensor.Linear // weight [intermediate, width], bias [intermediate]
+	fc2 *tensor.Linear // weight [width, intermediate], bias [width]
+}
+
+func loadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
+	fc1, err := loadLinear(st, prefix+"fc1", c.Intermediate, c.Width)
+	if err != nil {
+		return nil, err
+	}
+	fc2, err := loadLinear(st, prefix+"fc2", c.Width, c.Intermediate)
+	if err != nil {
+		return nil, err
+	}
+	return &MLP{fc1: fc1, fc2: fc2}, nil
+}
+
+// forward computes dst[rows,width] = fc2(act(fc1(x))); mid is scratch
+// [rows, intermediate].
+func (m *MLP) forward(dst, x, mid []float32, rows int, act tensor.Activation) {
+	m.fc1.Forward(mid, x, rows, act)
+	m.fc2.Forward(dst, mid, rows, tensor.ActNone)
+}

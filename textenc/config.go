@@ -1,0 +1,80 @@
+// Package textenc is CLIP's text transformer (transformers'
+// CLIPTextTransformer): token and position embeddings, a causal encoder,
+// final_layer_norm, and pooling at the end-of-text token. The projection to
+// the joint embedding lives in clip.
+package textenc
+
+import (
+	"fmt"
+
+	"github.com/goclip/goclip/internal/encoder"
+)
+
+// Config is CLIPTextConfig with its HF JSON field names.
+type Config struct {
+	VocabSize             int     `json:"vocab_size"`
+	HiddenSize            int     `json:"hidden_size"`
+	IntermediateSize      int     `json:"intermediate_size"`
+	ProjectionDim         int     `json:"projection_dim"`
+	NumHiddenLayers       int     `json:"num_hidden_layers"`
+	NumAttentionHeads     int     `json:"num_attention_heads"`
+	MaxPositionEmbeddings int     `json:"max_position_embeddings"`
+	HiddenAct             string  `json:"hidden_act"`
+	LayerNormEps          float64 `json:"layer_norm_eps"`
+	PadTokenID            int     `json:"pad_token_id"`
+	BOSTokenID            int     `json:"bos_token_id"`
+	// EOSTokenID selects the pooling rule: 2 (the 2021 openai configs)
+	// means the legacy rule, the position of the highest token id;
+	// otherwise the first position holding EOSTokenID.
+	EOSTokenID int `json:"eos_token_id"`
+}
+
+// DefaultConfig returns transformers' CLIPTextConfig defaults, which fill
+// the fields a config.json omits.
+func DefaultConfig() Config {
+	return Config{
+		VocabSize:             49408,
+		HiddenSize:            512,
+		IntermediateSize:      2048,
+		ProjectionDim:         512,
+		NumHiddenLayers:       12,
+		NumAttentionHeads:     8,
+		MaxPositionEmbeddings: 77,
+		HiddenAct:             "quick_gelu",
+		LayerNormEps:          1e-5,
+		PadTokenID:            1,
+		BOSTokenID:            49406,
+		EOSTokenID:            49407,
+	}
+}
+
+// Validate reports a malformed config, naming the field.
+func (c *Config) Validate() error {
+	if _, err := c.encoderConfig(); err != nil {
+		return fmt.Errorf("text_config: %w", err)
+	}
+	switch {
+	case c.VocabSize <= 0:
+		return fmt.Errorf("text_config: vocab_size %d must be positive", c.VocabSize)
+	case c.MaxPositionEmbeddings <= 0:
+		return fmt.Errorf("text_config: max_position_embeddings %d must be positive", c.MaxPositionEmbeddings)
+	}
+	return nil
+}
+
+func (c *Config) encoderConfig() (encoder.Config, error) {
+	act, err := encoder.ParseAct(c.HiddenAct)
+	if err != nil {
+		return encoder.Config{}, err
+	}
+	ec := encoder.Config{
+		Width:        c.HiddenSize,
+		Heads:        c.NumAttentionHeads,
+		Intermediate: c.IntermediateSize,
+		Layers:       c.NumHiddenLayers,
+		Act:          act,
+		Eps:          float32(c.LayerNormEps),
+		Causal:       true,
+	}
+	return ec, ec.Validate()
+}

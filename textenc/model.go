@@ -1,0 +1,129 @@
+package textenc
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/goclip/goclip/internal/encoder"
+	"github.com/goclip/goclip/tensor"
+)
+
+// Model is CLIPTextTransformer. It is immutable after New and safe for
+// concurrent use.
+type Model struct {
+	cfg         Config
+	emb         *Embeddings
+	enc         *encoder.Encoder
+	finalWeight []float32 // final_layer_norm.weight [width]
+	finalBias   []float32 // final_layer_norm.bias [width]
+}
+
+// New loads the tower's weights from st under prefix (for a CLIPModel
+// checkpoint, "text_model.").
+func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ec, _ := cfg.encoderConfig()
+	m := &Model{cfg: cfg}
+	var err error
+	if m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg); err != nil {
+		return nil, err
+	}
+	if m.enc, err = encoder.Load(st, prefix+"encoder.", ec); err != nil {
+		return nil, err
+	}
+	if m.finalWeight, m.finalBias, err = encoder.LoadLayerNorm(st, prefix+"final_layer_norm", cfg.HiddenSize); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Config returns the tower's config.
+func (m *Model) Config() Config { return m.cfg }
+
+// PoolIndex is the position whose final hidden state is the pooled output,
+// as transformers chooses it: with eos_token_id 2 the (first) position of
+// the highest token id, otherwise the first position holding eos_token_id
+// (0 if there is none).
+func (m *Model) PoolIndex(ids []int32) int {
+	best := 0
+	if m.cfg.EOSTokenID == 2 {
+		for i, id := range ids {
+			if id > ids[best] {
+				best = i
+			}
+		}
+		return best
+	}
+	for i, id := range ids {
+		if int(id) == m.cfg.EOSTokenID {
+			return i
+		}
+	}
+	return 0
+}
+
+// ForwardOptions request extra outputs; nil means none.
+type ForwardOptions struct {
+	// Hidden, if set, receives the hidden states of sequence s: index 0 the
+	// embeddings, index l the output of encoder layer l, each [tokens,
+	// width] for the tokens actually computed (positions 0…PoolIndex, as
+	// the causal mask makes later positions irrelevant to the pooled
+	// output). The slice is only valid during the call.
+	Hidden func(index, seq int, h []float32)
+}
+
+// Forward encodes token-id sequences (BOS … EOS, optionally padded after
+// EOS) and returns the pooled outputs [len(ids), width]: final_layer_norm
+// of the hidden state at PoolIndex. Only positions up to PoolIndex are
+// computed, which under the causal mask gives the same result.
+func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions) ([]float32, error) {
+	w := m.cfg.HiddenSize
+	lens := make([]int, len(ids))
+	total := 0
+	for s, seq := range ids {
+		if err := m.emb.checkIDs(seq); err != nil {
+			return nil, &InputError{Seq: s, Err: err}
+		}
+		lens[s] = m.PoolIndex(seq) + 1
+		total += lens[s]
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	x := make([]float32, total*w)
+	offs := make([]int, len(ids))
+	for s, off := 0, 0; s < len(ids); s++ {
+		offs[s] = off
+		m.emb.forward(x[off*w:], ids[s][:lens[s]])
+		off += lens[s]
+	}
+	var hidden func(int, []float32)
+	if opts != nil && opts.Hidden != nil {
+		hidden = func(index int, h []float32) {
+			for s := range ids {
+				opts.Hidden(index, s, h[offs[s]*w:(offs[s]+lens[s])*w])
+			}
+		}
+	}
+	if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
+		return nil, err
+	}
+	pooled := make([]float32, len(ids)*w)
+	for s := range ids {
+		last := offs[s] + lens[s] - 1
+		copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
+	}
+	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
+	return pooled, nil
+}
+
+// InputError reports an invalid token sequence.
+type InputError struct {
+	Seq int // index of the sequence in the batch
+	Err error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("textenc: sequence %d: %v", e.Seq, e.Err) }
+func (e *InputError) Unwrap() error { return e.Err }

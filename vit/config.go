@@ -1,0 +1,81 @@
+// Package vit is CLIP's vision transformer (transformers' CLIPVisionTransformer):
+// patch and position embeddings, pre_layrnorm, the encoder, and post_layernorm
+// on the class token. The projection to the joint embedding lives in clip.
+package vit
+
+import (
+	"fmt"
+
+	"github.com/goclip/goclip/internal/encoder"
+)
+
+// Config is CLIPVisionConfig with its HF JSON field names.
+type Config struct {
+	HiddenSize        int     `json:"hidden_size"`
+	IntermediateSize  int     `json:"intermediate_size"`
+	ProjectionDim     int     `json:"projection_dim"`
+	NumHiddenLayers   int     `json:"num_hidden_layers"`
+	NumAttentionHeads int     `json:"num_attention_heads"`
+	NumChannels       int     `json:"num_channels"`
+	ImageSize         int     `json:"image_size"`
+	PatchSize         int     `json:"patch_size"`
+	HiddenAct         string  `json:"hidden_act"`
+	LayerNormEps      float64 `json:"layer_norm_eps"`
+}
+
+// DefaultConfig returns transformers' CLIPVisionConfig defaults (ViT-B/32),
+// which fill the fields a config.json omits.
+func DefaultConfig() Config {
+	return Config{
+		HiddenSize:        768,
+		IntermediateSize:  3072,
+		ProjectionDim:     512,
+		NumHiddenLayers:   12,
+		NumAttentionHeads: 12,
+		NumChannels:       3,
+		ImageSize:         224,
+		PatchSize:         32,
+		HiddenAct:         "quick_gelu",
+		LayerNormEps:      1e-5,
+	}
+}
+
+// Grid is the number of patches along one side.
+func (c *Config) Grid() int { return c.ImageSize / c.PatchSize }
+
+// Tokens is the sequence length: the class token and one per patch.
+func (c *Config) Tokens() int { return c.Grid()*c.Grid() + 1 }
+
+// Validate reports a malformed config, naming the field.
+func (c *Config) Validate() error {
+	if _, err := c.encoderConfig(); err != nil {
+		return fmt.Errorf("vision_config: %w", err)
+	}
+	switch {
+	case c.NumChannels <= 0:
+		return fmt.Errorf("vision_config: num_channels %d must be positive", c.NumChannels)
+	case c.PatchSize <= 0:
+		return fmt.Errorf("vision_config: patch_size %d must be positive", c.PatchSize)
+	case c.ImageSize < c.PatchSize || c.ImageSize%c.PatchSize != 0:
+		return fmt.Errorf("vision_config: image_size %d must be a positive multiple of patch_size %d", c.ImageSize, c.PatchSize)
+	case c.ImageSize > 4096:
+		return fmt.Errorf("vision_config: image_size %d is unreasonably large", c.ImageSize)
+	}
+	return nil
+}
+
+func (c *Config) encoderConfig() (encoder.Config, error) {
+	act, err := encoder.ParseAct(c.HiddenAct)
+	if err != nil {
+		return encoder.Config{}, err
+	}
+	ec := encoder.Config{
+		Width:        c.HiddenSize,
+		Heads:        c.NumAttentionHeads,
+		Intermediate: c.IntermediateSize,
+		Layers:       c.NumHiddenLayers,
+		Act:          act,
+		Eps:          float32(c.LayerNormEps),
+	}
+	return ec, ec.Validate()
+}
