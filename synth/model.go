@@ -1,0 +1,277 @@
+package synth
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"unsafe"
+
+	"github.com/goclip/goclip/textenc"
+	"github.com/goclip/goclip/vit"
+)
+
+// Config is the shape of a CLIP model to synthesise (the fields of
+// clip.Config, without importing clip so that clip's tests can use synth).
+type Config struct {
+	Text                textenc.Config
+	Vision              vit.Config
+	ProjectionDim       int
+	LogitScaleInitValue float64
+}
+
+// Tiny is the shape of the reference tiny models: 64 px images, patch 16,
+// vision width 48 and text width 32, 2 layers and 4 heads each, projection
+// 24, the full 49,408-token vocabulary. hidden_act and eos_token_id are
+// the caller's choice (Tiny sets quick_gelu and legacy pooling).
+func Tiny() Config {
+	t := textenc.DefaultConfig()
+	t.HiddenSize, t.IntermediateSize, t.NumHiddenLayers, t.NumAttentionHeads, t.ProjectionDim = 32, 64, 2, 4, 24
+	t.EOSTokenID = 2
+	v := vit.DefaultConfig()
+	v.HiddenSize, v.IntermediateSize, v.NumHiddenLayers, v.NumAttentionHeads, v.ProjectionDim = 48, 96, 2, 4, 24
+	v.ImageSize, v.PatchSize = 64, 16
+	return Config{Text: t, Vision: v, ProjectionDim: 24, LogitScaleInitValue: 2.6592}
+}
+
+// B32 is the shape of openai/clip-vit-base-patch32 (quick_gelu, legacy
+// pooling with eos_token_id 2 as in its config).
+func B32() Config {
+	t := textenc.DefaultConfig()
+	t.EOSTokenID, t.BOSTokenID = 2, 0
+	return Config{Text: t, Vision: vit.DefaultConfig(), ProjectionDim: 512, LogitScaleInitValue: 2.6592}
+}
+
+// Spec is one tensor of a checkpoint.
+type Spec struct {
+	Name  string
+	Shape []int
+	I64   bool // an int64 position_ids buffer holding 0…N-1
+}
+
+// Specs lists every tensor of a CLIPModel checkpoint with cfg's shapes,
+// sorted by name, including the I64 position_ids buffers.
+func Specs(cfg Config) []Spec {
+	t, v := cfg.Text, cfg.Vision
+	var s []Spec
+	add := func(name string, shape ...int) { s = append(s, Spec{Name: name, Shape: shape}) }
+	layers := func(prefix string, n, w, inter int) {
+		for i := 0; i < n; i++ {
+			p := fmt.Sprintf("%sencoder.layers.%d.", prefix, i)
+			for _, q := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
+				add(p+"self_attn."+q+".weight", w, w)
+				add(p+"self_attn."+q+".bias", w)
+			}
+			for _, ln := range []string{"layer_norm1", "layer_norm2"} {
+				add(p+ln+".weight", w)
+				add(p+ln+".bias", w)
+			}
+			add(p+"mlp.fc1.weight", inter, w)
+			add(p+"mlp.fc1.bias", inter)
+			add(p+"mlp.fc2.weight", w, inter)
+			add(p+"mlp.fc2.bias", w)
+		}
+	}
+	add("logit_scale")
+	add("text_model.embeddings.token_embedding.weight", t.VocabSize, t.HiddenSize)
+	add("text_model.embeddings.position_embedding.weight", t.MaxPositionEmbeddings, t.HiddenSize)
+	s = append(s, Spec{Name: "text_model.embeddings.position_ids", Shape: []int{1, t.MaxPositionEmbeddings}, I64: true})
+	layers("text_model.", t.NumHiddenLayers, t.HiddenSize, t.IntermediateSize)
+	add("text_model.final_layer_norm.weight", t.HiddenSize)
+	add("text_model.final_layer_norm.bias", t.HiddenSize)
+	tokens := v.Tokens()
+	add("vision_model.embeddings.class_embedding", v.HiddenSize)
+	add("vision_model.embeddings.patch_embedding.weight", v.HiddenSize, v.NumChannels, v.PatchSize, v.PatchSize)
+	add("vision_model.embeddings.position_embedding.weight", tokens, v.HiddenSize)
+	s = append(s, Spec{Name: "vision_model.embeddings.position_ids", Shape: []int{1, tokens}, I64: true})
+	add("vision_model.pre_layrnorm.weight", v.HiddenSize)
+	add("vision_model.pre_layrnorm.bias", v.HiddenSize)
+	layers("vision_model.", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize)
+	add("vision_model.post_layernorm.weight", v.HiddenSize)
+	add("vision_model.post_layernorm.bias", v.HiddenSize)
+	add("visual_projection.weight", cfg.ProjectionDim, v.HiddenSize)
+	add("text_projection.weight", cfg.ProjectionDim, t.HiddenSize)
+	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
+	return s
+}
+
+func (s Spec) elems() int {
+	n := 1
+	for _, d := range s.Shape {
+		n *= d
+	}
+	return n
+}
+
+// WriteSafetensors writes the checkpoint of cfg with the recipe's weights
+// for seed to path (tensors in name order, header padded to 8 bytes,
+// metadata {"format":"pt"} like a PyTorch export).
+func WriteSafetensors(path string, cfg Config, seed uint64) (err error) {
+	specs := Specs(cfg)
+	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
+	off := 0
+	for _, s := range specs {
+		size, dtype := 4*s.elems(), "F32"
+		if s.I64 {
+			size, dtype = 8*s.elems(), "I64"
+		}
+		shape := s.Shape
+		if shape == nil {
+			shape = []int{}
+		}
+		header[s.Name] = map[string]any{"dtype": dtype, "shape": shape, "data_offsets": [2]int{off, off + size}}
+		off += size
+	}
+	h, err := json.Marshal(header)
+	if err != nil {
+		return err
+	}
+	for len(h)%8 != 0 {
+		h = append(h, ' ')
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(h)))
+	bw.Write(n[:])
+	bw.Write(h)
+	var buf []float32
+	for _, s := range specs {
+		if s.I64 {
+			for i := 0; i < s.elems(); i++ {
+				binary.LittleEndian.PutUint64(n[:], uint64(i))
+				bw.Write(n[:])
+			}
+			continue
+		}
+		if cap(buf) < s.elems() {
+			buf = make([]float32, s.elems())
+		}
+		buf = buf[:s.elems()]
+		Fill(buf, s.Name, seed)
+		if _, err := bw.Write(float32Bytes(buf)); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// float32Bytes returns the little-endian bytes of v (a view on
+// little-endian hosts, a copy otherwise).
+func float32Bytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	x := uint16(1)
+	if *(*byte)(unsafe.Pointer(&x)) == 1 {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+	b := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
+	}
+	return b
+}
+
+// WriteModel writes a complete model folder to dir (created if needed):
+// config.json in the transformers-5 layout, model.safetensors with the
+// recipe's weights for seed, and preprocessor_config.json. Tokenizer files
+// are not written: the tokenizer package has the CLIP vocabulary built in.
+func WriteModel(dir string, cfg Config, seed uint64) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "config.json"), ConfigJSON(cfg)); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, "preprocessor_config.json"), PreprocessorJSON(cfg.Vision.ImageSize)); err != nil {
+		return err
+	}
+	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), cfg, seed)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// ConfigJSON is cfg as a transformers-5 config.json object.
+func ConfigJSON(cfg Config) map[string]any {
+	t, v := cfg.Text, cfg.Vision
+	return map[string]any{
+		"architectures":          []string{"CLIPModel"},
+		"model_type":             "clip",
+		"transformers_version":   "5.17.0",
+		"projection_dim":         cfg.ProjectionDim,
+		"logit_scale_init_value": cfg.LogitScaleInitValue,
+		"initializer_factor":     1.0,
+		"text_config": map[string]any{
+			"model_type":              "clip_text_model",
+			"vocab_size":              t.VocabSize,
+			"hidden_size":             t.HiddenSize,
+			"intermediate_size":       t.IntermediateSize,
+			"projection_dim":          t.ProjectionDim,
+			"num_hidden_layers":       t.NumHiddenLayers,
+			"num_attention_heads":     t.NumAttentionHeads,
+			"max_position_embeddings": t.MaxPositionEmbeddings,
+			"hidden_act":              t.HiddenAct,
+			"layer_norm_eps":          t.LayerNormEps,
+			"attention_dropout":       0.0,
+			"initializer_range":       0.02,
+			"initializer_factor":      1.0,
+			"pad_token_id":            t.PadTokenID,
+			"bos_token_id":            t.BOSTokenID,
+			"eos_token_id":            t.EOSTokenID,
+		},
+		"vision_config": map[string]any{
+			"model_type":          "clip_vision_model",
+			"hidden_size":         v.HiddenSize,
+			"intermediate_size":   v.IntermediateSize,
+			"projection_dim":      v.ProjectionDim,
+			"num_hidden_layers":   v.NumHiddenLayers,
+			"num_attention_heads": v.NumAttentionHeads,
+			"num_channels":        v.NumChannels,
+			"image_size":          v.ImageSize,
+			"patch_size":          v.PatchSize,
+			"hidden_act":          v.HiddenAct,
+			"layer_norm_eps":      v.LayerNormEps,
+			"attention_dropout":   0.0,
+			"initializer_range":   0.02,
+			"initializer_factor":  1.0,
+		},
+	}
+}
+
+// PreprocessorJSON is the CLIPImageProcessor config of an S-pixel model
+// (OpenAI mean and std, bicubic resize of the shortest edge, centre crop).
+func PreprocessorJSON(size int) map[string]any {
+	return map[string]any{
+		"crop_size":            map[string]int{"height": size, "width": size},
+		"do_center_crop":       true,
+		"do_convert_rgb":       true,
+		"do_normalize":         true,
+		"do_rescale":           true,
+		"do_resize":            true,
+		"image_mean":           []float64{0.48145466, 0.4578275, 0.40821073},
+		"image_processor_type": "CLIPImageProcessor",
+		"image_std":            []float64{0.26862954, 0.26130258, 0.27577711},
+		"resample":             3,
+		"rescale_factor":       0.00392156862745098,
+		"size":                 map[string]int{"shortest_edge": size},
+	}
+}
