@@ -3,10 +3,53 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/synth"
 )
 
-// runSynth is not implemented yet.
+// runSynth writes a model folder with deterministic synthetic weights:
+//
+//	clip synth --config CONFIG.json|--preset tiny|b32 --seed N --out DIR
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("synth: not implemented yet")
+	fs := newFlagSet("synth", stderr)
+	config := fs.String("config", "", "config.json to take the shapes from (either layout)")
+	preset := fs.String("preset", "", "tiny (64 px, 2 layers) or b32 (ViT-B/32 shapes)")
+	seed := fs.Uint64("seed", 0, "recipe seed")
+	out := fs.String("out", "", "output folder (created)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("synth: --out is required")
+	}
+	var cfg synth.Config
+	switch {
+	case *config != "" && *preset != "":
+		return errors.New("synth: give --config or --preset, not both")
+	case *config != "":
+		c, err := clip.LoadConfig(*config)
+		if err != nil {
+			return err
+		}
+		cfg = synth.Config{Text: c.TextConfig, Vision: c.VisionConfig, ProjectionDim: c.ProjectionDim, LogitScaleInitValue: c.LogitScaleInitValue}
+	case *preset == "tiny":
+		cfg = synth.Tiny()
+	case *preset == "b32":
+		cfg = synth.B32()
+	case *preset == "":
+		return errors.New("synth: --config or --preset is required")
+	default:
+		return fmt.Errorf("synth: unknown preset %q (want tiny or b32)", *preset)
+	}
+	start := time.Now()
+	if err := synth.WriteModel(*out, cfg, *seed); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s in %.2fs\n", filepath.Join(*out, "model.safetensors"), time.Since(start).Seconds())
+	return nil
 }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/synth"
+)
+
+// tinyModel writes a tiny synthetic model folder with `clip synth`.
+func tinyModel(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "tiny")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"synth", "--preset", "tiny", "--seed", "3", "--out", dir}, &out, &out); err != nil {
+		t.Fatalf("synth: %v\n%s", err, out.String())
+	}
+	return dir
+}
+
+// writePixels writes n [3,S,S] tensors named so that name order differs
+// from write order, and returns them in name order.
+func writePixels(t *testing.T, path string, n, s int) [][]float32 {
+	t.Helper()
+	names := []string{"img10", "img02", "img01", "b", "a"}[:n]
+	vals := map[string][]float32{}
+	for i, name := range names {
+		vals[name] = synth.Tensor(name+".weight", []int{3, s, s}, uint64(i))
+		for j := range vals[name] {
+			vals[name][j] *= 50 // pixel-like range ±1.75
+		}
+	}
+	if err := writeF32(path, vals, []int{3, s, s}); err != nil {
+		t.Fatal(err)
+	}
+	sorted := append([]string(nil), names...)
+	sort.Strings(sorted)
+	var out [][]float32
+	for _, name := range sorted {
+		out = append(out, vals[name])
+	}
+	return out
+}
+
+func TestEmbedPixelValues(t *testing.T) {
+	dir := tinyModel(t)
+	tmp := t.TempDir()
+	px := writePixels(t, filepath.Join(tmp, "px.safetensors"), 3, 64)
+	out := filepath.Join(tmp, "emb.safetensors")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"embed", "--model", dir, "--out", out, "--pixel-values", filepath.Join(tmp, "px.safetensors")}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("embed: %v\n%s", err, stderr.String())
+	}
+	w, err := clip.OpenWeights(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	got, err := w.Tensor("image_embeds", 3, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Tensor("text_embeds", 0, 24); err != nil {
+		t.Fatal(err)
+	}
+	// Same numbers as the library, in name order.
+	m, err := clip.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for i, p := range px {
+		want, err := m.EmbedPixels(context.Background(), p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, x := range want[0] {
+			if got[i*24+j] != x {
+				t.Fatalf("image %d value %d: file %g, library %g", i, j, got[i*24+j], x)
+			}
+		}
+	}
+}
+
+func TestEmbedErrors(t *testing.T) {
+	dir := tinyModel(t)
+	tmp := t.TempDir()
+	garbage := filepath.Join(tmp, "garbage.safetensors")
+	os.WriteFile(garbage, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all"), 0o644)
+	badTexts := filepath.Join(tmp, "texts.txt")
+	os.WriteFile(badTexts, []byte("\"ok\"\nnot json\n"), 0o644)
+	wrongSize := filepath.Join(tmp, "px32.safetensors")
+	writePixels(t, wrongSize, 1, 32)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"embed", "--out", filepath.Join(tmp, "o")}, "--model"},
+		{[]string{"embed", "--model", dir}, "--out"},
+		{[]string{"embed", "--model", filepath.Join(tmp, "nope"), "--out", filepath.Join(tmp, "o")}, "nope"},
+		{[]string{"embed", "--model", tmp, "--out", filepath.Join(tmp, "o")}, "config.json"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", garbage}, "garbage.safetensors"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", wrongSize}, "shape"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--texts", badTexts}, "texts.txt:2"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "x.png"}, "imageproc"},
+	}
+	for _, c := range cases {
+		var buf bytes.Buffer
+		err := run(context.Background(), c.args, &buf, &buf)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want one mentioning %q", c.args, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error is not one line: %q", c.args, err)
+		}
+	}
+}
+
+func TestBench(t *testing.T) {
+	dir := tinyModel(t)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--model", dir, "--batch", "2", "--duration", "1ms"}, &out, &out); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "images/s: ") || !strings.Contains(s, "texts/s: ") {
+		t.Errorf("bench output %q lacks the rates", s)
+	}
+}
+
+// writeF32 writes F32 tensors of one shape to a safetensors file.
+func writeF32(path string, vals map[string][]float32, shape []int) error {
+	names := make([]string, 0, len(vals))
+	for n := range vals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	hdr := "{"
+	off := 0
+	for i, n := range names {
+		size := 4 * len(vals[n])
+		if i > 0 {
+			hdr += ","
+		}
+		hdr += `"` + n + `":{"dtype":"F32","shape":[` + strconv.Itoa(shape[0]) + "," + strconv.Itoa(shape[1]) + "," + strconv.Itoa(shape[2]) + `],"data_offsets":[` + strconv.Itoa(off) + "," + strconv.Itoa(off+size) + "]}"
+		off += size
+	}
+	hdr += "}"
+	for len(hdr)%8 != 0 {
+		hdr += " "
+	}
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, uint64(len(hdr)))
+	b.WriteString(hdr)
+	for _, n := range names {
+		for _, x := range vals[n] {
+			binary.Write(&b, binary.LittleEndian, math.Float32bits(x))
+		}
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
