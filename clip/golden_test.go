@@ -238,7 +238,7 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 			t.Fatalf("%s: %s has %d values, golden %d", name, what, len(got), len(want))
 		}
 		s := compare(got, want, w)
-		t.Logf("%s %-13s max abs %.3g  min cosine %.9f", name, what, s.maxAbs, s.minCos)
+		t.Logf("%s %-13s max abs %.3g  1-min cosine %.2g", name, what, s.maxAbs, 1-s.minCos)
 		if s.maxAbs > tol {
 			t.Errorf("%s: %s max abs error %.3g > %g", name, what, s.maxAbs, tol)
 		}
