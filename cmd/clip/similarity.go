@@ -2,11 +2,325 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg" // thumbnails
+	_ "image/png"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "golang.org/x/image/webp"
+
+	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/heatmap"
 )
 
-// runSimilarity is not implemented yet.
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ", ") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+const similarityUsage = `usage: clip similarity --model M [--texts FILE | --text T ...] [--heatmap out.png] [--json] IMAGE...
+       clip similarity --model M --dataset D [--sample 10] [--seed 1] [--template "a photo of a {}."] [--heatmap out.png]
+
+Embeds the images and the texts, L2-normalises both and prints the cosine
+similarity matrix (images × texts) the way numpy prints an array, then the
+best text for every image with its softmax probability over the texts
+(CLIP's zero-shot rule). With --dataset the images are a random sample of
+the dataset and the texts their class names.`
+
+// simInput is what the similarity command compares.
+type simInput struct {
+	imageLabels []string      // one per image: file name or dataset key + class
+	thumbs      []image.Image // decoded images (nil entries when undecodable)
+	pixels      []float32     // [n,3,S,S]
+	texts       []string
+}
+
+// runSimilarity implements `clip similarity`.
 func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("similarity: not implemented yet")
+	fs := flag.NewFlagSet("similarity", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, similarityUsage+"\n\nflags:"); fs.PrintDefaults() }
+	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id")
+	textsFile := fs.String("texts", "", "file of texts, one per line")
+	var texts stringList
+	fs.Var(&texts, "text", "a text to compare (repeatable)")
+	ds := fs.String("dataset", "", "WebDataset folder or Hub id: compare a sample of its images with their class names")
+	sample := fs.Int("sample", 10, "with --dataset: number of images to sample")
+	seed := fs.Int64("seed", 1, "with --dataset: sampling seed")
+	template := fs.String("template", "", `with --dataset: prompt template for the class names, e.g. "a photo of a {}." (default: the names alone)`)
+	out := fs.String("heatmap", "", "write the heatmap to this file (.png or .svg)")
+	title := fs.String("title", "Cosine similarity of image and text embeddings", "heatmap title")
+	asJSON := fs.Bool("json", false, "print JSON instead of text")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	images := fs.Args()
+	if *textsFile != "" {
+		t, err := clip.ReadList(*textsFile)
+		if err != nil {
+			return err
+		}
+		texts = append(texts, t...)
+	}
+	switch {
+	case *ds == "" && len(images) == 0:
+		return usageError(fs, "no images given")
+	case *ds == "" && len(texts) == 0:
+		return usageError(fs, "no texts given (--text or --texts)")
+	case *ds != "" && (len(images) > 0 || len(texts) > 0):
+		return usageError(fs, "--dataset takes its images and texts from the dataset; do not also give images or texts")
+	case *ds != "" && *sample <= 0:
+		return usageError(fs, "--sample must be positive")
+	case *template != "" && !strings.Contains(*template, clip.TemplatePlaceholder):
+		return usageError(fs, "--template has no {} placeholder")
+	}
+
+	t0 := time.Now()
+	m, dir, err := simLoadModel(ctx, *model, stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	var in *simInput
+	if *ds != "" {
+		in, err = datasetInput(ctx, *ds, *sample, *seed, *template, stderr)
+	} else {
+		in, err = fileInput(ctx, dir, images, texts)
+	}
+	if err != nil {
+		return err
+	}
+	if in.pixels == nil {
+		if in.pixels, err = pixelsOf(ctx, dir, in); err != nil {
+			return err
+		}
+	}
+	tLoad := time.Since(t0)
+
+	t1 := time.Now()
+	imgEmb, err := m.EmbedPixels(ctx, in.pixels, len(in.imageLabels))
+	if err != nil {
+		return err
+	}
+	tImg := time.Since(t1)
+	t2 := time.Now()
+	txtEmb, err := m.EmbedTexts(ctx, in.texts)
+	if err != nil {
+		return err
+	}
+	tTxt := time.Since(t2)
+	clip.Normalize(imgEmb)
+	clip.Normalize(txtEmb)
+	sim := clip.Similarity(imgEmb, txtEmb)
+
+	best := make([]clip.Prediction, len(sim))
+	for i, row := range sim {
+		best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
+	}
+	if *out != "" {
+		err := heatmap.Save(*out, sim, &heatmap.Options{
+			Title: *title, RowLabels: in.imageLabels, ColLabels: in.texts, Thumbnails: in.thumbs,
+			RowAxis: "image", ColAxis: "text", OutlineRowMax: true,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		type row struct {
+			Image string  `json:"image"`
+			Best  string  `json:"best_text"`
+			Index int     `json:"best_index"`
+			Prob  float32 `json:"prob"`
+		}
+		res := struct {
+			Model      string      `json:"model"`
+			Images     []string    `json:"images"`
+			Texts      []string    `json:"texts"`
+			ImageShape [2]int      `json:"image_embeds_shape"`
+			TextShape  [2]int      `json:"text_embeds_shape"`
+			Similarity [][]float32 `json:"similarity"`
+			LogitScale float32     `json:"logit_scale"`
+			ZeroShot   []row       `json:"zero_shot"`
+			Heatmap    string      `json:"heatmap,omitempty"`
+		}{Model: *model, Images: in.imageLabels, Texts: in.texts,
+			ImageShape: [2]int{len(imgEmb), m.EmbedDim()}, TextShape: [2]int{len(txtEmb), m.EmbedDim()},
+			Similarity: sim, LogitScale: m.LogitScale(), Heatmap: *out}
+		for i, b := range best {
+			res.ZeroShot = append(res.ZeroShot, row{in.imageLabels[i], b.Class, b.Index, b.Prob})
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	fmt.Fprintf(stdout, "image embeddings: (%d, %d)  text embeddings: (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
+	fmt.Fprintln(stdout, "\ncosine similarity (rows: images, columns: texts):")
+	fmt.Fprintln(stdout, formatArray(sim))
+	fmt.Fprintln(stdout, "\nrows:")
+	for i, l := range in.imageLabels {
+		fmt.Fprintf(stdout, "  %2d  %s\n", i, l)
+	}
+	fmt.Fprintln(stdout, "columns:")
+	for j, t := range in.texts {
+		fmt.Fprintf(stdout, "  %2d  %s\n", j, t)
+	}
+	fmt.Fprintf(stdout, "\nzero-shot (softmax of %.4g × cosine over the %d texts):\n", m.LogitScale(), len(in.texts))
+	w := 0
+	for _, l := range in.imageLabels {
+		w = max(w, len([]rune(l)))
+	}
+	for i, b := range best {
+		fmt.Fprintf(stdout, "  %-*s → %s (%.1f%%)\n", w, in.imageLabels[i], b.Class, 100*b.Prob)
+	}
+	if *out != "" {
+		fmt.Fprintf(stdout, "\nheatmap written to %s\n", *out)
+	}
+	fmt.Fprintf(stderr, "time: load %v, %d images %v, %d texts %v\n",
+		tLoad.Round(time.Millisecond), len(imgEmb), tImg.Round(time.Millisecond), len(txtEmb), tTxt.Round(time.Millisecond))
+	return nil
+}
+
+func usageError(fs *flag.FlagSet, msg string) error {
+	fs.Usage()
+	return errors.New(fs.Name() + ": " + msg)
+}
+
+// defaultModel is the model of the seed experiment.
+const defaultModel = "openai/clip-vit-base-patch32"
+
+// simLoadModel opens the --model value and returns the model with its
+// folder, where the preprocessor configuration is read. Hub ids are
+// resolved once the hub package lands.
+func simLoadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, string, error) {
+	st, err := os.Stat(spec)
+	if err != nil {
+		return nil, "", fmt.Errorf("model %q: not a folder (Hub ids are not resolved yet): %w", spec, err)
+	}
+	if !st.IsDir() {
+		return nil, "", fmt.Errorf("model %q is not a folder", spec)
+	}
+	m, err := clip.Load(spec, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, spec, nil
+}
+
+// fileInput reads the image files (for their thumbnails) and the texts.
+func fileInput(ctx context.Context, dir string, images, texts []string) (*simInput, error) {
+	in := &simInput{texts: texts}
+	for _, p := range images {
+		in.imageLabels = append(in.imageLabels, filepath.Base(p))
+		in.thumbs = append(in.thumbs, decodeThumb(p))
+	}
+	return in, nil
+}
+
+// decodeThumb decodes an image file for a heatmap thumbnail, or nil.
+func decodeThumb(path string) image.Image {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	im, _, err := image.Decode(f)
+	if err != nil {
+		return nil
+	}
+	return im
+}
+
+// pixelsOf preprocesses the input's image files with the model's processor.
+func pixelsOf(ctx context.Context, dir string, in *simInput) ([]float32, error) {
+	return nil, errors.New("image preprocessing is not available yet (waiting for imageproc)")
+}
+
+// datasetInput samples n images of a dataset with their class names.
+func datasetInput(ctx context.Context, name string, n int, seed int64, template string, stderr io.Writer) (*simInput, error) {
+	return nil, errors.New("--dataset is not available yet (waiting for the dataset package)")
+}
+
+// formatArray prints a matrix the way numpy prints a float32 array:
+// at most 8 decimals, the shortest that round-trips, aligned on the
+// decimal point, rows wrapped at 75 characters.
+func formatArray(m [][]float32) string {
+	intW, fracW := 0, 0
+	cells := make([][]string, len(m))
+	for i, r := range m {
+		cells[i] = make([]string, len(r))
+		for j, v := range r {
+			s := numpyFloat(v)
+			cells[i][j] = s
+			ip, fp, _ := strings.Cut(s, ".")
+			intW, fracW = max(intW, len(ip)), max(fracW, len(fp))
+		}
+	}
+	var b strings.Builder
+	const lineWidth = 75
+	for i, r := range cells {
+		line := " ["
+		if i == 0 {
+			line = "[["
+		}
+		b.WriteString(line)
+		col := len(line)
+		for j, s := range r {
+			ip, fp, ok := strings.Cut(s, ".")
+			cell := strings.Repeat(" ", intW-len(ip)) + ip
+			if ok || fracW > 0 {
+				cell += "." + fp + strings.Repeat(" ", fracW-len(fp))
+			}
+			if j > 0 {
+				if col+1+len(cell)+2 > lineWidth {
+					// numpy strips the padding before a line break
+					trimmed := strings.TrimRight(b.String(), " ")
+					b.Reset()
+					b.WriteString(trimmed)
+					b.WriteString("\n  ")
+					col = 2
+				} else {
+					b.WriteByte(' ')
+					col++
+				}
+			}
+			b.WriteString(cell)
+			col += len(cell)
+		}
+		if i == len(cells)-1 {
+			b.WriteString("]]")
+		} else {
+			b.WriteString("]\n")
+		}
+	}
+	return b.String()
+}
+
+// numpyFloat formats v as numpy's default float32 repr inside arrays.
+func numpyFloat(v float32) string {
+	switch {
+	case math.IsNaN(float64(v)):
+		return "nan"
+	case math.IsInf(float64(v), 1):
+		return "inf"
+	case math.IsInf(float64(v), -1):
+		return "-inf"
+	}
+	s := strconv.FormatFloat(float64(v), 'f', -1, 32)
+	if _, fp, ok := strings.Cut(s, "."); ok && len(fp) > 8 {
+		s = strings.TrimRight(strconv.FormatFloat(float64(v), 'f', 8, 64), "0")
+	} else if !ok {
+		s += "."
+	}
+	return s
 }
