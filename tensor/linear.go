@@ -1,11 +1,6 @@
 package tensor
 
-import (
-	"fmt"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
-)
+import "fmt"
 
 // Activation is an element-wise function fused after a Linear layer.
 type Activation uint8
@@ -20,12 +15,14 @@ const (
 // It is immutable after NewLinear and safe for concurrent use.
 type Linear struct {
 	In, Out int
-	w       []float32 // [Out, In], row-major as stored by PyTorch
-	b       []float32 // [Out], or nil
+	s       isa       // kernel set the weights are packed for
+	packed  []float32 // W [Out,In] packed into panels of nr output columns
+	b       []float32 // [Out] padded to whole panels, or nil
 }
 
-// NewLinear wraps weights w [out,in] and optional bias b [out].
-// The slices are retained, not copied.
+// NewLinear packs weights w [out,in] (PyTorch layout) and optional bias b
+// [out] into the layout of this CPU's GEMM kernel. Neither slice is
+// retained: w may be memory-mapped and released after the call.
 func NewLinear(w, b []float32, out, in int) (*Linear, error) {
 	if out <= 0 || in <= 0 {
 		return nil, fmt.Errorf("tensor: linear shape [%d,%d] must be positive", out, in)
@@ -36,36 +33,46 @@ func NewLinear(w, b []float32, out, in int) (*Linear, error) {
 	if b != nil && len(b) != out {
 		return nil, fmt.Errorf("tensor: linear bias has %d values, want %d", len(b), out)
 	}
-	return &Linear{In: in, Out: out, w: w, b: b}, nil
+	l := &Linear{In: in, Out: out, s: simd}
+	l.packed = make([]float32, packedLen(l.s, out, in))
+	packBT(l.s, l.packed, w, in, out, in)
+	if b != nil {
+		l.b = make([]float32, packedLen(l.s, out, 1))
+		copy(l.b, b)
+	}
+	return l, nil
 }
 
-// Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b).
+// Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b), with bias and
+// activation applied to each register tile as it is finished. It uses up
+// to GOMAXPROCS goroutines (see maxWorkers) and allocates nothing in
+// steady state. dst must not overlap x.
 func (l *Linear) Forward(dst, x []float32, rows int, act Activation) {
 	if rows == 0 {
 		return
 	}
 	_ = dst[rows*l.Out-1]
 	_ = x[rows*l.In-1]
-	MatMulT(dst, x, l.w, rows, l.Out, l.In)
-	if l.b != nil {
-		for r := 0; r < rows; r++ {
-			AddTo(dst[r*l.Out:(r+1)*l.Out], l.b)
-		}
-	}
-	switch act {
-	case ActQuickGELU:
-		QuickGELU(dst[:rows*l.Out])
-	case ActGELU:
-		GELU(dst[:rows*l.Out])
-	}
+	gemmArgs{s: l.s, dst: dst, ldc: l.Out, a: x, lda: l.In, b: l.packed,
+		m: rows, n: l.Out, k: l.In, bias: l.b, act: act}.run()
 }
 
-// MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ.
+// MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
+// pooled buffer; for a fixed b use a Linear.
 func MatMulT(dst, a, b []float32, m, n, k int) {
 	if m == 0 || n == 0 {
 		return
 	}
-	blas32.Implementation().Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, dst, n)
+	_ = dst[m*n-1]
+	if k > 0 {
+		_ = a[m*k-1]
+		_ = b[n*k-1]
+	}
+	s := simd
+	p := getFloats(packedLen(s, n, k))
+	packBT(s, *p, b, k, n, k)
+	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k}.run()
+	floatPool.Put(p)
 }
 
 // MatMul computes dst[m,n] = a[m,k]·b[k,n].
@@ -73,5 +80,14 @@ func MatMul(dst, a, b []float32, m, n, k int) {
 	if m == 0 || n == 0 {
 		return
 	}
-	blas32.Implementation().Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 0, dst, n)
+	_ = dst[m*n-1]
+	if k > 0 {
+		_ = a[m*k-1]
+		_ = b[k*n-1]
+	}
+	s := simd
+	p := getFloats(packedLen(s, n, k))
+	packBN(s, *p, b, n, n, k)
+	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k}.run()
+	floatPool.Put(p)
 }

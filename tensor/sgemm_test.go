@@ -1,0 +1,223 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// testSizes straddle every tile and vector boundary of the kernels (mr 4,
+// 6, 10; nr 16, 32; vector widths 8, 16; k unroll 4).
+var testSizes = []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 33}
+
+const guard = 64           // values checked on either side of an output
+const sentinel = -12345.75 // what the guard values hold
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.Float64()*2 - 1)
+	}
+	return s
+}
+
+// guarded returns a zero slice of n floats inside a buffer whose guard
+// values hold the sentinel, and a check that they still do.
+func guarded(t *testing.T, n int) ([]float32, func()) {
+	buf := make([]float32, n+2*guard)
+	for i := range buf {
+		buf[i] = sentinel
+	}
+	s := buf[guard : guard+n : guard+n]
+	clear(s)
+	return s, func() {
+		t.Helper()
+		for i, v := range buf {
+			if (i < guard || i >= guard+n) && v != sentinel {
+				t.Fatalf("value %d outside the output was overwritten: %g", i-guard, v)
+			}
+		}
+	}
+}
+
+// refMatMulT is C = A·Bᵀ (+bias) in float64, and Σ|a||b| per element for
+// the error bound.
+func refMatMulT(a, b, bias []float32, m, n, k int) (c, mag []float64) {
+	c = make([]float64, m*n)
+	mag = make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, g float64
+			for p := 0; p < k; p++ {
+				x := float64(a[i*k+p]) * float64(b[j*k+p])
+				s += x
+				g += math.Abs(x)
+			}
+			if bias != nil {
+				s += float64(bias[j])
+				g += math.Abs(float64(bias[j]))
+			}
+			c[i*n+j], mag[i*n+j] = s, g
+		}
+	}
+	return c, mag
+}
+
+// gemmTol is the worst-case float32 rounding error of a k-term dot product
+// plus bias (Higham's γ_{k+2} = (k+2)·u, u = 2⁻²⁴) applied to Σ|a·b|,
+// plus 1e-30 so that exact zeros compare.
+func gemmTol(k int, mag float64) float64 {
+	return float64(k+2)*0x1p-24*mag + 1e-30
+}
+
+func forEachISA(t *testing.T, f func(t *testing.T)) {
+	saved := simd
+	defer func() { simd = saved }()
+	for _, s := range availableISAs() {
+		simd = s
+		t.Run(s.String(), f)
+	}
+}
+
+func TestMatMulT(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, m := range testSizes {
+			for _, n := range testSizes {
+				for _, k := range testSizes {
+					a, b := randSlice(r, m*k), randSlice(r, n*k)
+					dst, check := guarded(t, m*n)
+					MatMulT(dst, a, b, m, n, k)
+					check()
+					want, mag := refMatMulT(a, b, nil, m, n, k)
+					for i := range want {
+						if d := math.Abs(float64(dst[i]) - want[i]); d > gemmTol(k, mag[i]) {
+							t.Fatalf("m=%d n=%d k=%d: element %d = %g, want %g", m, n, k, i, dst[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestMatMul(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, m := range testSizes {
+			for _, n := range testSizes {
+				for _, k := range testSizes {
+					a, b := randSlice(r, m*k), randSlice(r, k*n)
+					bt := make([]float32, n*k) // bᵀ for the reference
+					for p := 0; p < k; p++ {
+						for j := 0; j < n; j++ {
+							bt[j*k+p] = b[p*n+j]
+						}
+					}
+					dst, check := guarded(t, m*n)
+					MatMul(dst, a, b, m, n, k)
+					check()
+					want, mag := refMatMulT(a, bt, nil, m, n, k)
+					for i := range want {
+						if d := math.Abs(float64(dst[i]) - want[i]); d > gemmTol(k, mag[i]) {
+							t.Fatalf("m=%d n=%d k=%d: element %d = %g, want %g", m, n, k, i, dst[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestLinearLarge covers k blocking (k > kcMax), several row and panel
+// blocks (the parallel split) and the fused bias and activations.
+func TestLinearLarge(t *testing.T) {
+	shapes := [][3]int{{50, 768, 96}, {131, 600, 77}, {257, 33, 130}, {3, 1030, 45}}
+	acts := []Activation{ActNone, ActQuickGELU, ActGELU}
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, sh := range shapes {
+			m, k, n := sh[0], sh[1], sh[2]
+			x, w, b := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
+			for _, act := range acts {
+				l, err := NewLinear(w, b, n, k)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dst, check := guarded(t, m*n)
+				l.Forward(dst, x, m, act)
+				check()
+				want, mag := refMatMulT(x, w, b, m, n, k)
+				for i, v := range want {
+					tol := gemmTol(k, mag[i])
+					switch act {
+					case ActQuickGELU:
+						v = v / (1 + math.Exp(-1.702*v))
+						tol = 1.2*tol + 1e-6*math.Abs(v) // slope ≤ 1.1; see TestActivations
+					case ActGELU:
+						v = 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+						tol = 1.2*tol + 1e-6*math.Abs(v) // slope ≤ 1.13; see TestActivations
+					}
+					if d := math.Abs(float64(dst[i]) - v); d > tol {
+						t.Fatalf("%dx%dx%d act %d: element %d = %g, want %g (tol %g)", m, k, n, act, i, dst[i], v, tol)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestMatMulTGonum compares with gonum's Sgemm on odd sizes.
+func TestMatMulTGonum(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, sh := range [][3]int{{37, 45, 129}, {50, 77, 768}, {13, 301, 19}, {101, 3, 517}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			a, b := randSlice(r, m*k), randSlice(r, n*k)
+			got := make([]float32, m*n)
+			MatMulT(got, a, b, m, n, k)
+			want := make([]float32, m*n)
+			blas32.Implementation().Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, want, n)
+			_, mag := refMatMulT(a, b, nil, m, n, k)
+			for i := range want {
+				// Both are float32 sums of the same k terms in different
+				// orders: each within γ_k of the exact value.
+				if d := math.Abs(float64(got[i] - want[i])); d > 2*gemmTol(k, mag[i]) {
+					t.Fatalf("%v: element %d = %g, gonum %g", sh, i, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+func TestForwardAllocs(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	m, k, n := 50, 768, 768
+	l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+	x, dst := randSlice(r, m*k), make([]float32, m*n)
+	l.Forward(dst, x, m, ActGELU)
+	if a := testing.AllocsPerRun(20, func() { l.Forward(dst, x, m, ActGELU) }); a != 0 {
+		t.Errorf("Forward allocates %v times per call", a)
+	}
+	b := randSlice(r, n*k)
+	if a := testing.AllocsPerRun(20, func() { MatMulT(dst, x, b, m, n, k) }); a != 0 {
+		t.Errorf("MatMulT allocates %v times per call", a)
+	}
+}
+
+func TestNewLinearErrors(t *testing.T) {
+	for _, c := range []struct {
+		w, b    []float32
+		out, in int
+	}{{nil, nil, 0, 1}, {make([]float32, 5), nil, 2, 3}, {make([]float32, 6), make([]float32, 3), 2, 3}} {
+		if _, err := NewLinear(c.w, c.b, c.out, c.in); err == nil {
+			t.Errorf("NewLinear(%d values, %d bias, %d, %d): no error", len(c.w), len(c.b), c.out, c.in)
+		}
+	}
+}
+
+var _ = fmt.Sprint
