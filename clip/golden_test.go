@@ -164,17 +164,7 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 
 	// Per-layer hidden states: [layers+1, N, T, W] for all inputs, or
 	// "_first" [layers+1, T, W] of the first input only.
-	if g.has("f32_vision_hidden") || g.has("f32_vision_hidden_first") {
-		key, first := "f32_vision_hidden", false
-		if !g.has(key) {
-			key, first = "f32_vision_hidden_first", true
-		}
-		for _, k := range []string{"f64" + key[3:], key} { // prefer f64
-			if g.has(k) {
-				key = k
-				break
-			}
-		}
+	if key, first := hiddenKey(g, "vision"); key != "" {
 		want, shape := g.f64(t, key)
 		w, T := vc.HiddenSize, vc.Grid()*vc.Grid()+1
 		worst := make([]float64, shape[0])
@@ -196,17 +186,7 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 			}
 		}
 	}
-	if g.has("f32_text_hidden") || g.has("f32_text_hidden_first") {
-		key, first := "f32_text_hidden", false
-		if !g.has(key) {
-			key, first = "f32_text_hidden_first", true
-		}
-		for _, k := range []string{"f64" + key[3:], key} {
-			if g.has(k) {
-				key = k
-				break
-			}
-		}
+	if key, first := hiddenKey(g, "text"); key != "" {
 		want, shape := g.f64(t, key)
 		w, L := tc.HiddenSize, len(ids[0])
 		nseq := len(ids)
@@ -286,3 +266,17 @@ func loadOrFatal(t *testing.T, dir string) *Model {
 }
 
 var _ = fmt.Sprint
+
+// hiddenKey picks the hidden-state tensor of a tower, preferring the float64
+// run: "<run>_<tower>_hidden" [layers+1, N, T, W] for every input, or
+// "<run>_<tower>_hidden_first" [layers+1, T, W] for the first one only.
+func hiddenKey(g *golden, tower string) (key string, first bool) {
+	for _, suffix := range []string{"", "_first"} {
+		for _, run := range []string{"f64_", "f32_"} {
+			if k := run + tower + "_hidden" + suffix; g.has(k) {
+				return k, suffix != ""
+			}
+		}
+	}
+	return "", false
+}
