@@ -1,0 +1,254 @@
+package imageproc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// DefaultMaxPixels is Pillow's Image.MAX_IMAGE_PIXELS, the default
+// decompression-bomb limit (1024*1024*1024/4/3 pixels).
+const DefaultMaxPixels = 89_478_485
+
+// DefaultMaxBytes bounds how much of a reader Decode reads (256 MiB).
+const DefaultMaxBytes = 256 << 20
+
+// DecodeOptions tune Decode. A nil *DecodeOptions means the defaults.
+type DecodeOptions struct {
+	// MaxPixels refuses images whose header declares more pixels than this,
+	// before decoding them. 0 means DefaultMaxPixels; negative means no limit.
+	// (Pillow warns above its limit and refuses above twice it; this refuses
+	// above it.)
+	MaxPixels int64
+	// MaxBytes refuses inputs longer than this. 0 means DefaultMaxBytes;
+	// negative means no limit.
+	MaxBytes int64
+	// Name identifies the input in error messages (DecodeFile sets the path).
+	Name string
+}
+
+// Errors that Decode wraps in a *DecodeError, for errors.Is.
+var (
+	ErrUnsupported = errors.New("unsupported image format (want JPEG, PNG, GIF, WebP, BMP or TIFF)")
+	ErrEmpty       = errors.New("empty input")
+	ErrTooLarge    = errors.New("image exceeds the decompression-bomb limit")
+)
+
+// DecodeError reports an input that could not be decoded: empty,
+// truncated, corrupt, unsupported or over the limits.
+type DecodeError struct {
+	Name   string // the file name, or "<input>"
+	Format string // "jpeg", "png", ... when known
+	Err    error
+}
+
+func (e *DecodeError) Error() string {
+	if e.Format != "" {
+		return fmt.Sprintf("imageproc: %s: decoding %s: %v", e.Name, e.Format, e.Err)
+	}
+	return fmt.Sprintf("imageproc: %s: %v", e.Name, e.Err)
+}
+
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Decode reads an image and returns its 8-bit RGB pixels exactly or almost
+// exactly as Pillow's Image.open(f).convert("RGB") does: JPEG with
+// libjpeg-turbo's fancy chroma upsampling and fixed-point colour
+// conversion, lossy WebP with libwebp's, PNG/GIF/BMP/TIFF/lossless WebP
+// exactly; alpha is dropped (not composited), palettes are looked up,
+// 16-bit samples keep their high byte (16-bit greyscale clips at 255, as
+// Pillow's I;16 conversion does), GIF gives its first frame.
+func Decode(r io.Reader, opts *DecodeOptions) (*RGB, error) {
+	src, err := decodeSource(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(src), nil
+}
+
+// DecodeFile is Decode on the file at path; errors name the path.
+func DecodeFile(path string, opts *DecodeOptions) (*RGB, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Decode(f, withName(opts, path))
+}
+
+func withName(opts *DecodeOptions, name string) *DecodeOptions {
+	o := DecodeOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Name == "" {
+		o.Name = name
+	}
+	return &o
+}
+
+// sniff names the format from the first bytes.
+func sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xff, 0xd8, 0xff}):
+		return "jpeg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "gif"
+	case len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP":
+		return "webp"
+	case bytes.HasPrefix(b, []byte("BM")):
+		return "bmp"
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
+		return "tiff"
+	}
+	return ""
+}
+
+// decodeSource decodes r into a row source (planes kept where the
+// conversion can run row by row).
+func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
+	o := DecodeOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.Name == "" {
+		o.Name = "<input>"
+	}
+	fail := func(format string, err error) error { return &DecodeError{Name: o.Name, Format: format, Err: err} }
+	maxBytes := o.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	var data []byte
+	var err error
+	if maxBytes > 0 {
+		data, err = io.ReadAll(io.LimitReader(r, maxBytes+1))
+		if err == nil && int64(len(data)) > maxBytes {
+			return nil, fail("", fmt.Errorf("%w: input longer than %d bytes", ErrTooLarge, maxBytes))
+		}
+	} else {
+		data, err = io.ReadAll(r)
+	}
+	if err != nil {
+		return nil, fail("", err)
+	}
+	if len(data) == 0 {
+		return nil, fail("", ErrEmpty)
+	}
+	format := sniff(data)
+	if format == "" {
+		return nil, fail("", ErrUnsupported)
+	}
+	cfg, err := safeDecodeConfig(format, data)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	maxPix := o.MaxPixels
+	if maxPix == 0 {
+		maxPix = DefaultMaxPixels
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fail(format, fmt.Errorf("invalid size %dx%d", cfg.Width, cfg.Height))
+	}
+	if maxPix > 0 && int64(cfg.Width)*int64(cfg.Height) > maxPix {
+		return nil, fail(format, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPix))
+	}
+	img, err := safeDecode(format, data)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	if b := img.Bounds(); b.Empty() {
+		return nil, fail(format, fmt.Errorf("empty image %v", b))
+	}
+	switch m := img.(type) {
+	case *image.YCbCr:
+		if format == "webp" {
+			if s := newWebPSource(m); s != nil {
+				return s, nil
+			}
+			return nil, fail(format, errors.New("unexpected lossy WebP layout"))
+		}
+	case *image.NYCbCrA:
+		if format == "webp" {
+			if s := newWebPSource(&m.YCbCr); s != nil {
+				return s, nil
+			}
+			return nil, fail(format, errors.New("unexpected lossy WebP layout"))
+		}
+	case *image.Paletted:
+		if format == "gif" {
+			fixGIFPalette(m, data)
+		}
+	}
+	return sourceOf(img), nil
+}
+
+// safeDecodeConfig reads the header, turning a decoder panic into an error.
+func safeDecodeConfig(format string, data []byte) (cfg image.Config, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("corrupt header (decoder panicked: %v)", p)
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch format {
+	case "jpeg":
+		return jpeg.DecodeConfig(r)
+	case "png":
+		return png.DecodeConfig(r)
+	case "gif":
+		return gif.DecodeConfig(r)
+	case "webp":
+		return webp.DecodeConfig(r)
+	case "bmp":
+		return bmp.DecodeConfig(r)
+	case "tiff":
+		return tiff.DecodeConfig(r)
+	}
+	return image.Config{}, ErrUnsupported
+}
+
+// safeDecode decodes, turning a decoder panic into an error.
+func safeDecode(format string, data []byte) (img image.Image, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("corrupt data (decoder panicked: %v)", p)
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch format {
+	case "jpeg":
+		img, err = jpeg.Decode(r)
+	case "png":
+		img, err = png.Decode(r)
+	case "gif":
+		img, err = gif.Decode(r)
+	case "webp":
+		img, err = webp.Decode(r)
+	case "bmp":
+		img, err = bmp.Decode(r)
+	case "tiff":
+		img, err = tiff.Decode(r)
+	default:
+		err = ErrUnsupported
+	}
+	if err == nil && img == nil {
+		err = errors.New("decoder returned no image")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = fmt.Errorf("truncated file: %w", err)
+	}
+	return img, err
+}

@@ -1,0 +1,252 @@
+package imageproc
+
+import (
+	"math"
+	"sync"
+)
+
+// Antialiased bicubic resampling of 8-bit RGB, computed the way ATen's
+// uint8 path for torch.nn.functional.interpolate(mode="bicubic",
+// antialias=True) does it (what torchvision's resize runs for
+// transformers 5's CLIPImageProcessor), or the way Pillow's
+// Image.resize(BICUBIC) does it (transformers 4). Both are separable:
+// a horizontal pass into an 8-bit intermediate (rounded and clamped), then
+// a vertical pass, with Keys' a = -0.5 cubic stretched by the downscale
+// factor, weights normalised to sum 1 in float64 and then turned into
+// fixed point. They differ only in the fixed point: ATen uses int16 weights
+// with the most fractional bits that keep the largest weight below 2^15;
+// Pillow uses 22 fractional bits.
+
+// weightMode selects the fixed-point weights.
+type weightMode int
+
+const (
+	weightsTorch  weightMode = iota // ATen: int16, dynamic precision
+	weightsPillow                   // Pillow: 22-bit precision
+)
+
+// taps are the fixed-point filter weights of one pass for the outputs
+// lo..lo+len(start)-1.
+type taps struct {
+	start []int   // first input index of each output
+	size  []int   // number of inputs of each output
+	n     int     // weights stored per output
+	w     []int32 // len(start)*n weights
+	prec  uint    // fractional bits
+}
+
+// cubicTorch is ATen's HelperInterpCubic::aa_filter (a = -0.5). Each
+// product is rounded to float64 on its own (no fused multiply-add), as
+// in the C++.
+func cubicTorch(x float64) float64 {
+	const a = -0.5
+	x = math.Abs(x)
+	if x < 1 {
+		return float64(float64(float64((a+2)*x)-(a+3))*x)*x + 1
+	}
+	if x < 2 {
+		return float64(float64(float64(float64(a*x)-5*a)*x)+8*a)*x - 4*a
+	}
+	return 0
+}
+
+// cubicPillow is Pillow's bicubic_filter (a = -0.5).
+func cubicPillow(x float64) float64 {
+	const a = -0.5
+	x = math.Abs(x)
+	if x < 1 {
+		return float64(float64(float64((a+2)*x)-(a+3))*x)*x + 1
+	}
+	if x < 2 {
+		return float64(float64(float64(float64(x-5)*x)+8)*x-4) * a
+	}
+	return 0
+}
+
+// makeTaps computes the weights resampling inSize samples to outSize for
+// outputs [lo, hi). ATen's precision depends on the largest weight over
+// all outputs, so all are computed.
+func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
+	scale := float64(inSize) / float64(outSize)
+	support := 2.0
+	invscale := 1.0
+	if scale >= 1 {
+		support = 2 * scale
+		invscale = 1 / scale
+	}
+	n := int(math.Ceil(support))*2 + 1
+	filter := cubicTorch
+	if mode == weightsPillow {
+		filter = cubicPillow
+	}
+	t := &taps{start: make([]int, hi-lo), size: make([]int, hi-lo), n: n, w: make([]int32, (hi-lo)*n)}
+	wf := make([]float64, (hi-lo)*n)
+	wmax := 0.0
+	k := make([]float64, n)
+	for i := 0; i < outSize; i++ {
+		center := scale * (float64(i) + 0.5)
+		xmin := max(int(center-support+0.5), 0)
+		xsize := min(int(center+support+0.5), inSize) - xmin
+		xsize = max(0, min(xsize, n))
+		total := 0.0
+		for j := 0; j < xsize; j++ {
+			k[j] = filter((float64(j+xmin) - center + 0.5) * invscale)
+			total += k[j]
+		}
+		for j := 0; j < xsize; j++ {
+			if total != 0 {
+				k[j] /= total
+			}
+			wmax = max(wmax, k[j])
+		}
+		if i >= lo && i < hi {
+			t.start[i-lo], t.size[i-lo] = xmin, xsize
+			copy(wf[(i-lo)*n:], k[:xsize])
+		}
+	}
+	t.prec = 22
+	if mode == weightsTorch {
+		// _compute_index_ranges_int16_weights
+		var p uint
+		for p = 0; p < 22; p++ {
+			if int(0.5+wmax*float64(int(1)<<(p+1))) >= 1<<15 {
+				break
+			}
+		}
+		t.prec = p
+	}
+	one := float64(int(1) << t.prec)
+	for i, v := range wf {
+		v *= one
+		if v < 0 {
+			t.w[i] = int32(-0.5 + v)
+		} else {
+			t.w[i] = int32(0.5 + v)
+		}
+	}
+	return t
+}
+
+// shift8 rounds a fixed-point accumulator (which started at half) to 8 bits.
+func shift8(v int32, prec uint) uint8 {
+	v >>= prec
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// resizeCrop resamples src to rw x rh and returns the cw x ch window at
+// (ox, oy) of the result as interleaved RGB; pixels of the window outside
+// the resampled image (negative offsets: padding) are 0. Only the inputs
+// the window needs are resampled. workers bounds the goroutines used.
+func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, workers int) []uint8 {
+	sw, sh := src.size()
+	out := make([]uint8, 3*cw*ch)
+	// The window clipped to the resampled image, in resampled coordinates.
+	x0, x1 := max(ox, 0), min(ox+cw, rw)
+	y0, y1 := max(oy, 0), min(oy+ch, rh)
+	if x0 >= x1 || y0 >= y1 {
+		return out
+	}
+	nx := x1 - x0
+	workers = max(1, workers)
+
+	// Vertical taps decide which input rows the horizontal pass needs.
+	var vt *taps
+	r0, r1 := y0, y1
+	if rh != sh {
+		vt = makeTaps(sh, rh, y0, y1, mode)
+		r0, r1 = sh, 0
+		for i, s := range vt.start {
+			r0, r1 = min(r0, s), max(r1, s+vt.size[i])
+		}
+	}
+	var ht *taps
+	if rw != sw {
+		ht = makeTaps(sw, rw, x0, x1, mode)
+	}
+
+	// Horizontal pass into tmp: rows r0..r1-1, columns x0..x1-1.
+	tmp := make([]uint8, 3*nx*(r1-r0))
+	parallel(r1-r0, workers, func(a, b int) {
+		buf := make([]uint8, 5*sw)
+		for r := a; r < b; r++ {
+			row := src.row(r0+r, buf)
+			dst := tmp[3*nx*r : 3*nx*(r+1)]
+			if ht == nil {
+				copy(dst, row[3*x0:3*x1])
+				continue
+			}
+			horizontal(dst, row, ht)
+		}
+	})
+
+	// Vertical pass into the window.
+	parallel(y1-y0, workers, func(a, b int) {
+		acc := make([]int32, 3*nx)
+		for i := a; i < b; i++ {
+			dst := out[3*(cw*(y0+i-oy)+x0-ox):][:3*nx]
+			if vt == nil {
+				copy(dst, tmp[3*nx*(y0+i-r0):][:3*nx])
+				continue
+			}
+			half := int32(1) << (vt.prec - 1)
+			for j := range acc {
+				acc[j] = half
+			}
+			s := vt.start[i] - r0
+			ws := vt.w[i*vt.n : i*vt.n+vt.size[i]]
+			for k, w := range ws {
+				row := tmp[3*nx*(s+k):][:len(acc)]
+				for j, v := range row {
+					acc[j] += int32(v) * w
+				}
+			}
+			for j, v := range acc {
+				dst[j] = shift8(v, vt.prec)
+			}
+		}
+	})
+	return out
+}
+
+// horizontal resamples one RGB row with taps t into dst.
+func horizontal(dst, row []uint8, t *taps) {
+	half := int32(1) << (t.prec - 1)
+	for i, s := range t.start {
+		ws := t.w[i*t.n : i*t.n+t.size[i]]
+		in := row[3*s : 3*(s+len(ws))]
+		r, g, b := half, half, half
+		for k, w := range ws {
+			p := in[3*k : 3*k+3]
+			r += int32(p[0]) * w
+			g += int32(p[1]) * w
+			b += int32(p[2]) * w
+		}
+		dst[3*i] = shift8(r, t.prec)
+		dst[3*i+1] = shift8(g, t.prec)
+		dst[3*i+2] = shift8(b, t.prec)
+	}
+}
+
+// parallel runs fn over [0, n) split into at most workers contiguous parts.
+func parallel(n, workers int, fn func(a, b int)) {
+	if workers <= 1 || n < 2*workers {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		a, b := n*w/workers, n*(w+1)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(a, b)
+		}()
+	}
+	wg.Wait()
+}
