@@ -389,6 +389,9 @@ func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, o
 	c.report(name, *offset, size)
 	buf := make([]byte, 256<<10)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		k, rerr := body.Read(buf)
 		if k > 0 {
 			if _, werr := f.Write(buf[:k]); werr != nil {
