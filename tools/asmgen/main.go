@@ -5,6 +5,7 @@
 //
 //	cd tools/asmgen && go run . -kernel sgemm -out ../../tensor/sgemm_amd64.s
 //	cd tools/asmgen && go run . -kernel act -out ../../tensor/act_amd64.s
+//	cd tools/asmgen && go run . -kernel peak -out ../../tensor/peak_amd64.s
 //
 // Kernels:
 //
@@ -15,6 +16,7 @@
 //     accumulators.
 //   - act: vectorised exp, QuickGELU and exact-erf GELU over n floats
 //     (n a multiple of the vector width), for zmm and ymm.
+//   - peak: register-only FMA loops for measuring the FMA peak of a core.
 package main
 
 import (
@@ -27,7 +29,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var kernel = flag.String("kernel", "", "which kernel file to generate: sgemm or act")
+var kernel = flag.String("kernel", "", "which kernel file to generate: sgemm, act or peak")
 
 func main() {
 	flag.Parse()
@@ -42,8 +44,10 @@ func main() {
 		}
 	case "act":
 		genAct()
+	case "peak":
+		genPeak()
 	default:
-		log.Fatalf("unknown -kernel %q (want sgemm or act)", *kernel)
+		log.Fatalf("unknown -kernel %q (want sgemm, act or peak)", *kernel)
 	}
 	Generate()
 }
