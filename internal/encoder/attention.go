@@ -16,19 +16,23 @@ type Attention struct {
 // loadAttention reads prefix+"q_proj.weight" etc. and fuses Q, K and V
 // (the fused copy is owned by the Attention; the Store is not written).
 func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error) {
-	w := make([]float32, 3*width*width)
-	b := make([]float32, 3*width)
+	// Read all three first, so that a config that disagrees with the file
+	// fails on the shape check before anything is allocated.
+	var ws, bs [3][]float32
 	for i, p := range []string{"q_proj", "k_proj", "v_proj"} {
-		pw, err := st.Tensor(prefix+p+".weight", width, width)
-		if err != nil {
+		var err error
+		if ws[i], err = st.Tensor(prefix+p+".weight", width, width); err != nil {
 			return nil, err
 		}
-		pb, err := st.Tensor(prefix+p+".bias", width)
-		if err != nil {
+		if bs[i], err = st.Tensor(prefix+p+".bias", width); err != nil {
 			return nil, err
 		}
-		copy(w[i*width*width:], pw)
-		copy(b[i*width:], pb)
+	}
+	w := make([]float32, 0, 3*width*width)
+	b := make([]float32, 0, 3*width)
+	for i := range ws {
+		w = append(w, ws[i]...)
+		b = append(b, bs[i]...)
 	}
 	qkv, err := tensor.NewLinear(w, b, 3*width, width)
 	if err != nil {
