@@ -3,6 +3,7 @@ package clip
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -247,6 +248,19 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 	d := m.EmbedDim()
 	check("image_embeds", flatten(img), "f64_image_embeds", d, embedTol, true)
 	check("text_embeds", flatten(txt), "f64_text_embeds", d, embedTol, true)
+	// End to end from the texts: the model's tokenizer must give the golden
+	// ids, so EmbedTexts matches as closely as EmbedTokens.
+	if js, ok := g.meta["texts"]; ok {
+		var texts []string
+		if err := json.Unmarshal([]byte(js), &texts); err != nil {
+			t.Fatal(err)
+		}
+		fromText, err := m.EmbedTexts(ctx, texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("text_embeds (EmbedTexts)", flatten(fromText), "f64_text_embeds", d, embedTol, true)
+	}
 	logits := m.Logits(img, txt)
 	check("logits", flatten(logits), "f64_logits_per_image", len(txt), logitTol, false)
 	Normalize(img)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
+	"github.com/goclip/goclip/tokenizer"
 	"github.com/goclip/goclip/vit"
 )
 
@@ -26,7 +27,7 @@ type Model struct {
 	textProj   *tensor.Linear // text_projection.weight [projection_dim, text hidden_size], no bias
 	logitScale float32        // exp(logit_scale); logit_scale is a scalar []
 	weights    *Weights
-	tok        textTokenizer
+	tok        *tokenizer.Tokenizer
 }
 
 // LoadOptions tune Load; nil means defaults.
@@ -180,10 +181,11 @@ func (m *Model) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, er
 	return out, nil
 }
 
-// EmbedTexts tokenizes texts with the model's tokenizer and embeds them.
+// EmbedTexts tokenizes texts with the model's tokenizer (BOS … EOS,
+// truncated to 77 tokens keeping the EOS) and embeds them.
 func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
 	if m.tok == nil {
-		return nil, errors.New("clip: EmbedTexts: model has no tokenizer")
+		return nil, errors.New("clip: EmbedTexts: model has no tokenizer (made with New, not Load)")
 	}
 	ids := make([][]int32, len(texts))
 	for i, t := range texts {

@@ -1,13 +1,24 @@
 package clip
 
-// textTokenizer is the part of the tokenizer package the model uses.
-type textTokenizer interface {
-	Encode(text string) []int32
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/goclip/goclip/tokenizer"
+)
+
+// loadTokenizer reads the folder's tokenizer files (tokenizer.json, or
+// vocab.json and merges.txt); a folder without them gets the built-in CLIP
+// vocabulary, which every OpenAI and laion CLIP checkpoint uses.
+func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
+	for _, f := range []string{"tokenizer.json", "vocab.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return tokenizer.Load(dir)
+		}
+	}
+	return tokenizer.New()
 }
 
-// loadTokenizer returns the folder's tokenizer; until the tokenizer package
-// is available the model has none.
-func loadTokenizer(dir string) (textTokenizer, error) { return nil, nil }
-
-// Tokenizer returns the model's tokenizer, or nil.
-func (m *Model) Tokenizer() textTokenizer { return m.tok }
+// Tokenizer returns the model's tokenizer (nil for a Model made with New
+// rather than Load).
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }

@@ -13,6 +13,7 @@ import (
 	"sort"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/imageproc"
 )
 
 // runEmbed writes image and text embeddings to a safetensors file:
@@ -22,7 +23,8 @@ import (
 // The file holds F32 image_embeds [N,D] and text_embeds [M,D], projected
 // and not normalised. --texts has one JSON string per line; --pixel-values
 // is a safetensors file of [3,S,S] F32 tensors taken in lexicographic order
-// of their names.
+// of their names. IMAGE files (in the order given) go through the
+// model's CLIPImageProcessor configuration (package imageproc).
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("embed", stderr)
 	model := fs.String("model", "", "model folder")
@@ -37,9 +39,6 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 && *pixelsPath != "" {
 		return errors.New("embed: give image files or --pixel-values, not both")
-	}
-	if fs.NArg() > 0 {
-		return errors.New("embed: image files need the imageproc package, which is not available yet; use --pixel-values")
 	}
 	var texts []string
 	if *textsPath != "" {
@@ -61,6 +60,22 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("embed: %w", err)
 		}
 		if img, err = m.EmbedPixels(ctx, px, n); err != nil {
+			return fmt.Errorf("embed: %w", err)
+		}
+	}
+	if fs.NArg() > 0 {
+		proc, err := imageproc.LoadProcessor(*model)
+		if err != nil {
+			return fmt.Errorf("embed: %w", err)
+		}
+		if proc.Size() != m.ImageSize() {
+			return fmt.Errorf("embed: preprocessor crops to %d px but the model takes %d px", proc.Size(), m.ImageSize())
+		}
+		px, err := proc.Files(ctx, fs.Args())
+		if err != nil {
+			return fmt.Errorf("embed: %w", err)
+		}
+		if img, err = m.EmbedPixels(ctx, px, fs.NArg()); err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"image"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/synth"
 )
 
@@ -112,7 +116,8 @@ func TestEmbedErrors(t *testing.T) {
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", garbage}, "garbage.safetensors"},
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", wrongSize}, "shape"},
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--texts", badTexts}, "texts.txt:2"},
-		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "x.png"}, "imageproc"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), filepath.Join(tmp, "missing.png")}, "missing.png"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), badTexts}, "texts.txt"},
 	}
 	for _, c := range cases {
 		var buf bytes.Buffer
@@ -168,4 +173,74 @@ func writeF32(path string, vals map[string][]float32, shape []int) error {
 		}
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func TestEmbedTextsAndImages(t *testing.T) {
+	dir := tinyModel(t)
+	tmp := t.TempDir()
+	texts := filepath.Join(tmp, "texts.jsonl")
+	os.WriteFile(texts, []byte("\"a photo of a cat\"\n\n\"caf\\u00e9 \\ud83c\\udf63\"\n"), 0o644)
+	img := filepath.Join(tmp, "img.png")
+	rgba := image.NewRGBA(image.Rect(0, 0, 90, 70))
+	for y := 0; y < 70; y++ {
+		for x := 0; x < 90; x++ {
+			rgba.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), uint8(x + y), 255})
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, rgba)
+	os.WriteFile(img, buf.Bytes(), 0o644)
+	out := filepath.Join(tmp, "emb.safetensors")
+	var log bytes.Buffer
+	if err := run(context.Background(), []string{"embed", "--model", dir, "--out", out, "--texts", texts, img, img}, &log, &log); err != nil {
+		t.Fatalf("embed: %v\n%s", err, log.String())
+	}
+	w, err := clip.OpenWeights(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	gotImg, err := w.Tensor("image_embeds", 2, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotTxt, err := w.Tensor("text_embeds", 2, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := clip.Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	want, err := m.EmbedTexts(context.Background(), []string{"a photo of a cat", "caf\u00e9 \U0001F363"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		for j, x := range want[i] {
+			if gotTxt[i*24+j] != x {
+				t.Fatalf("text %d value %d: file %g, library %g", i, j, gotTxt[i*24+j], x)
+			}
+		}
+	}
+	proc, err := imageproc.LoadProcessor(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, err := proc.File(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantImg, err := m.EmbedPixels(context.Background(), px, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		for j, x := range wantImg[0] {
+			if gotImg[i*24+j] != x {
+				t.Fatalf("image %d value %d: file %g, library %g", i, j, gotImg[i*24+j], x)
+			}
+		}
+	}
 }
