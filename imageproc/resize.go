@@ -173,7 +173,8 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 	// Horizontal pass into tmp: rows r0..r1-1, columns x0..x1-1.
 	tmp := make([]uint8, 3*nx*(r1-r0))
 	parallel(r1-r0, workers, func(a, b int) {
-		buf := make([]uint8, 5*sw)
+		buf := make([]uint8, 5*sw+2)
+		pk, gg := make([]int64, sw), make([]int32, sw)
 		for r := a; r < b; r++ {
 			row := src.row(r0+r, buf)
 			dst := tmp[3*nx*r : 3*nx*(r+1)]
@@ -181,7 +182,7 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 				copy(dst, row[3*x0:3*x1])
 				continue
 			}
-			horizontal(dst, row, ht)
+			horizontal(dst, row, ht, pk, gg)
 		}
 	})
 
@@ -214,22 +215,47 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 	return out
 }
 
-// horizontal resamples one RGB row with taps t into dst.
-func horizontal(dst, row []uint8, t *taps) {
+// horizontal resamples one RGB row with taps t into dst. Red and blue
+// share one int64 multiply-accumulate (lanes at bit 0 and bit 32: each
+// lane's sum stays far below 2^31 in magnitude, so the lanes separate
+// exactly), green uses an int32 one; pk and gg are per-row scratch of
+// len(row)/3 elements.
+func horizontal(dst, row []uint8, t *taps, pk []int64, gg []int32) {
+	n := len(row) / 3
+	pk, gg = pk[:n], gg[:n]
+	for x := range pk {
+		p := row[3*x : 3*x+3]
+		pk[x] = int64(p[0]) | int64(p[2])<<32
+		gg[x] = int32(p[1])
+	}
 	half := int32(1) << (t.prec - 1)
+	halfRB := int64(half) | int64(half)<<32
 	for i, s := range t.start {
 		ws := t.w[i*t.n : i*t.n+t.size[i]]
-		in := row[3*s : 3*(s+len(ws))]
-		r, g, b := half, half, half
-		for k, w := range ws {
-			p := in[3*k : 3*k+3]
-			r += int32(p[0]) * w
-			g += int32(p[1]) * w
-			b += int32(p[2]) * w
+		a := pk[s : s+len(ws)]
+		b := gg[s : s+len(ws)]
+		rb, g := halfRB, half
+		var rb2 int64
+		var g2 int32
+		for len(ws) >= 2 && len(a) >= 2 && len(b) >= 2 {
+			w0, w1 := ws[0], ws[1]
+			rb += a[0] * int64(w0)
+			g += b[0] * w0
+			rb2 += a[1] * int64(w1)
+			g2 += b[1] * w1
+			ws, a, b = ws[2:], a[2:], b[2:]
 		}
-		dst[3*i] = shift8(r, t.prec)
-		dst[3*i+1] = shift8(g, t.prec)
-		dst[3*i+2] = shift8(b, t.prec)
+		if len(ws) == 1 && len(a) >= 1 && len(b) >= 1 {
+			rb += a[0] * int64(ws[0])
+			g += b[0] * ws[0]
+		}
+		rb, g = rb+rb2, g+g2
+		r := int32(rb)
+		bl := int32((rb - int64(r)) >> 32)
+		d := dst[3*i : 3*i+3]
+		d[0] = shift8(r, t.prec)
+		d[1] = shift8(g, t.prec)
+		d[2] = shift8(bl, t.prec)
 	}
 }
 

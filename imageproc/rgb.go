@@ -45,7 +45,8 @@ func (p *RGB) At(x, y int) color.Color {
 type rowSource interface {
 	size() (w, h int)
 	// row returns row y (0-based) as 3*w bytes of RGB. It may write into
-	// buf (len >= 3*w) and return it, or return internal storage.
+	// buf (len >= 5*w+2: room for chroma scratch) and return it, or return
+	// internal storage.
 	row(y int, buf []uint8) []uint8
 }
 
@@ -63,11 +64,9 @@ func materialize(src rowSource) *RGB {
 	}
 	w, h := src.size()
 	out := NewRGB(image.Rect(0, 0, w, h))
+	buf := make([]uint8, 5*w+2)
 	for y := 0; y < h; y++ {
-		dst := out.Pix[y*out.Stride : y*out.Stride+3*w]
-		if r := src.row(y, dst); &r[0] != &dst[0] {
-			copy(dst, r)
-		}
+		copy(out.Pix[y*out.Stride:y*out.Stride+3*w], src.row(y, buf))
 	}
 	return out
 }

@@ -62,7 +62,7 @@ func planesOf(m *image.YCbCr) *ycbcrPlanes {
 func (p *ycbcrPlanes) size() (int, int) { return p.w, p.h }
 
 // row converts one row. The chroma rows it upsamples are kept in the tail
-// of buf when it is long enough (the resampler allocates 5*w), else in a
+// of buf when it is long enough (5*w+2 bytes), else in a
 // fresh slice.
 func (p *ycbcrPlanes) row(y int, buf []uint8) []uint8 {
 	out := buf[:3*p.w]
@@ -74,13 +74,14 @@ func (p *ycbcrPlanes) row(y int, buf []uint8) []uint8 {
 	return out
 }
 
-// chromaScratch returns two w-byte slices for upsampled Cb and Cr.
+// chromaScratch returns two slices of w+1 bytes (room for an odd width's
+// padding sample) for upsampled Cb and Cr.
 func chromaScratch(buf []uint8, w int) ([]uint8, []uint8) {
-	if len(buf) >= 5*w {
-		return buf[3*w : 4*w], buf[4*w : 5*w]
+	if len(buf) >= 5*w+2 {
+		return buf[3*w : 4*w+1], buf[4*w+1 : 5*w+2]
 	}
-	t := make([]uint8, 2*w)
-	return t[:w], t[w:]
+	t := make([]uint8, 2*w+2)
+	return t[:w+1], t[w+1:]
 }
 
 // newJPEGSource returns a row source converting m like libjpeg-turbo with
@@ -114,15 +115,17 @@ func (p *ycbcrPlanes) jpegRow(y int, out, buf []uint8) {
 	}
 	yr := p.y[y*p.yStride : y*p.yStride+w]
 	out = out[:3*w]
-	for x := 0; x < w; x++ {
-		yy := int(yr[x])
+	ub, vb = ub[:len(yr)], vb[:len(yr)]
+	for x, yv := range yr {
+		yy := int(yv)
 		cb := int(ub[x]) - 128
 		cr := int(vb[x]) - 128
 		// FIX(1.40200)=91881, FIX(1.77200)=116130, FIX(0.71414)=46802,
 		// FIX(0.34414)=22554; SCALEBITS 16, ONE_HALF 1<<15.
-		out[3*x] = clamp8(yy + (91881*cr+32768)>>16)
-		out[3*x+1] = clamp8(yy + (-22554*cb-46802*cr+32768)>>16)
-		out[3*x+2] = clamp8(yy + (116130*cb+32768)>>16)
+		o := out[3*x : 3*x+3]
+		o[0] = clampFast(yy + (91881*cr+32768)>>16)
+		o[1] = clampFast(yy + (-22554*cb-46802*cr+32768)>>16)
+		o[2] = clampFast(yy + (116130*cb+32768)>>16)
 	}
 }
 
@@ -156,27 +159,34 @@ func (p *ycbcrPlanes) jpegUpsample(plane []uint8, y int, dst []uint8) {
 		}
 	case p.hs == 2 && p.vs == 2 && fancy: // h2v2_fancy_upsample
 		other := p.neighbourRow(plane, y, k)
-		col := func(i int) int { return int(cur[i])*3 + int(other[i]) }
-		this := col(0)
+		cur, other = cur[:cw], other[:cw]
+		var tmp []uint8
+		if len(dst) >= 2*cw {
+			tmp = dst[:2*cw] // the chroma scratch has room for the padding column
+		} else {
+			tmp = make([]uint8, 2*cw)
+		}
+		this := int(cur[0])*3 + int(other[0])
 		last := this
 		for i := 0; i < cw; i++ {
 			next := this
-			if i < cw-1 {
-				next = col(i + 1)
+			if i+1 < cw {
+				next = int(cur[i+1])*3 + int(other[i+1])
 			}
-			var a, b int
+			a := (this*3 + last + 8) >> 4
 			if i == 0 {
 				a = (this*4 + 8) >> 4
-			} else {
-				a = (this*3 + last + 8) >> 4
 			}
+			b := (this*3 + next + 7) >> 4
 			if i == cw-1 {
 				b = (this*4 + 7) >> 4
-			} else {
-				b = (this*3 + next + 7) >> 4
 			}
-			put2(dst, w, 2*i, uint8(a), uint8(b))
+			o := tmp[2*i : 2*i+2]
+			o[0], o[1] = uint8(a), uint8(b)
 			last, this = this, next
+		}
+		if &tmp[0] != &dst[0] {
+			copy(dst[:w], tmp)
 		}
 	case p.hs == 1 && p.vs == 2: // h1v2_fancy_upsample
 		other := p.neighbourRow(plane, y, k)
@@ -246,6 +256,14 @@ func (p *ycbcrPlanes) webpRow(y int, out, buf []uint8) {
 		out[3*x+1] = webpClip(yy - (u*6419)>>8 - (v*13320)>>8 + 8708)
 		out[3*x+2] = webpClip(yy + (u*33050)>>8 - 17685)
 	}
+}
+
+// clampFast is clamp8 without branches on the common in-range path.
+func clampFast(v int) uint8 {
+	if uint(v) > 255 {
+		return uint8(^(v >> 63) & 255)
+	}
+	return uint8(v)
 }
 
 // webpClip is VP8Clip8: 14-bit fixed point (YUV_FIX2 = 6) to 8 bits.
