@@ -1,0 +1,178 @@
+package dataset
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// Sample is one image with its label. Image holds the encoded file bytes
+// (decoding is the imageproc package's job).
+type Sample struct {
+	Key    string // WebDataset key ("s0000000") or the file path relative to the dataset root
+	Format string // image extension, lower case: "webp", "png", "jpg", "jpeg", ...
+	Image  []byte // encoded image
+	Label  int    // class index (.cls or ImageFolder class); -1 when unlabelled
+	Source string // shard or file the sample came from
+}
+
+// DefaultMaxImageBytes bounds one tar member or image file, so a corrupt
+// header announcing a huge member fails instead of exhausting memory.
+const DefaultMaxImageBytes = 64 << 20
+
+// imageExts in CLIP_benchmark's preference order ("webp;png;jpg;jpeg"):
+// when a sample has several, the first present wins.
+var imageExts = []string{"webp", "png", "jpg", "jpeg"}
+
+// FormatError reports a malformed shard or sample.
+type FormatError struct {
+	Shard string // shard name or path
+	Key   string // sample key, when known
+	Msg   string
+	Err   error // underlying error (e.g. io.ErrUnexpectedEOF for a truncated shard)
+}
+
+func (e *FormatError) Error() string {
+	s := "dataset: shard " + e.Shard
+	if e.Key != "" {
+		s += ", sample " + e.Key
+	}
+	s += ": " + e.Msg
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// splitKey splits a member name like WebDataset's base_plus_ext: the key
+// is the path up to the first dot of the base name, the extension the
+// rest (lower-cased). ok is false for names without a dot in the base.
+func splitKey(name string) (key, ext string, ok bool) {
+	dir, base := path.Split(name)
+	i := strings.IndexByte(base, '.')
+	if i <= 0 {
+		return "", "", false
+	}
+	return dir + base[:i], strings.ToLower(base[i+1:]), true
+}
+
+// walkShard streams the samples of one tar shard: consecutive members with
+// the same key form a sample. want(i) says whether sample i (counting from
+// 0 in this shard) is needed; the content of unwanted samples is skipped
+// (seeked over when r is an io.Seeker) and fn is called only for wanted
+// ones. It returns the number of samples in the shard. A sample without an
+// image member is an error, as in CLIP_benchmark's to_tuple.
+func walkShard(ctx context.Context, r io.Reader, shard string, maxBytes int64, want func(int) bool, fn func(int, Sample) error) (int, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxImageBytes
+	}
+	tr := tar.NewReader(r)
+	n := 0
+	var cur struct {
+		key    string
+		open   bool
+		images map[string][]byte
+		label  int
+		hasCls bool
+		seen   map[string]bool
+	}
+	flush := func() error {
+		if !cur.open {
+			return nil
+		}
+		cur.open = false
+		i := n
+		n++
+		if !want(i) {
+			return nil
+		}
+		s := Sample{Key: cur.key, Label: -1, Source: shard}
+		for _, e := range imageExts {
+			if b, ok := cur.images[e]; ok {
+				s.Format, s.Image = e, b
+				break
+			}
+		}
+		if s.Image == nil {
+			return &FormatError{Shard: shard, Key: cur.key, Msg: "no image member (.webp, .png, .jpg or .jpeg)"}
+		}
+		if cur.hasCls {
+			s.Label = cur.label
+		}
+		return fn(i, s)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, &FormatError{Shard: shard, Key: cur.key, Msg: "reading tar header", Err: err}
+		}
+		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+			continue
+		}
+		key, ext, ok := splitKey(h.Name)
+		if !ok {
+			continue
+		}
+		if !cur.open || key != cur.key {
+			if err := flush(); err != nil {
+				return n, err
+			}
+			cur.key, cur.open, cur.images, cur.label, cur.hasCls, cur.seen = key, true, map[string][]byte{}, -1, false, map[string]bool{}
+		}
+		if cur.seen[ext] {
+			return n, &FormatError{Shard: shard, Key: key, Msg: "duplicate member ." + ext}
+		}
+		cur.seen[ext] = true
+		isImage := false
+		for _, e := range imageExts {
+			isImage = isImage || ext == e
+		}
+		if !want(n) || (!isImage && ext != "cls") {
+			continue // tar.Reader skips the content on the next Next
+		}
+		if h.Size < 0 || h.Size > maxBytes {
+			return n, &FormatError{Shard: shard, Key: key, Msg: fmt.Sprintf("member %s is %d bytes, over the %d-byte limit", h.Name, h.Size, maxBytes)}
+		}
+		b := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, b); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return n, &FormatError{Shard: shard, Key: key, Msg: "reading " + h.Name, Err: err}
+		}
+		if isImage {
+			cur.images[ext] = b
+			continue
+		}
+		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || v < 0 {
+			return n, &FormatError{Shard: shard, Key: key, Msg: fmt.Sprintf("label %q is not a non-negative integer", b)}
+		}
+		cur.label, cur.hasCls = v, true
+	}
+	if err := flush(); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// ReadShard calls fn for every sample of one WebDataset tar shard, in
+// order, reading members without unpacking; name is used in errors.
+// Memory holds one sample at a time.
+func ReadShard(ctx context.Context, r io.Reader, name string, fn func(Sample) error) error {
+	_, err := walkShard(ctx, r, name, 0, func(int) bool { return true }, func(_ int, s Sample) error { return fn(s) })
+	return err
+}
