@@ -94,6 +94,15 @@ func (w *Weights) Close() error {
 	return err
 }
 
+// DropPages releases the resident pages of a memory-mapped file (no-op
+// for files read into memory): loaders call it after making packed copies.
+// Slices returned by Tensor stay valid; their pages fault back in on use.
+func (w *Weights) DropPages() {
+	if w.unmap != nil {
+		dropPages(w.data)
+	}
+}
+
 // Names lists the tensors in the file, sorted.
 func (w *Weights) Names() []string {
 	n := w.st.Names()

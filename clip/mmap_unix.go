@@ -33,3 +33,12 @@ func mapFile(path string) ([]byte, func() error, error) {
 	}
 	return data, func() error { return unix.Munmap(data) }, nil
 }
+
+// dropPages tells the kernel the mapped pages are not needed now: they
+// leave the process's resident set (the file stays in the page cache and
+// pages fault back in on access). Used after packed copies have been made.
+func dropPages(data []byte) {
+	if len(data) > 0 {
+		_ = unix.Madvise(data, unix.MADV_DONTNEED)
+	}
+}

@@ -86,6 +86,10 @@ func New(cfg Config, st tensor.Store) (*Model, error) {
 	if m.vision, err = vit.New(cfg.VisionConfig, st, "vision_model."); err != nil {
 		return nil, err
 	}
+	// The towers keep packed copies of their matrices, so the mapped pages
+	// read so far need not stay resident (the few tensors used in place,
+	// embeddings and layer-norm parameters, fault back in on use).
+	dropStorePages(st)
 	if m.text, err = textenc.New(cfg.TextConfig, st, "text_model."); err != nil {
 		return nil, err
 	}
@@ -101,7 +105,14 @@ func New(cfg Config, st tensor.Store) (*Model, error) {
 		return nil, err
 	}
 	m.logitScale = float32(math.Exp(float64(ls[0])))
+	dropStorePages(st)
 	return m, nil
+}
+
+func dropStorePages(st tensor.Store) {
+	if w, ok := st.(*Weights); ok {
+		w.DropPages()
+	}
 }
 
 func loadProjection(st tensor.Store, name string, out, in int) (*tensor.Linear, error) {

@@ -25,11 +25,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *batch <= 0 {
 		return errors.New("bench: --batch must be positive")
 	}
+	t0 := time.Now()
 	m, err := openModel(*model)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	defer m.Close()
+	fmt.Fprintf(stderr, "load: %.3fs\n", time.Since(t0).Seconds())
 	s := m.ImageSize()
 	px := make([]float32, *batch*3*s*s)
 	for i := range px { // a deterministic pattern in the normalised range

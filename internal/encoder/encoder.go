@@ -30,6 +30,12 @@ func Load(st tensor.Store, prefix string, cfg Config) (*Encoder, error) {
 			return nil, err
 		}
 		e.layers[i] = l
+		// The layer holds packed copies of its matrices: a memory-mapped
+		// store may release the pages read for it, which keeps the peak
+		// resident memory of loading near one copy of the model.
+		if d, ok := st.(interface{ DropPages() }); ok {
+			d.DropPages()
+		}
 	}
 	return e, nil
 }
