@@ -260,6 +260,10 @@ func (f *figure) layout() error {
 	f.cbarW = 18
 	f.cbarX = f.gridX + f.cols*c + 22
 	f.width = f.cbarX + f.cbarW + 6 + tickW + margin
+	if f.o.Title != "" {
+		f.o.Title = truncate(f.fs.title, f.o.Title, max(f.width-2*margin, 1000))
+		f.width = max(f.width, width(f.fs.title, f.o.Title)+2*margin)
+	}
 	f.height = f.gridY + f.rows*c + f.colDepth + margin
 	if f.o.ColAxis != "" {
 		f.height += lh + gap
@@ -267,6 +271,12 @@ func (f *figure) layout() error {
 	// The colour bar is at least 200 px tall; a short matrix grows the figure.
 	f.height = max(f.height, f.gridY+200+margin)
 	return nil
+}
+
+// titleX is the centre of the title: over the grid when it fits there.
+func (f *figure) titleX() int {
+	half := width(f.fs.title, f.o.Title)/2 + 18
+	return min(max(f.gridX+f.cols*f.cell/2, half), f.width-half)
 }
 
 func (f *figure) fmt(v float64) string { return fmt.Sprintf("%.*f", f.o.Decimals, v) }
@@ -291,7 +301,11 @@ func (f *figure) ticks() []float64 {
 	}
 	var out []float64
 	for t := math.Ceil(f.lo/step-1e-9) * step; t <= f.hi+step*1e-9; t += step {
-		out = append(out, math.Round(t/step)*step)
+		v := math.Round(t/step) * step
+		if v == 0 {
+			v = 0 // no "-0.00" tick
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -315,7 +329,7 @@ func (f *figure) draw() *image.RGBA {
 	gridW, gridH := f.cols*c, f.rows*c
 
 	if f.o.Title != "" {
-		drawTextAligned(img, f.fs.title, f.o.Title, f.gridX+gridW/2, 18+lineHeight(f.fs.title)/2, 0, ink)
+		drawTextAligned(img, f.fs.title, f.o.Title, f.titleX(), 18+lineHeight(f.fs.title)/2, 0, ink)
 	}
 	// Cells, separated by 1 px white lines.
 	for i := range f.rows {

@@ -35,7 +35,7 @@ func WriteSVG(w io.Writer, m [][]float32, opts *Options) error {
 	fmt.Fprintf(bw, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
 	if f.o.Title != "" {
 		fmt.Fprintf(bw, `<text x="%d" y="%d" text-anchor="middle" dominant-baseline="central" font-size="19" font-weight="bold" fill="#222">%s</text>`+"\n",
-			f.gridX+gridW/2, 18+lineHeight(f.fs.title)/2, esc(f.o.Title))
+			f.titleX(), 18+lineHeight(f.fs.title)/2, esc(f.o.Title))
 	}
 	valuePx := math.Min(17, float64(c)*0.3)
 	for i := range f.rows {

@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	_ "image/jpeg" // thumbnails
-	_ "image/png"
 	"io"
 	"math"
 	"os"
@@ -17,10 +15,10 @@ import (
 	"strings"
 	"time"
 
-	_ "golang.org/x/image/webp"
-
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/heatmap"
+	"github.com/goclip/goclip/hub"
+	"github.com/goclip/goclip/imageproc"
 )
 
 // stringList is a repeatable string flag.
@@ -42,6 +40,7 @@ the dataset and the texts their class names.`
 type simInput struct {
 	imageLabels []string      // one per image: file name or dataset key + class
 	thumbs      []image.Image // decoded images (nil entries when undecodable)
+	paths       []string      // image files, when the images are files
 	pixels      []float32     // [n,3,S,S]
 	texts       []string
 }
@@ -129,6 +128,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 		best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
 	}
 	if *out != "" {
+		in.thumbnails()
 		err := heatmap.Save(*out, sim, &heatmap.Options{
 			Title: *title, RowLabels: in.imageLabels, ColLabels: in.texts, Thumbnails: in.thumbs,
 			RowAxis: "image", ColAxis: "text", OutlineRowMax: true,
@@ -199,51 +199,84 @@ func usageError(fs *flag.FlagSet, msg string) error {
 // defaultModel is the model of the seed experiment.
 const defaultModel = "openai/clip-vit-base-patch32"
 
-// simLoadModel opens the --model value and returns the model with its
-// folder, where the preprocessor configuration is read. Hub ids are
-// resolved once the hub package lands.
+// simLoadModel opens the --model value, a model folder or a Hub id, and
+// returns the model with its folder, where the preprocessor configuration
+// is read.
 func simLoadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, string, error) {
-	st, err := os.Stat(spec)
-	if err != nil {
-		return nil, "", fmt.Errorf("model %q: not a folder (Hub ids are not resolved yet): %w", spec, err)
-	}
-	if !st.IsDir() {
-		return nil, "", fmt.Errorf("model %q is not a folder", spec)
-	}
-	m, err := clip.Load(spec, nil)
+	dir, err := resolveModel(ctx, spec, stderr)
 	if err != nil {
 		return nil, "", err
 	}
-	return m, spec, nil
+	m, err := clip.Load(dir, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, dir, nil
 }
 
-// fileInput reads the image files (for their thumbnails) and the texts.
+// modelFiles are the files of a Hub CLIP repository goclip reads.
+var (
+	modelFilesRequired = []string{"config.json", "model.safetensors"}
+	modelFilesOptional = []string{"preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+		"vocab.json", "merges.txt", "special_tokens_map.json"}
+)
+
+// resolveModel returns spec if it is a folder; an "org/name" Hub id is
+// found in the Hugging Face cache or downloaded into it (HF_HUB_CACHE,
+// HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as in Python).
+func resolveModel(ctx context.Context, spec string, stderr io.Writer) (string, error) {
+	if st, err := os.Stat(spec); err == nil {
+		if !st.IsDir() {
+			return "", fmt.Errorf("model %q is not a folder", spec)
+		}
+		return spec, nil
+	}
+	if !hub.LooksLikeRepoID(spec) {
+		return "", fmt.Errorf("model %q: no such folder, and not a Hub id (org/name)", spec)
+	}
+	cfg := hub.ConfigFromEnv()
+	cfg.Progress = hub.NewProgressBar(stderr)
+	dir, err := hub.New(&cfg).Snapshot(ctx, hub.Repo{ID: spec}, modelFilesRequired, modelFilesOptional)
+	if err != nil {
+		return "", fmt.Errorf("model %s: %w", spec, err)
+	}
+	return dir, nil
+}
+
+// fileInput decodes the image files (for their thumbnails) and takes the texts.
 func fileInput(ctx context.Context, dir string, images, texts []string) (*simInput, error) {
 	in := &simInput{texts: texts}
 	for _, p := range images {
 		in.imageLabels = append(in.imageLabels, filepath.Base(p))
-		in.thumbs = append(in.thumbs, decodeThumb(p))
+		in.paths = append(in.paths, p)
 	}
 	return in, nil
 }
 
-// decodeThumb decodes an image file for a heatmap thumbnail, or nil.
-func decodeThumb(path string) image.Image {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
+// thumbnails decodes the input's image files for the heatmap; an
+// undecodable file gets no thumbnail (pixelsOf reports its error).
+func (in *simInput) thumbnails() {
+	if in.thumbs != nil {
+		return
 	}
-	defer f.Close()
-	im, _, err := image.Decode(f)
-	if err != nil {
-		return nil
+	for _, p := range in.paths {
+		im, err := imageproc.DecodeFile(p, nil)
+		if err != nil {
+			in.thumbs = append(in.thumbs, nil)
+			continue
+		}
+		in.thumbs = append(in.thumbs, im)
 	}
-	return im
 }
 
-// pixelsOf preprocesses the input's image files with the model's processor.
+// pixelsOf preprocesses the input's image files with the model's
+// CLIPImageProcessor configuration.
 func pixelsOf(ctx context.Context, dir string, in *simInput) ([]float32, error) {
-	return nil, errors.New("image preprocessing is not available yet (waiting for imageproc)")
+	proc, err := imageproc.LoadProcessor(dir)
+	if err != nil {
+		return nil, err
+	}
+	return proc.Files(ctx, in.paths)
 }
 
 // datasetInput samples n images of a dataset with their class names.
