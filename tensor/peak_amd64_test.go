@@ -3,9 +3,11 @@
 package tensor
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // BenchmarkPeakFMA measures the float32 FMA throughput of this CPU with
@@ -43,6 +45,39 @@ func BenchmarkPeakFMA(b *testing.B) {
 				wg.Wait()
 			}
 			b.ReportMetric(v.flops*iters*float64(p*b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+// BenchmarkSgemmEfficiency reports the single-core GEMM speed as a
+// percentage of the FMA peak measured in the same loop: each iteration
+// runs the register-only FMA loop for the GEMM's FLOP count and then the
+// GEMM, on one goroutine, so that load from other processes on the shared
+// cores hits both alike. "%peak" is time(peak loop)/time(GEMM)·100.
+func BenchmarkSgemmEfficiency(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("needs AVX-512")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, s := range benchShapes {
+		m, k, n := s[0], s[1], s[2]
+		l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+		x, dst := randSlice(r, m*k), make([]float32, m*n)
+		iters := int(2 * float64(m*k*n) / (24 * 16 * 2))
+		b.Run(shapeName(s), func(b *testing.B) {
+			var tp, tg time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				peakFMAAVX512(iters)
+				t1 := time.Now()
+				g := gemmArgs{s: l.s, dst: dst, ldc: n, a: x, lda: k, b: l.packed, m: m, n: n, k: k, bias: l.b}
+				g.setup()
+				g.rect(0, m, 0, g.panels)
+				tp += t1.Sub(t0)
+				tg += time.Since(t1)
+			}
+			b.ReportMetric(100*tp.Seconds()/tg.Seconds(), "%peak")
+			b.ReportMetric(2*float64(m*k*n)*float64(b.N)/tp.Seconds()/1e9, "peakGFLOP/s")
 		})
 	}
 }
