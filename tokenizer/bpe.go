@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"container/heap"
+	"strings"
 	"sync"
 )
 
@@ -35,14 +36,14 @@ func (c *bpeCache) put(word string, ids []int32) {
 	if c.m == nil || len(c.m) >= cacheEntries {
 		c.m = make(map[string][]int32, 256)
 	}
-	c.m[word] = ids
+	c.m[strings.Clone(word)] = ids // word points into a longer string
 	c.mu.Unlock()
 }
 
 // appendBPE appends the ids of one pre-token (its bytes mapped to byte-level
 // characters, "</w>" on the last one, merges applied lowest rank first and,
 // among equal ranks, leftmost first — the order of the tokenizers library).
-func (t *Tokenizer) appendBPE(dst []int32, word string) []int32 {
+func (t *Tokenizer) appendBPE(v *vocab, dst []int32, word string) []int32 {
 	if len(word) == 0 {
 		return dst
 	}
@@ -59,13 +60,13 @@ func (t *Tokenizer) appendBPE(dst []int32, word string) []int32 {
 		syms = make([]int32, len(word))
 	}
 	for i := 0; i < len(word)-1; i++ {
-		syms[i] = t.v.byteID[word[i]]
+		syms[i] = v.byteID[word[i]]
 	}
-	syms[len(word)-1] = t.v.byteEndID[word[len(word)-1]]
+	syms[len(word)-1] = v.byteEndID[word[len(word)-1]]
 	if len(syms) <= shortWord {
-		syms = t.mergeShort(syms)
+		syms = mergeShort(v, syms)
 	} else {
-		syms = t.mergeLong(syms)
+		syms = mergeLong(v, syms)
 	}
 	if len(word) <= maxCachedWord {
 		t.cache.put(word, append([]int32(nil), syms...))
@@ -74,12 +75,12 @@ func (t *Tokenizer) appendBPE(dst []int32, word string) []int32 {
 }
 
 // mergeShort applies merges by scanning all adjacent pairs for the best one.
-func (t *Tokenizer) mergeShort(syms []int32) []int32 {
+func mergeShort(v *vocab, syms []int32) []int32 {
 	for len(syms) > 1 {
 		best, bestRank := -1, uint64(1<<63)
 		var bestID int32
 		for i := 0; i+1 < len(syms); i++ {
-			if m, ok := t.v.merges[pairKey(syms[i], syms[i+1])]; ok && m>>32 < bestRank {
+			if m, ok := v.merges[pairKey(syms[i], syms[i+1])]; ok && m>>32 < bestRank {
 				best, bestRank, bestID = i, m>>32, int32(uint32(m))
 			}
 		}
@@ -117,7 +118,7 @@ func (h *mergeHeap) Pop() any {
 
 // mergeLong is the heap-based merge of the tokenizers library (word.rs
 // merge_all): symbols form a linked list; stale heap entries are skipped.
-func (t *Tokenizer) mergeLong(syms []int32) []int32 {
+func mergeLong(v *vocab, syms []int32) []int32 {
 	n := len(syms)
 	prev := make([]int32, n)
 	next := make([]int32, n)
@@ -126,7 +127,7 @@ func (t *Tokenizer) mergeLong(syms []int32) []int32 {
 	for i := range syms {
 		prev[i], next[i], alive[i] = int32(i-1), int32(i+1), true
 		if i+1 < n {
-			if m, ok := t.v.merges[pairKey(syms[i], syms[i+1])]; ok {
+			if m, ok := v.merges[pairKey(syms[i], syms[i+1])]; ok {
 				h = append(h, mergeItem{uint32(m >> 32), int32(i), int32(uint32(m))})
 			}
 		}
@@ -138,7 +139,7 @@ func (t *Tokenizer) mergeLong(syms []int32) []int32 {
 		if nx < 0 {
 			return
 		}
-		if m, ok := t.v.merges[pairKey(syms[pos], syms[nx])]; ok {
+		if m, ok := v.merges[pairKey(syms[pos], syms[nx])]; ok {
 			heap.Push(&h, mergeItem{uint32(m >> 32), pos, int32(uint32(m))})
 		}
 	}
@@ -149,7 +150,7 @@ func (t *Tokenizer) mergeLong(syms []int32) []int32 {
 			continue
 		}
 		nx := next[p]
-		m, ok := t.v.merges[pairKey(syms[p], syms[nx])]
+		m, ok := v.merges[pairKey(syms[p], syms[nx])]
 		if !ok || int32(uint32(m)) != top.id {
 			continue // stale entry
 		}

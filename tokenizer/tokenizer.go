@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -43,7 +44,7 @@ const DefaultMaxLength = 77
 
 // Tokenizer turns text into CLIP token ids. Create it with New or Load.
 type Tokenizer struct {
-	v      *vocab
+	lv     *lazyVocab
 	bos    int32
 	eos    int32
 	pad    int32
@@ -51,15 +52,37 @@ type Tokenizer struct {
 	cache  *bpeCache
 }
 
+// lazyVocab is a vocabulary built on first use.
+type lazyVocab struct {
+	once sync.Once
+	load func() (*vocab, error)
+	v    *vocab
+	err  error
+}
+
+// get returns the vocabulary, building it on the first call.
+func (l *lazyVocab) get() (*vocab, error) {
+	l.once.Do(func() { l.v, l.err = l.load(); l.load = nil })
+	return l.v, l.err
+}
+
 // New returns the tokenizer of OpenAI's CLIP models (the 49,408-token
 // vocabulary embedded in this package), identical to the one in every
-// openai/clip-vit-* and laion CLIP folder.
+// openai/clip-vit-* and laion CLIP folder. New itself is cheap: the
+// embedded vocabulary is decompressed and indexed on first use (tens of
+// milliseconds, once per Tokenizer).
 func New() (*Tokenizer, error) {
-	v, err := defaultVocab()
-	if err != nil {
+	if err := checkDefaultVocab(); err != nil {
 		return nil, err
 	}
-	return newTokenizer(v, eosToken, DefaultMaxLength)
+	return &Tokenizer{
+		lv:     &lazyVocab{load: defaultVocab},
+		bos:    clipVocabSize - 2,
+		eos:    clipVocabSize - 1,
+		pad:    clipVocabSize - 1,
+		maxLen: DefaultMaxLength,
+		cache:  &bpeCache{},
+	}, nil
 }
 
 // Load reads a tokenizer from a Hugging Face model folder: tokenizer.json
@@ -116,12 +139,10 @@ func Load(dir string) (*Tokenizer, error) {
 	if _, ok := v.ids[pad]; !ok {
 		return nil, fmt.Errorf("tokenizer: pad token %q is not in the vocabulary of %s", pad, dir)
 	}
-	return newTokenizer(v, pad, maxLen)
-}
-
-func newTokenizer(v *vocab, pad string, maxLen int) (*Tokenizer, error) {
+	lv := &lazyVocab{v: v}
+	lv.once.Do(func() {})
 	return &Tokenizer{
-		v:      v,
+		lv:     lv,
 		bos:    v.ids[bosToken],
 		eos:    v.ids[eosToken],
 		pad:    v.ids[pad],
@@ -152,15 +173,28 @@ func (t *Tokenizer) EOS() int32 { return t.eos }
 func (t *Tokenizer) Pad() int32 { return t.pad }
 
 // VocabSize returns the number of ids (49408 for CLIP).
-func (t *Tokenizer) VocabSize() int { return len(t.v.tokens) }
+func (t *Tokenizer) VocabSize() int {
+	v, err := t.lv.get()
+	if err != nil {
+		return 0
+	}
+	return len(v.tokens)
+}
 
 // Encode returns the ids of text: BOS, the text's tokens, EOS, truncated to
 // MaxLength keeping the final EOS.
+//
+// (Encode cannot fail: the only possible failure, a corrupt embedded
+// vocabulary, which the package tests rule out, gives just BOS, EOS.)
 func (t *Tokenizer) Encode(text string) []int32 {
 	limit := t.maxLen - 2
-	ids := make([]int32, 1, 16)
+	ids := make([]int32, 1, min(t.maxLen, len(text)+2))
 	ids[0] = t.bos
-	ids = t.appendContent(ids, text, limit+1)
+	v, err := t.lv.get()
+	if err != nil {
+		return append(ids, t.eos)
+	}
+	ids = t.appendContent(v, ids, text, limit+1)
 	if len(ids) > limit+1 {
 		ids = ids[:limit+1]
 	}
@@ -169,14 +203,15 @@ func (t *Tokenizer) Encode(text string) []int32 {
 
 // appendContent appends the ids of text to dst, stopping early once dst has
 // at least stop ids (the rest would be truncated anyway).
-func (t *Tokenizer) appendContent(dst []int32, text string, stop int) []int32 {
-	var norm []byte
+func (t *Tokenizer) appendContent(v *vocab, dst []int32, text string, stop int) []int32 {
+	var stack [256]byte
+	norm := stack[:0]
 	for len(text) > 0 && len(dst) < stop {
 		seg, special, rest := nextSpecial(text)
 		text = rest
 		if seg != "" {
 			norm = normalize(norm[:0], seg)
-			dst = t.appendWords(dst, string(norm), stop)
+			dst = t.appendWords(v, dst, string(norm), stop)
 		}
 		switch special {
 		case bosToken:
@@ -208,7 +243,7 @@ func nextSpecial(text string) (before, special, after string) {
 
 // appendWords pre-tokenises normalised text and appends the BPE ids of each
 // pre-token, stopping once dst has at least stop ids.
-func (t *Tokenizer) appendWords(dst []int32, s string, stop int) []int32 {
+func (t *Tokenizer) appendWords(v *vocab, dst []int32, s string, stop int) []int32 {
 	for i := 0; i < len(s) && len(dst) < stop; {
 		start, end := nextPreToken(s, i)
 		if start < 0 {
@@ -219,12 +254,12 @@ func (t *Tokenizer) appendWords(dst []int32, s string, stop int) []int32 {
 		if w == bosToken || w == eosToken {
 			// The GPT-2 pattern of the ByteLevel pre-tokeniser splits the
 			// special string: "<|", the word, "|>".
-			dst = t.appendBPE(dst, w[:2])
-			dst = t.appendBPE(dst, w[2:len(w)-2])
-			dst = t.appendBPE(dst, w[len(w)-2:])
+			dst = t.appendBPE(v, dst, w[:2])
+			dst = t.appendBPE(v, dst, w[2:len(w)-2])
+			dst = t.appendBPE(v, dst, w[len(w)-2:])
 			continue
 		}
-		dst = t.appendBPE(dst, w)
+		dst = t.appendBPE(v, dst, w)
 	}
 	return dst
 }
@@ -270,13 +305,17 @@ func (t *Tokenizer) EncodeBatch(texts []string, padTo int) (ids, mask [][]int32)
 // bytes (invalid UTF-8 becomes U+FFFD), "</w>" replaced by a space, white
 // space trimmed at both ends. Unknown ids are skipped.
 func (t *Tokenizer) Decode(ids []int32) string {
+	v, err := t.lv.get()
+	if err != nil {
+		return ""
+	}
 	dec := byteDecoder()
 	var b []byte
 	for _, id := range ids {
-		if id < 0 || int(id) >= len(t.v.tokens) || t.v.tokens[id] == "" {
+		if id < 0 || int(id) >= len(v.tokens) || v.tokens[id] == "" {
 			continue
 		}
-		tok := t.v.tokens[id]
+		tok := v.tokens[id]
 		start := len(b)
 		ok := true
 		for _, r := range tok {

@@ -50,6 +50,15 @@ func readGolden(t testing.TB, path string) goldenData {
 	return g
 }
 
+func mustVocab(t testing.TB, tok *Tokenizer) *vocab {
+	t.Helper()
+	v, err := tok.lv.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func newTok(t testing.TB) *Tokenizer {
 	t.Helper()
 	tok, err := New()
@@ -126,12 +135,13 @@ func TestDefaultVocabMatchesVocabJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok := newTok(t)
-	if len(want) != len(tok.v.tokens) || len(want) != clipVocabSize {
-		t.Fatalf("vocab.json has %d tokens, built vocabulary %d, want %d", len(want), len(tok.v.tokens), clipVocabSize)
+	v := mustVocab(t, tok)
+	if len(want) != len(v.tokens) || len(want) != clipVocabSize {
+		t.Fatalf("vocab.json has %d tokens, built vocabulary %d, want %d", len(want), len(v.tokens), clipVocabSize)
 	}
 	for s, id := range want {
-		if tok.v.tokens[id] != s {
-			t.Fatalf("id %d: built %q, vocab.json %q", id, tok.v.tokens[id], s)
+		if v.tokens[id] != s {
+			t.Fatalf("id %d: built %q, vocab.json %q", id, v.tokens[id], s)
 		}
 	}
 }
@@ -205,13 +215,14 @@ func TestLongInputs(t *testing.T) {
 		if len(w) <= shortWord {
 			t.Fatalf("%q is not a long word", w)
 		}
+		v := mustVocab(t, tok)
 		syms := make([]int32, len(w))
 		for i := range w {
-			syms[i] = tok.v.byteID[w[i]]
+			syms[i] = v.byteID[w[i]]
 		}
-		syms[len(w)-1] = tok.v.byteEndID[w[len(w)-1]]
-		long := tok.mergeLong(slices.Clone(syms))
-		short := tok.mergeShort(slices.Clone(syms))
+		syms[len(w)-1] = v.byteEndID[w[len(w)-1]]
+		long := mergeLong(v, slices.Clone(syms))
+		short := mergeShort(v, slices.Clone(syms))
 		if !slices.Equal(long, short) {
 			t.Errorf("%q: heap merge %v, scan merge %v", w, long, short)
 		}
@@ -247,7 +258,8 @@ func TestDecodeLossy(t *testing.T) {
 	tok := newTok(t)
 	// "èª" then nothing: the byte tokens E8 AA alone are an incomplete
 	// sequence, one U+FFFD for the maximal subpart, as Rust's from_utf8_lossy.
-	e8, aa := tok.v.byteID[0xE8], tok.v.byteID[0xAA]
+	v := mustVocab(t, tok)
+	e8, aa := v.byteID[0xE8], v.byteID[0xAA]
 	if got := tok.Decode([]int32{e8, aa}); got != "\uFFFD" {
 		t.Errorf("Decode(E8 AA) = %q, want U+FFFD", got)
 	}

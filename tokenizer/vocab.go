@@ -78,6 +78,14 @@ func bytesToUnicode() (table [256]rune, order [256]byte) {
 	return table, order
 }
 
+// checkDefaultVocab checks the header of the embedded vocabulary, cheaply.
+func checkDefaultVocab() error {
+	if _, err := gzip.NewReader(bytes.NewReader(defaultVocabGz)); err != nil {
+		return fmt.Errorf("tokenizer: embedded vocabulary: %w", err)
+	}
+	return nil
+}
+
 // defaultVocab builds the vocabulary from the embedded merge list the way
 // CLIP's SimpleTokenizer (and every Hugging Face CLIP vocab.json) does:
 // the 256 byte characters, the same with "</w>", the merges joined, then
@@ -109,27 +117,39 @@ func defaultVocab() (*vocab, error) {
 	for _, b := range order {
 		v.byteEndID[b] = add(string(table[b]) + endOfWord)
 	}
-	text := string(raw)
-	nl := strings.IndexByte(text, '\n') // first line is a version header
+	// The merged tokens are the merge lines without their space; build them
+	// all in one string and slice it (one allocation instead of 48,894).
+	nl := bytes.IndexByte(raw, '\n') // first line is a version header
 	if nl < 0 {
 		return nil, errors.New("tokenizer: embedded vocabulary: no merges")
 	}
-	text = text[nl+1:]
+	lines := raw[nl+1:]
+	joined := make([]byte, 0, len(lines))
+	var cuts [clipMerges][2]int32 // end of the left part, end of the token, in joined
 	for rank := 0; rank < clipMerges; rank++ {
-		nl := strings.IndexByte(text, '\n')
-		if nl < 0 {
-			return nil, fmt.Errorf("tokenizer: embedded vocabulary: only %d merges", rank)
+		nl := bytes.IndexByte(lines, '\n')
+		sp := bytes.IndexByte(lines, ' ')
+		if nl < 0 || sp < 0 || sp > nl {
+			return nil, fmt.Errorf("tokenizer: embedded vocabulary: merge %d malformed", rank)
 		}
-		line := text[:nl]
-		text = text[nl+1:]
-		a, b, ok := strings.Cut(line, " ")
+		joined = append(joined, lines[:sp]...)
+		cuts[rank][0] = int32(len(joined))
+		joined = append(joined, lines[sp+1:nl]...)
+		cuts[rank][1] = int32(len(joined))
+		lines = lines[nl+1:]
+	}
+	all := string(joined)
+	start := int32(0)
+	for rank, c := range cuts {
+		a, b := all[start:c[0]], all[c[0]:c[1]]
 		ida, oka := v.ids[a]
 		idb, okb := v.ids[b]
-		if !ok || !oka || !okb {
-			return nil, fmt.Errorf("tokenizer: embedded vocabulary: bad merge %q", line)
+		if !oka || !okb {
+			return nil, fmt.Errorf("tokenizer: embedded vocabulary: merge %d (%q %q) uses an unknown token", rank, a, b)
 		}
-		id := add(a + b)
+		id := add(all[start:c[1]])
 		v.merges[pairKey(ida, idb)] = uint64(rank)<<32 | uint64(uint32(id))
+		start = c[1]
 	}
 	add(bosToken)
 	add(eosToken)
