@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/heatmap"
 	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/imageproc"
@@ -56,7 +58,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.Var(&texts, "text", "a text to compare (repeatable)")
 	ds := fs.String("dataset", "", "WebDataset folder or Hub id: compare a sample of its images with their class names")
 	sample := fs.Int("sample", 10, "with --dataset: number of images to sample")
-	seed := fs.Int64("seed", 1, "with --dataset: sampling seed")
+	seed := fs.Uint64("seed", 1, "with --dataset: sampling seed")
 	template := fs.String("template", "", `with --dataset: prompt template for the class names, e.g. "a photo of a {}." (default: the names alone)`)
 	out := fs.String("heatmap", "", "write the heatmap to this file (.png or .svg)")
 	title := fs.String("title", "Cosine similarity of image and text embeddings", "heatmap title")
@@ -93,7 +95,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer m.Close()
 	var in *simInput
 	if *ds != "" {
-		in, err = datasetInput(ctx, *ds, *sample, *seed, *template, stderr)
+		in, err = datasetInput(ctx, dir, *ds, *sample, *seed, *template, stderr)
 	} else {
 		in, err = fileInput(ctx, dir, images, texts)
 	}
@@ -279,9 +281,50 @@ func pixelsOf(ctx context.Context, dir string, in *simInput) ([]float32, error) 
 	return proc.Files(ctx, in.paths)
 }
 
-// datasetInput samples n images of a dataset with their class names.
-func datasetInput(ctx context.Context, name string, n int, seed int64, template string, stderr io.Writer) (*simInput, error) {
-	return nil, errors.New("--dataset is not available yet (waiting for the dataset package)")
+// datasetInput samples n images of a dataset (a WebDataset, an image
+// folder or a Hub dataset id) with their class names as the texts.
+func datasetInput(ctx context.Context, dir, name string, n int, seed uint64, template string, stderr io.Writer) (*simInput, error) {
+	cfg := hub.ConfigFromEnv()
+	cfg.Progress = hub.NewProgressBar(stderr)
+	d, err := dataset.Open(ctx, name, &dataset.Options{Hub: hub.New(&cfg)})
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Classnames) == 0 {
+		return nil, fmt.Errorf("dataset %s has no class names", name)
+	}
+	samples, err := d.RandomSample(ctx, n, seed)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := imageproc.LoadProcessor(dir)
+	if err != nil {
+		return nil, err
+	}
+	in := &simInput{}
+	for _, s := range samples {
+		if s.Label < 0 || s.Label >= len(d.Classnames) {
+			return nil, fmt.Errorf("dataset %s: sample %s has label %d, outside its %d classes", name, s.Key, s.Label, len(d.Classnames))
+		}
+		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
+		if err != nil {
+			return nil, err
+		}
+		px, err := proc.Image(img)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Key, err)
+		}
+		class := d.Classnames[s.Label]
+		text := class
+		if template != "" {
+			text = clip.ApplyTemplate(template, class)
+		}
+		in.pixels = append(in.pixels, px...)
+		in.thumbs = append(in.thumbs, img)
+		in.imageLabels = append(in.imageLabels, s.Key+" · "+class)
+		in.texts = append(in.texts, text)
+	}
+	return in, nil
 }
 
 // formatArray prints a matrix the way numpy prints a float32 array:

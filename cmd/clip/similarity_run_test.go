@@ -1,15 +1,18 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -141,5 +144,94 @@ func TestClassifyRun(t *testing.T) {
 	}
 	if so.String() != so2.String() {
 		t.Errorf("saved classifier answers differently:\n%s\n%s", so.String(), so2.String())
+	}
+}
+
+// tinyWebDataset writes an ImageNetV2-shaped WebDataset: classnames.txt and
+// test/nshards.txt, test/0.tar with keys s0000000… holding .png + .cls.
+func tinyWebDataset(t *testing.T, n int, classes []string) string {
+	t.Helper()
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "test"), 0o755)
+	os.WriteFile(filepath.Join(dir, "classnames.txt"), []byte(strings.Join(classes, "\n")+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "test", "nshards.txt"), []byte("1\n"), 0o644)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, data []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	for k := range n {
+		im := image.NewRGBA(image.Rect(0, 0, 32+4*k, 40))
+		for y := range 40 {
+			for x := range 32 + 4*k {
+				im.Set(x, y, color.RGBA{uint8(x * 7), uint8(y*5 + k*30), uint8(k * 60), 255})
+			}
+		}
+		var p bytes.Buffer
+		png.Encode(&p, im)
+		key := fmt.Sprintf("s%07d", k)
+		add(key+".png", p.Bytes())
+		add(key+".cls", []byte(strconv.Itoa(k%len(classes))))
+	}
+	tw.Close()
+	os.WriteFile(filepath.Join(dir, "test", "0.tar"), buf.Bytes(), 0o644)
+	return dir
+}
+
+func TestSimilarityDatasetRun(t *testing.T) {
+	model, _ := tinyModelAndImages(t, 0)
+	classes := []string{"tench", "goldfish", "great white shark", "tiger shark", "hammerhead shark"}
+	ds := tinyWebDataset(t, 12, classes)
+	out := filepath.Join(t.TempDir(), "h.png")
+	var so, se bytes.Buffer
+	args := []string{"similarity", "--model", model, "--dataset", ds, "--sample", "10", "--seed", "1", "--heatmap", out, "--json"}
+	if err := run(context.Background(), args, &so, &se); err != nil {
+		t.Fatalf("%v\n%s", err, se.String())
+	}
+	var res struct {
+		Images     []string    `json:"images"`
+		Texts      []string    `json:"texts"`
+		Similarity [][]float32 `json:"similarity"`
+	}
+	if err := json.Unmarshal(so.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Similarity) != 10 || len(res.Similarity[0]) != 10 || len(res.Texts) != 10 {
+		t.Fatalf("matrix %d×%d, %d texts", len(res.Similarity), len(res.Similarity[0]), len(res.Texts))
+	}
+	// Each text is the class name of its image: key k has class k mod 5.
+	seen := map[string]bool{}
+	for i, label := range res.Images {
+		var k int
+		if _, err := fmt.Sscanf(label, "s%07d", &k); err != nil {
+			t.Fatalf("label %q", label)
+		}
+		seen[label] = true
+		if res.Texts[i] != classes[k%len(classes)] {
+			t.Errorf("image %s: text %q, want %q", label, res.Texts[i], classes[k%len(classes)])
+		}
+	}
+	if len(seen) != 10 {
+		t.Errorf("sample has repeated images: %v", res.Images)
+	}
+	// Same seed, same sample; the template applies to the class names.
+	var so2 bytes.Buffer
+	args = []string{"similarity", "--model", model, "--dataset", ds, "--sample", "10", "--seed", "1", "--template", "a photo of a {}.", "--json"}
+	if err := run(context.Background(), args, &so2, &se); err != nil {
+		t.Fatal(err)
+	}
+	var res2 struct {
+		Images []string `json:"images"`
+		Texts  []string `json:"texts"`
+	}
+	json.Unmarshal(so2.Bytes(), &res2)
+	if !slices.Equal(res2.Images, res.Images) || res2.Texts[0] != "a photo of a "+res.Texts[0]+"." {
+		t.Errorf("seeded sample or template: %v %q", res2.Images, res2.Texts[0])
+	}
+	if f, err := os.Open(out); err != nil {
+		t.Fatal(err)
+	} else if _, err := png.Decode(f); err != nil {
+		t.Fatal(err)
 	}
 }
