@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 )
 
 // Resampling filters, numbered as PIL.Image.Resampling (the "resample"
@@ -54,7 +55,7 @@ func DefaultConfig(size int) *Config {
 		DoResize: true, Size: Size{ShortestEdge: size}, Resample: ResampleBicubic,
 		DoCenterCrop: true, CropSize: Size{Height: size, Width: size},
 		DoRescale: true, RescaleFactor: 1.0 / 255,
-		DoNormalize: true, ImageMean: openAIMean[:], ImageStd: openAIStd[:],
+		DoNormalize: true, ImageMean: slices.Clone(openAIMean[:]), ImageStd: slices.Clone(openAIStd[:]),
 		DoConvertRGB: true,
 	}
 }
@@ -123,10 +124,13 @@ func ParseConfig(data []byte) (*Config, error) {
 			continue
 		}
 		var x float64
+		var xs []float64
 		if json.Unmarshal(v, &x) == nil { // a single number applies to all channels
 			*f.dst = []float64{x, x, x}
-		} else if err := json.Unmarshal(v, f.dst); err != nil {
+		} else if err := json.Unmarshal(v, &xs); err != nil {
 			return nil, &ConfigError{f.name, err.Error()}
+		} else {
+			*f.dst = xs
 		}
 	}
 	return c, c.validate()

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -46,6 +47,7 @@ func New(cfg *Config) (*Processor, error) {
 		return nil, err
 	}
 	p := &Processor{cfg: *cfg, workers: runtime.GOMAXPROCS(0)}
+	p.cfg.ImageMean, p.cfg.ImageStd = slices.Clone(cfg.ImageMean), slices.Clone(cfg.ImageStd)
 	p.size, _ = cfg.outSize()
 	// transformers' _fuse_mean_std_and_rescale_factor: with both rescale and
 	// normalise, mean and std become float32 tensors times 1/rescale_factor
@@ -118,8 +120,12 @@ func (p *Processor) WithDecodeOptions(opts *DecodeOptions) *Processor {
 // Size is the side S of the [3,S,S] output.
 func (p *Processor) Size() int { return p.size }
 
-// Config returns the configuration in use.
-func (p *Processor) Config() Config { return p.cfg }
+// Config returns a copy of the configuration in use.
+func (p *Processor) Config() Config {
+	c := p.cfg
+	c.ImageMean, c.ImageStd = slices.Clone(c.ImageMean), slices.Clone(c.ImageStd)
+	return c
+}
 
 // Image preprocesses an image into [3,S,S] float32 values (channel-major).
 // Alpha is dropped; *image.YCbCr is converted as JPEG (JFIF) data with

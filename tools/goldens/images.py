@@ -16,7 +16,9 @@ writes them to testdata/images. goldens writes, for every file there:
   testdata/golden/preprocess64.safetensors "64/<name>": uint8 [3,64,64] resized+cropped levels that
                                            CLIPImageProcessor (transformers 5, torchvision backend)
                                            normalises; "pil64/<name>": the same from its PIL backend
-                                           (transformers-4 style)
+                                           (transformers-4 style); "cfg/<id>/<name>": float32
+                                           outputs for the other configurations in CONFIGS
+                                           (metadata "configs"), on three lossless images
   testdata/golden/preprocess224/<name>.png the same levels at 224 as an RGB PNG (GOLDEN_224 only)
 
 The float32 outputs are not stored: this script asserts, for every image and size, that
@@ -44,6 +46,16 @@ STD = [0.26862954, 0.26130258, 0.27577711]
 
 # Images that also get a 224 golden (the rest only 64, to keep testdata small): the
 # ones at least 224 px on the short side (downsampled) plus upsampled, palette and 4:2:0 cases.
+# Extra configurations (preprocessor_config.json fields) checked on lossless
+# images, float32 outputs stored as they are.
+CONFIGS = {
+    "pad": {"size": {"shortest_edge": 40}, "crop_size": {"height": 48, "width": 48}},
+    "square": {"size": {"height": 32, "width": 32}, "do_center_crop": False},
+    "nocrop_rescale_only": {"size": {"height": 24, "width": 24}, "do_center_crop": False, "do_normalize": False},
+    "noresize": {"do_resize": False, "crop_size": {"height": 20, "width": 20}, "image_mean": [0.5, 0.5, 0.5],
+                 "image_std": [0.25, 0.5, 0.125], "rescale_factor": 0.5},
+}
+
 GOLDEN_224 = {"astronaut.q75.webp", "camera_grey.jpg", "motorcycle_large.jpg", "rocket_progressive.jpg",
               "chelsea_small.png", "coffee_420.jpg", "chelsea_palette_trns.png", "coffee_lossless.webp"}
 
@@ -174,9 +186,19 @@ def goldens():
             elif name in GOLDEN_224:
                 save_png(os.path.join(GOLDEN, "preprocess224", name + ".png"), lev.transpose(1, 2, 0).copy())
         print(name, mode, rgb.size, file=sys.stderr)
+    # Other preprocessor configurations, on lossless images (exact expected).
+    for cid, cfg in CONFIGS.items():
+        proc = CLIPImageProcessor(**cfg)
+        for name in ("chelsea_small.png", "coffee_lossless.webp", "rocket.bmp"):
+            with open(os.path.join(IMAGES, name), "rb") as f:
+                rgb = Image.open(f).convert("RGB")
+            out = proc(images=rgb, return_tensors="np")["pixel_values"][0].astype(np.float32)
+            tensors[f"cfg/{cid}/{name}"] = np.ascontiguousarray(out)
+        meta["config/" + cid] = cfg
     os.makedirs(GOLDEN, exist_ok=True)
     save_file(tensors, os.path.join(GOLDEN, "preprocess64.safetensors"),
-              metadata={"images": json.dumps(meta), "transformers": __import__("transformers").__version__,
+              metadata={"images": json.dumps({k: v for k, v in meta.items() if not k.startswith("config/")}),
+                        "configs": json.dumps({k[7:]: v for k, v in meta.items() if k.startswith("config/")}), "transformers": __import__("transformers").__version__,
                         "torch": torch.__version__, "pillow": Image.__version__})
 
 
