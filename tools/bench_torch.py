@@ -16,6 +16,7 @@ RSS. Not used by `go test`.
 """
 
 import argparse
+import json
 import os
 import platform
 import resource
@@ -44,7 +45,7 @@ def main():
 
     import torch
     import transformers
-    from transformers import CLIPModel
+    from transformers import CLIPConfig, CLIPModel
 
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__} transformers {transformers.__version__} "
@@ -54,7 +55,18 @@ def main():
           f"mkldnn={torch.backends.mkldnn.is_available()}")
 
     t0 = time.perf_counter()
-    model = CLIPModel.from_pretrained(args.model, torch_dtype=torch.float32,
+    # transformers 5 validates float fields strictly; a config written with
+    # integral values (e.g. "initializer_factor": 1) is coerced here.
+    with open(os.path.join(args.model, "config.json")) as f:
+        cfg = json.load(f)
+    floats = {"initializer_factor", "initializer_range", "logit_scale_init_value",
+              "layer_norm_eps", "attention_dropout", "dropout"}
+    for d in (cfg, cfg.get("text_config", {}), cfg.get("vision_config", {})):
+        for key in floats & d.keys():
+            if isinstance(d[key], int):
+                d[key] = float(d[key])
+    config = CLIPConfig.from_dict(cfg)
+    model = CLIPModel.from_pretrained(args.model, config=config, torch_dtype=torch.float32,
                                       attn_implementation="eager", local_files_only=True)
     model.eval()
     print(f"load: {time.perf_counter() - t0:.2f} s")
