@@ -43,4 +43,3 @@ func genPeak() {
 		RET()
 	}
 }
-
