@@ -73,8 +73,10 @@ func walkShard(ctx context.Context, r io.Reader, shard string, maxBytes int64, w
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxImageBytes
 	}
-	tr := tar.NewReader(r)
+	pr := newPosReader(r)
+	tr := tar.NewReader(pr)
 	n := 0
+	var lastEnd int64 // offset just past the last member's padded data
 	var cur struct {
 		key    string
 		open   bool
@@ -114,10 +116,16 @@ func walkShard(ctx context.Context, r io.Reader, shard string, maxBytes int64, w
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
+			if err := checkEnd(pr, lastEnd); err != nil {
+				return n, &FormatError{Shard: shard, Msg: "truncated", Err: err}
+			}
 			break
 		}
 		if err != nil {
 			return n, &FormatError{Shard: shard, Key: cur.key, Msg: "reading tar header", Err: err}
+		}
+		if h.Size >= 0 {
+			lastEnd = pr.offset() + (h.Size+511)/512*512
 		}
 		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
 			continue
@@ -175,4 +183,62 @@ func walkShard(ctx context.Context, r io.Reader, shard string, maxBytes int64, w
 func ReadShard(ctx context.Context, r io.Reader, name string, fn func(Sample) error) error {
 	_, err := walkShard(ctx, r, name, 0, func(int) bool { return true }, func(_ int, s Sample) error { return fn(s) })
 	return err
+}
+
+// posReader tracks the offset tar.Reader has reached, so the end of the
+// archive can be checked: archive/tar takes a shard cut exactly at a
+// member boundary (or inside the last member's padding) for a clean end.
+type posReader struct {
+	r   io.Reader
+	pos int64
+}
+
+func (p *posReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.pos += int64(n)
+	return n, err
+}
+
+func (p *posReader) offset() int64 { return p.pos }
+
+// posSeeker adds Seek, so tar.Reader skips unwanted content by seeking.
+type posSeeker struct{ *posReader }
+
+func (p posSeeker) Seek(off int64, whence int) (int64, error) {
+	n, err := p.r.(io.Seeker).Seek(off, whence)
+	if err == nil {
+		p.pos = n
+	}
+	return n, err
+}
+
+type offsetReader interface {
+	io.Reader
+	offset() int64
+}
+
+func newPosReader(r io.Reader) offsetReader {
+	p := &posReader{r: r}
+	if s, ok := r.(io.Seeker); ok {
+		if cur, err := s.Seek(0, io.SeekCurrent); err == nil {
+			p.pos = cur
+			return posSeeker{p}
+		}
+	}
+	return p
+}
+
+// checkEnd requires at least one 512-byte end-of-archive block after the
+// last member (POSIX asks for two; every tar writer emits them).
+func checkEnd(r offsetReader, lastEnd int64) error {
+	total := r.offset()
+	if s, ok := r.(posSeeker); ok {
+		if n, err := s.r.(io.Seeker).Seek(0, io.SeekEnd); err == nil {
+			total = n
+		}
+	}
+	if total < lastEnd+512 {
+		return fmt.Errorf("%w: archive ends at byte %d, inside or right after the member ending at %d, with no end-of-archive block", io.ErrUnexpectedEOF, total, lastEnd)
+	}
+	return nil
 }
