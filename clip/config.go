@@ -15,7 +15,8 @@ import (
 // transformers-5 one (every field written out) and the 2021 one of
 // openai/clip-vit-base-patch32 (many fields omitted, which take
 // transformers' defaults; text_config_dict / vision_config_dict, when not
-// null, override text_config / vision_config as in transformers).
+// null, are expanded with the defaults and replace text_config /
+// vision_config, as in transformers).
 type Config struct {
 	TextConfig          textenc.Config `json:"text_config"`
 	VisionConfig        vit.Config     `json:"vision_config"`
@@ -67,12 +68,16 @@ func ParseConfig(data []byte) (*Config, error) {
 		return nil, jsonConfigError("", err)
 	}
 	cfg = raw.Config
+	// As in transformers, a non-null *_config_dict is expanded with the
+	// defaults and then overrides every field of *_config.
 	if d := raw.TextConfigDict; len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+		cfg.TextConfig = textenc.DefaultConfig()
 		if err := json.Unmarshal(d, &cfg.TextConfig); err != nil {
 			return nil, jsonConfigError("text_config_dict.", err)
 		}
 	}
 	if d := raw.VisionConfigDict; len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+		cfg.VisionConfig = vit.DefaultConfig()
 		if err := json.Unmarshal(d, &cfg.VisionConfig); err != nil {
 			return nil, jsonConfigError("vision_config_dict.", err)
 		}

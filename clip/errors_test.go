@@ -112,10 +112,10 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestConfigLayouts(t *testing.T) {
 	// The 2021 layout: omitted fields take transformers' defaults, and
-	// *_config_dict overrides *_config.
+	// *_config_dict, expanded with the defaults, replaces *_config.
 	cfg, err := ParseConfig([]byte(`{"projection_dim": 512,
-		"text_config": {"hidden_size": 512, "eos_token_id": 2, "bos_token_id": 0},
-		"text_config_dict": {"num_hidden_layers": 6},
+		"text_config": {"hidden_size": 64, "intermediate_size": 100, "hidden_act": "gelu"},
+		"text_config_dict": {"num_hidden_layers": 6, "eos_token_id": 2, "bos_token_id": 0},
 		"vision_config": {"patch_size": 32, "image_size": 224}, "vision_config_dict": null}`))
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ Run from the repository root:
     /root/goclip-venv/bin/python tools/goldens/models.py
 """
 import argparse
+import copy
 import gzip
 import json
 import os
@@ -98,6 +99,20 @@ MODELS = {
              hidden_act="gelu", eos_token_id=49407),
         dict(hidden_size=40, intermediate_size=72, num_hidden_layers=3, num_attention_heads=5,
              image_size=48, patch_size=16, hidden_act="gelu"), 20)),
+    # The 2021 config layouts: omitted fields take transformers' defaults
+    # (quick_gelu, eps 1e-5, vocab 49408, 77 positions, 3 channels), legacy
+    # pooling (eos_token_id 2, bos 0) as in openai/clip-vit-base-patch32,
+    # and a non-null text_config_dict, which transformers expands with the
+    # defaults and lets override every field of text_config.
+    "tiny-2021-layout": (13, {
+        "projection_dim": 16,
+        "text_config": {"hidden_size": 999, "num_hidden_layers": 7, "hidden_act": "gelu"},
+        "text_config_dict": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3,
+                             "num_attention_heads": 4, "eos_token_id": 2, "bos_token_id": 0},
+        "vision_config": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+                          "num_attention_heads": 4, "image_size": 32, "patch_size": 16},
+        "vision_config_dict": None,
+    }),
 }
 
 TEXTS = [
@@ -189,7 +204,10 @@ def main():
         enc = tok(TEXTS, padding="max_length", max_length=77, truncation=True)
     ids, mask = np.array(enc["input_ids"], np.int64), np.array(enc["attention_mask"], np.int64)
     for name, (seed, cfgd) in MODELS.items():
-        cfg = CLIPConfig(**cfgd)
+        cfg = CLIPConfig(**copy.deepcopy(cfgd))  # CLIPConfig updates the dicts in place
+        if "text_config_dict" in cfgd:
+            t = cfg.text_config
+            assert (t.hidden_size, t.num_hidden_layers, t.hidden_act, t.eos_token_id) == (32, 3, "quick_gelu", 2)
         model = CLIPModel(cfg).eval()
         model.config._attn_implementation = "eager"
         sd = model.state_dict()
