@@ -370,6 +370,10 @@ func TestHubDataset(t *testing.T) {
 	if got := d.Shards(); len(got) != 3 || got[2] != "org/nonshards/test/2.tar" {
 		t.Errorf("listed shards %v", got)
 	}
+	p, err := d.ShardPath(context.Background(), 2)
+	if b, _ := os.ReadFile(p); err != nil || !bytes.Equal(b, files["test/2.tar"]) {
+		t.Errorf("ShardPath: %v", err)
+	}
 }
 
 // FuzzReadShard feeds arbitrary bytes (seeded with valid, truncated and

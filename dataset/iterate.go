@@ -151,3 +151,17 @@ func (d *Dataset) RandomSample(ctx context.Context, n int, seed uint64) ([]Sampl
 	}
 	return out, nil
 }
+
+// ShardPath returns the local path of shard i (downloading a Hub shard
+// into the cache first), for callers that read shards in parallel with
+// ReadShard.
+func (d *Dataset) ShardPath(ctx context.Context, i int) (string, error) {
+	if i < 0 || i >= len(d.shards) {
+		return "", fmt.Errorf("dataset: shard %d out of range [0,%d)", i, len(d.shards))
+	}
+	p, err := d.shards[i].open(ctx)
+	if err != nil {
+		return "", fmt.Errorf("dataset: shard %s: %w", d.shards[i].name, err)
+	}
+	return p, nil
+}
