@@ -189,7 +189,7 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 		}
 	case *image.Paletted:
 		if format == "gif" {
-			fixGIFPalette(m, data)
+			img = gifCanvas(m, cfg.Width, cfg.Height, fixGIFPalette(m, data))
 		}
 	}
 	return sourceOf(img), nil

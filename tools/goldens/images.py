@@ -120,6 +120,20 @@ def make_images(skimage):
     frames = [chelsea.resize((120, 80)).quantize(colors=32), coffee.resize((120, 80)).quantize(colors=32)]
     frames[0].save(out("chelsea_anim.gif"), save_all=True, append_images=frames[1:], duration=100, loop=0,
                    transparency=5)
+    # A first frame smaller than the logical screen (Pillow fills the rest
+    # with the transparent index): a 4x4 frame at (3,3) on a 10x10 screen,
+    # made by patching Pillow's output.
+    for tname, trns in (("gif_offset_frame.gif", None), ("gif_offset_frame_trns.gif", 3)):
+        fr = Image.new("P", (4, 4), 1)
+        fr.putpalette([10, 20, 30, 200, 100, 50, 5, 250, 5, 1, 2, 3] + [0] * (3 * 252))
+        buf = io.BytesIO()
+        fr.save(buf, format="GIF", optimize=False, **({"transparency": trns} if trns is not None else {}))
+        b = bytearray(buf.getvalue())
+        b[6:10] = struct.pack("<HH", 10, 10)
+        i = b.index(b"\x2c\x00\x00\x00\x00\x04\x00\x04\x00")
+        b[i + 1:i + 5] = struct.pack("<HH", 3, 3)
+        with open(out(tname), "wb") as f:
+            f.write(bytes(b))
     rocket.resize((200, 133), Image.LANCZOS).save(out("rocket.bmp"))
     coffee.resize((168, 112), Image.LANCZOS).save(out("coffee.tiff"), compression="tiff_lzw")
 
