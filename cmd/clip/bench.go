@@ -16,7 +16,7 @@ import (
 // prints "images/s: X", then batches of 77-token inputs, "texts/s: Y".
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
-	model := fs.String("model", "", "model folder")
+	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
 	batch := fs.Int("batch", 8, "images or texts per call")
 	duration := fs.Duration("duration", 5*time.Second, "time per tower (after a warm-up call)")
 	if err := fs.Parse(args); err != nil {
@@ -26,7 +26,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("bench: --batch must be positive")
 	}
 	t0 := time.Now()
-	m, err := openModel(*model)
+	m, _, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

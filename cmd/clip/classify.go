@@ -45,7 +45,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return usageError(fs, "--top must be positive")
 	}
 
-	m, dir, err := simLoadModel(ctx, *model, stderr)
+	m, dir, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ import (
 // model's CLIPImageProcessor configuration (package imageproc).
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("embed", stderr)
-	model := fs.String("model", "", "model folder")
+	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
 	out := fs.String("out", "", "output safetensors file")
 	pixelsPath := fs.String("pixel-values", "", "safetensors file of [3,S,S] F32 pixel values")
 	textsPath := fs.String("texts", "", "file with one JSON string per line")
@@ -47,7 +47,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return fmt.Errorf("embed: %w", err)
 		}
 	}
-	m, err := openModel(*model)
+	m, dir, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return fmt.Errorf("embed: %w", err)
 	}
@@ -64,7 +64,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if fs.NArg() > 0 {
-		proc, err := imageproc.LoadProcessor(*model)
+		proc, err := imageproc.LoadProcessor(dir)
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}

@@ -10,7 +10,6 @@ import (
 	"image"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/heatmap"
-	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -88,7 +86,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 
 	t0 := time.Now()
-	m, dir, err := simLoadModel(ctx, *model, stderr)
+	m, dir, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return err
 	}
@@ -198,53 +196,6 @@ func usageError(fs *flag.FlagSet, msg string) error {
 	return errors.New(fs.Name() + ": " + msg)
 }
 
-// defaultModel is the model of the seed experiment.
-const defaultModel = "openai/clip-vit-base-patch32"
-
-// simLoadModel opens the --model value, a model folder or a Hub id, and
-// returns the model with its folder, where the preprocessor configuration
-// is read.
-func simLoadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, string, error) {
-	dir, err := resolveModel(ctx, spec, stderr)
-	if err != nil {
-		return nil, "", err
-	}
-	m, err := clip.Load(dir, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	return m, dir, nil
-}
-
-// modelFiles are the files of a Hub CLIP repository goclip reads.
-var (
-	modelFilesRequired = []string{"config.json", "model.safetensors"}
-	modelFilesOptional = []string{"preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-		"vocab.json", "merges.txt", "special_tokens_map.json"}
-)
-
-// resolveModel returns spec if it is a folder; an "org/name" Hub id is
-// found in the Hugging Face cache or downloaded into it (HF_HUB_CACHE,
-// HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE as in Python).
-func resolveModel(ctx context.Context, spec string, stderr io.Writer) (string, error) {
-	if st, err := os.Stat(spec); err == nil {
-		if !st.IsDir() {
-			return "", fmt.Errorf("model %q is not a folder", spec)
-		}
-		return spec, nil
-	}
-	if !hub.LooksLikeRepoID(spec) {
-		return "", fmt.Errorf("model %q: no such folder, and not a Hub id (org/name)", spec)
-	}
-	cfg := hub.ConfigFromEnv()
-	cfg.Progress = hub.NewProgressBar(stderr)
-	dir, err := hub.New(&cfg).Snapshot(ctx, hub.Repo{ID: spec}, modelFilesRequired, modelFilesOptional)
-	if err != nil {
-		return "", fmt.Errorf("model %s: %w", spec, err)
-	}
-	return dir, nil
-}
-
 // fileInput decodes the image files (for their thumbnails) and takes the texts.
 func fileInput(ctx context.Context, dir string, images, texts []string) (*simInput, error) {
 	in := &simInput{texts: texts}
@@ -284,9 +235,7 @@ func pixelsOf(ctx context.Context, dir string, in *simInput) ([]float32, error) 
 // datasetInput samples n images of a dataset (a WebDataset, an image
 // folder or a Hub dataset id) with their class names as the texts.
 func datasetInput(ctx context.Context, dir, name string, n int, seed uint64, template string, stderr io.Writer) (*simInput, error) {
-	cfg := hub.ConfigFromEnv()
-	cfg.Progress = hub.NewProgressBar(stderr)
-	d, err := dataset.Open(ctx, name, &dataset.Options{Hub: hub.New(&cfg)})
+	d, err := dataset.Open(ctx, name, &dataset.Options{Hub: newHubClient(stderr)})
 	if err != nil {
 		return nil, err
 	}

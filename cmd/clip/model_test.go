@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -9,13 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/hub/hubtest"
 )
 
-// TestOpenModelFromHub serves a synthetic model from a fake Hub, opens it
+// TestLoadModelFromHub serves a synthetic model from a fake Hub, opens it
 // by id (downloaded into HF_HUB_CACHE), then again with an endpoint that
 // fails the test if contacted: the cached snapshot is used.
-func TestOpenModelFromHub(t *testing.T) {
+func TestLoadModelFromHub(t *testing.T) {
 	dir := tinyModel(t)
 	files := map[string][]byte{}
 	ents, _ := os.ReadDir(dir)
@@ -35,7 +37,7 @@ func TestOpenModelFromHub(t *testing.T) {
 	t.Setenv("HF_TOKEN", "")
 	t.Setenv("HF_HUB_OFFLINE", "")
 
-	if _, err := openModel("goclip-test/tiny-clip"); err != nil {
+	if _, err := loadModelT(t, "goclip-test/tiny-clip"); err != nil {
 		t.Fatal(err)
 	}
 	snap := filepath.Join(cache, "models--goclip-test--tiny-clip", "snapshots", commit)
@@ -54,17 +56,25 @@ func TestOpenModelFromHub(t *testing.T) {
 	}))
 	defer fail.Close()
 	t.Setenv("HF_ENDPOINT", fail.URL)
-	if _, err := openModel("goclip-test/tiny-clip"); err != nil {
+	if _, err := loadModelT(t, "goclip-test/tiny-clip"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := openModel("goclip-test/tiny-clip@" + commit); err != nil {
+	if _, err := loadModelT(t, "goclip-test/tiny-clip@"+commit); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("HF_HUB_OFFLINE", "1")
-	if _, err := openModel("goclip-test/other"); err == nil || !strings.Contains(err.Error(), "offline") {
+	if _, err := loadModelT(t, "goclip-test/other"); err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Errorf("uncached model offline: %v", err)
 	}
-	if _, ok := parseHubModel("./not/hub"); ok {
-		t.Error("a relative path taken for a Hub id")
+}
+
+// loadModelT calls loadModel, closing the model it returns.
+func loadModelT(t *testing.T, spec string) (*clip.Model, error) {
+	t.Helper()
+	var stderr bytes.Buffer
+	m, _, err := loadModel(context.Background(), spec, &stderr)
+	if err == nil {
+		m.Close()
 	}
+	return m, err
 }
