@@ -170,19 +170,40 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 		ht = makeTaps(sw, rw, x0, x1, mode)
 	}
 
-	// Horizontal pass into tmp: rows r0..r1-1, columns x0..x1-1.
+	// Input columns the horizontal pass reads.
+	c0, c1 := x0, x1
+	if ht != nil {
+		c0, c1 = sw, 0
+		for i, s := range ht.start {
+			c0, c1 = min(c0, s), max(c1, s+ht.size[i])
+		}
+	}
+
+	// Horizontal pass into tmp: rows r0..r1-1, columns x0..x1-1, two rows
+	// at a time.
 	tmp := make([]uint8, 3*nx*(r1-r0))
-	parallel(r1-r0, workers, func(a, b int) {
-		buf := make([]uint8, 5*sw+2)
-		pk, gg := make([]int64, sw), make([]int32, sw)
-		for r := a; r < b; r++ {
-			row := src.row(r0+r, buf)
-			dst := tmp[3*nx*r : 3*nx*(r+1)]
+	parallel((r1-r0+1)/2, workers, func(a, b int) {
+		bufA, bufB := make([]uint8, 5*sw+2), make([]uint8, 5*sw+2)
+		var pk [3][]int64
+		for c := range pk {
+			pk[c] = make([]int64, c1-c0)
+		}
+		for r := 2 * a; r < min(2*b, r1-r0); r += 2 {
+			rowA := src.row(r0+r, c0, c1, bufA)
+			dstA := tmp[3*nx*r : 3*nx*(r+1)]
 			if ht == nil {
-				copy(dst, row[3*x0:3*x1])
+				copy(dstA, rowA)
+				if r+1 < r1-r0 {
+					copy(tmp[3*nx*(r+1):3*nx*(r+2)], src.row(r0+r+1, c0, c1, bufB))
+				}
 				continue
 			}
-			horizontal(dst, row, ht, pk, gg)
+			rowB, dstB := rowA, []uint8(nil)
+			if r+1 < r1-r0 {
+				rowB = src.row(r0+r+1, c0, c1, bufB)
+				dstB = tmp[3*nx*(r+1) : 3*nx*(r+2)]
+			}
+			horizontal2(dstA, dstB, rowA, rowB, ht, c0, pk)
 		}
 	})
 
@@ -215,48 +236,54 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 	return out
 }
 
-// horizontal resamples one RGB row with taps t into dst. Red and blue
-// share one int64 multiply-accumulate (lanes at bit 0 and bit 32: each
-// lane's sum stays far below 2^31 in magnitude, so the lanes separate
-// exactly), green uses an int32 one; pk and gg are per-row scratch of
-// len(row)/3 elements.
-func horizontal(dst, row []uint8, t *taps, pk []int64, gg []int32) {
-	n := len(row) / 3
-	pk, gg = pk[:n], gg[:n]
-	for x := range pk {
-		p := row[3*x : 3*x+3]
-		pk[x] = int64(p[0]) | int64(p[2])<<32
-		gg[x] = int32(p[1])
+// horizontal2 resamples two RGB rows (columns c0.. of the input) with
+// taps t into dstA and dstB (dstB may be nil). Each channel of both rows
+// shares one int64 multiply-accumulate: row A in the low 32 bits, row B in
+// the high ones. A lane's sum is at most 255 * sum|w| + 2^(prec-1) with
+// sum|w| about 1.2 * 2^prec and prec <= 22, so below 2^31 in magnitude:
+// the low lane's sign borrows from the high one and is undone exactly when
+// the lanes are separated. pk is scratch of len(rowA)/3 per channel.
+func horizontal2(dstA, dstB, rowA, rowB []uint8, t *taps, c0 int, pk [3][]int64) {
+	n := len(rowA) / 3
+	pr, pg, pb := pk[0][:n], pk[1][:n], pk[2][:n]
+	rowA, rowB = rowA[:3*n], rowB[:3*n]
+	for x := range pr {
+		a, b := rowA[3*x:3*x+3], rowB[3*x:3*x+3]
+		pr[x] = int64(a[0]) | int64(b[0])<<32
+		pg[x] = int64(a[1]) | int64(b[1])<<32
+		pb[x] = int64(a[2]) | int64(b[2])<<32
 	}
-	half := int32(1) << (t.prec - 1)
-	halfRB := int64(half) | int64(half)<<32
+	half := int64(1)<<(t.prec-1) | int64(1)<<(t.prec-1+32)
 	for i, s := range t.start {
 		ws := t.w[i*t.n : i*t.n+t.size[i]]
-		a := pk[s : s+len(ws)]
-		b := gg[s : s+len(ws)]
-		rb, g := halfRB, half
-		var rb2 int64
-		var g2 int32
-		for len(ws) >= 2 && len(a) >= 2 && len(b) >= 2 {
-			w0, w1 := ws[0], ws[1]
-			rb += a[0] * int64(w0)
-			g += b[0] * w0
-			rb2 += a[1] * int64(w1)
-			g2 += b[1] * w1
-			ws, a, b = ws[2:], a[2:], b[2:]
+		s -= c0
+		ar, ag, ab := dot3(ws, pr[s:s+len(ws)], pg[s:s+len(ws)], pb[s:s+len(ws)], half)
+		d := dstA[3*i : 3*i+3]
+		lr, lg, lb := int32(ar), int32(ag), int32(ab)
+		d[0], d[1], d[2] = shift8(lr, t.prec), shift8(lg, t.prec), shift8(lb, t.prec)
+		if dstB != nil {
+			d = dstB[3*i : 3*i+3]
+			d[0] = shift8(int32((ar-int64(lr))>>32), t.prec)
+			d[1] = shift8(int32((ag-int64(lg))>>32), t.prec)
+			d[2] = shift8(int32((ab-int64(lb))>>32), t.prec)
 		}
-		if len(ws) == 1 && len(a) >= 1 && len(b) >= 1 {
-			rb += a[0] * int64(ws[0])
-			g += b[0] * ws[0]
-		}
-		rb, g = rb+rb2, g+g2
-		r := int32(rb)
-		bl := int32((rb - int64(r)) >> 32)
-		d := dst[3*i : 3*i+3]
-		d[0] = shift8(r, t.prec)
-		d[1] = shift8(g, t.prec)
-		d[2] = shift8(bl, t.prec)
 	}
+}
+
+// dot3 returns init plus the dot products of w with r, g and b. Kept out
+// of line so that its loop has the registers to itself.
+//
+//go:noinline
+func dot3(w []int32, r, g, b []int64, init int64) (ar, ag, ab int64) {
+	ar, ag, ab = init, init, init
+	r, g, b = r[:len(w)], g[:len(w)], b[:len(w)]
+	for k, w32 := range w {
+		x := int64(w32)
+		ar += r[k] * x
+		ag += g[k] * x
+		ab += b[k] * x
+	}
+	return
 }
 
 // parallel runs fn over [0, n) split into at most workers contiguous parts.

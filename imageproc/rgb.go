@@ -44,17 +44,17 @@ func (p *RGB) At(x, y int) color.Color {
 // scratch buffers.
 type rowSource interface {
 	size() (w, h int)
-	// row returns row y (0-based) as 3*w bytes of RGB. It may write into
-	// buf (len >= 5*w+2: room for chroma scratch) and return it, or return
-	// internal storage.
-	row(y int, buf []uint8) []uint8
+	// row returns columns [x0, x1) of row y (0-based) as 3*(x1-x0) bytes of
+	// RGB. It may write into buf (len >= 5*w+2: room for chroma scratch)
+	// and return part of it, or return internal storage.
+	row(y, x0, x1 int, buf []uint8) []uint8
 }
 
 func (p *RGB) size() (int, int) { return p.Rect.Dx(), p.Rect.Dy() }
 
-func (p *RGB) row(y int, _ []uint8) []uint8 {
+func (p *RGB) row(y, x0, x1 int, _ []uint8) []uint8 {
 	i := y * p.Stride
-	return p.Pix[i : i+3*p.Rect.Dx()]
+	return p.Pix[i+3*x0 : i+3*x1]
 }
 
 // materialize renders a source into a new RGB image.
@@ -66,7 +66,7 @@ func materialize(src rowSource) *RGB {
 	out := NewRGB(image.Rect(0, 0, w, h))
 	buf := make([]uint8, 5*w+2)
 	for y := 0; y < h; y++ {
-		copy(out.Pix[y*out.Stride:y*out.Stride+3*w], src.row(y, buf))
+		copy(out.Pix[y*out.Stride:y*out.Stride+3*w], src.row(y, 0, w, buf))
 	}
 	return out
 }
@@ -79,10 +79,10 @@ type funcSource struct {
 
 func (s *funcSource) size() (int, int) { return s.w, s.h }
 
-func (s *funcSource) row(y int, buf []uint8) []uint8 {
+func (s *funcSource) row(y, x0, x1 int, buf []uint8) []uint8 {
 	buf = buf[:3*s.w]
 	s.fn(y, buf)
-	return buf
+	return buf[3*x0 : 3*x1]
 }
 
 // sourceOf returns a row source for any image, dropping alpha the way

@@ -64,12 +64,12 @@ func (p *ycbcrPlanes) size() (int, int) { return p.w, p.h }
 // row converts one row. The chroma rows it upsamples are kept in the tail
 // of buf when it is long enough (5*w+2 bytes), else in a
 // fresh slice.
-func (p *ycbcrPlanes) row(y int, buf []uint8) []uint8 {
-	out := buf[:3*p.w]
+func (p *ycbcrPlanes) row(y, x0, x1 int, buf []uint8) []uint8 {
+	out := buf[:3*(x1-x0)]
 	if p.webp {
-		p.webpRow(y, out, buf)
+		p.webpRow(y, x0, x1, out, buf)
 	} else {
-		p.jpegRow(y, out, buf)
+		p.jpegRow(y, x0, x1, out, buf)
 	}
 	return out
 }
@@ -103,7 +103,7 @@ func newWebPSource(m *image.YCbCr) *ycbcrPlanes {
 
 // jpegRow: libjpeg-turbo jdsample.c (h2v1/h2v2/h1v2 fancy upsamplers,
 // replication otherwise) followed by jdcolor.c ycc_rgb_convert.
-func (p *ycbcrPlanes) jpegRow(y int, out, buf []uint8) {
+func (p *ycbcrPlanes) jpegRow(y, x0, x1 int, out, buf []uint8) {
 	w := p.w
 	ub, vb := chromaScratch(buf, w)
 	for c, plane := range [2][]uint8{p.cb, p.cr} {
@@ -113,9 +113,9 @@ func (p *ycbcrPlanes) jpegRow(y int, out, buf []uint8) {
 		}
 		p.jpegUpsample(plane, y, dst)
 	}
-	yr := p.y[y*p.yStride : y*p.yStride+w]
-	out = out[:3*w]
-	ub, vb = ub[:len(yr)], vb[:len(yr)]
+	yr := p.y[y*p.yStride+x0 : y*p.yStride+x1]
+	out = out[:3*len(yr)]
+	ub, vb = ub[x0:x1], vb[x0:x1]
 	for x, yv := range yr {
 		yy := int(yv)
 		cb := int(ub[x]) - 128
@@ -222,7 +222,7 @@ func put2(dst []uint8, w, x int, a, b uint8) {
 
 // webpRow: libwebp's UpsampleRgbLinePair (src/dsp/upsampling.c) and
 // VP8YuvToRgb (src/dsp/yuv.h).
-func (p *ycbcrPlanes) webpRow(y int, out, buf []uint8) {
+func (p *ycbcrPlanes) webpRow(y, x0, x1 int, out, buf []uint8) {
 	w := p.w
 	ub, vb := chromaScratch(buf, w)
 	// Output rows come in pairs (2k-1, 2k) between chroma rows k-1 and k;
@@ -247,9 +247,10 @@ func (p *ycbcrPlanes) webpRow(y int, out, buf []uint8) {
 		u := plane[cur*p.cStr : cur*p.cStr+p.cw]
 		webpUpsample(t, u, dst[:w], bottom)
 	}
-	yr := p.y[y*p.yStride : y*p.yStride+w]
-	out = out[:3*w]
-	for x := 0; x < w; x++ {
+	yr := p.y[y*p.yStride+x0 : y*p.yStride+x1]
+	out = out[:3*len(yr)]
+	ub, vb = ub[x0:x1], vb[x0:x1]
+	for x := range yr {
 		yy := (int(yr[x]) * 19077) >> 8
 		u, v := int(ub[x]), int(vb[x])
 		out[3*x] = webpClip(yy + (v*26149)>>8 - 14234)
