@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/goclip/goclip/textenc"
@@ -218,8 +220,8 @@ func ConfigJSON(cfg Config) map[string]any {
 		"model_type":             "clip",
 		"transformers_version":   "5.17.0",
 		"projection_dim":         cfg.ProjectionDim,
-		"logit_scale_init_value": cfg.LogitScaleInitValue,
-		"initializer_factor":     1.0,
+		"logit_scale_init_value": pyFloat(cfg.LogitScaleInitValue),
+		"initializer_factor":     pyFloat(1),
 		"text_config": map[string]any{
 			"model_type":              "clip_text_model",
 			"vocab_size":              t.VocabSize,
@@ -230,10 +232,10 @@ func ConfigJSON(cfg Config) map[string]any {
 			"num_attention_heads":     t.NumAttentionHeads,
 			"max_position_embeddings": t.MaxPositionEmbeddings,
 			"hidden_act":              t.HiddenAct,
-			"layer_norm_eps":          t.LayerNormEps,
-			"attention_dropout":       0.0,
-			"initializer_range":       0.02,
-			"initializer_factor":      1.0,
+			"layer_norm_eps":          pyFloat(t.LayerNormEps),
+			"attention_dropout":       pyFloat(0),
+			"initializer_range":       pyFloat(0.02),
+			"initializer_factor":      pyFloat(1),
 			"pad_token_id":            t.PadTokenID,
 			"bos_token_id":            t.BOSTokenID,
 			"eos_token_id":            t.EOSTokenID,
@@ -249,10 +251,10 @@ func ConfigJSON(cfg Config) map[string]any {
 			"image_size":          v.ImageSize,
 			"patch_size":          v.PatchSize,
 			"hidden_act":          v.HiddenAct,
-			"layer_norm_eps":      v.LayerNormEps,
-			"attention_dropout":   0.0,
-			"initializer_range":   0.02,
-			"initializer_factor":  1.0,
+			"layer_norm_eps":      pyFloat(v.LayerNormEps),
+			"attention_dropout":   pyFloat(0),
+			"initializer_range":   pyFloat(0.02),
+			"initializer_factor":  pyFloat(1),
 		},
 	}
 }
@@ -271,7 +273,17 @@ func PreprocessorJSON(size int) map[string]any {
 		"image_processor_type": "CLIPImageProcessor",
 		"image_std":            []float64{0.26862954, 0.26130258, 0.27577711},
 		"resample":             3,
-		"rescale_factor":       0.00392156862745098,
+		"rescale_factor":       pyFloat(0.00392156862745098),
 		"size":                 map[string]int{"shortest_edge": size},
 	}
+}
+
+// pyFloat formats x as a JSON number that Python reads as a float (1.0, not
+// 1): transformers' config classes reject ints in float fields.
+func pyFloat(x float64) json.Number {
+	s := strconv.FormatFloat(x, 'g', -1, 64)
+	if !strings.ContainsAny(s, ".eEn") { // n: NaN, Inf are not valid JSON anyway
+		s += ".0"
+	}
+	return json.Number(s)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/goclip/goclip/clip"
@@ -186,4 +187,28 @@ func TestB32Hashes(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Close()
+}
+
+// TestConfigJSON checks the written config round-trips through clip's
+// parser and writes float fields as floats (transformers rejects 1 for a
+// float field; it needs 1.0).
+func TestConfigJSON(t *testing.T) {
+	cfg := synth.Tiny()
+	cfg.Text.HiddenAct, cfg.Text.EOSTokenID = "gelu", 49407
+	b, err := json.Marshal(synth.ConfigJSON(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"initializer_factor":1.0`, `"attention_dropout":0.0`, `"layer_norm_eps":1e-05`, `"logit_scale_init_value":2.6592`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config JSON lacks %s: %s", want, b)
+		}
+	}
+	got, err := clip.ParseConfig(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.TextConfig, cfg.Text) || !reflect.DeepEqual(got.VisionConfig, cfg.Vision) || got.ProjectionDim != cfg.ProjectionDim {
+		t.Errorf("round trip: got %+v, want %+v", got, cfg)
+	}
 }
