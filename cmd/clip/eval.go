@@ -114,7 +114,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}
 
-	m, dir, err := simLoadModel(ctx, *model, stderr)
+	m, dir, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return err
 	}
