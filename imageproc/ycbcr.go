@@ -111,7 +111,7 @@ func (p *ycbcrPlanes) jpegRow(y, x0, x1 int, out, buf []uint8) {
 		if c == 1 {
 			dst = vb
 		}
-		p.jpegUpsample(plane, y, dst)
+		p.jpegUpsample(plane, y, x0, x1, dst)
 	}
 	yr := p.y[y*p.yStride+x0 : y*p.yStride+x1]
 	out = out[:3*len(yr)]
@@ -129,8 +129,9 @@ func (p *ycbcrPlanes) jpegRow(y, x0, x1 int, out, buf []uint8) {
 	}
 }
 
-// jpegUpsample writes the upsampled chroma of image row y into dst[:w].
-func (p *ycbcrPlanes) jpegUpsample(plane []uint8, y int, dst []uint8) {
+// jpegUpsample writes the upsampled chroma of image row y into dst[:w];
+// the 4:2:0 path (the common and costly one) fills only columns [x0, x1).
+func (p *ycbcrPlanes) jpegUpsample(plane []uint8, y, x0, x1 int, dst []uint8) {
 	w, cw := p.w, p.cw
 	k := y / p.vs
 	cur := plane[k*p.cStr : k*p.cStr+cw]
@@ -166,9 +167,13 @@ func (p *ycbcrPlanes) jpegUpsample(plane []uint8, y int, dst []uint8) {
 		} else {
 			tmp = make([]uint8, 2*cw)
 		}
-		this := int(cur[0])*3 + int(other[0])
+		i0, i1 := x0/2, min((x1+1)/2, cw)
+		this := int(cur[i0])*3 + int(other[i0])
 		last := this
-		for i := 0; i < cw; i++ {
+		if i0 > 0 {
+			last = int(cur[i0-1])*3 + int(other[i0-1])
+		}
+		for i := i0; i < i1; i++ {
 			next := this
 			if i+1 < cw {
 				next = int(cur[i+1])*3 + int(other[i+1])
