@@ -4,17 +4,22 @@
 // heatmap, and each image classified zero-shot among the ten names.
 //
 //	go run ./examples/similarity
+//
+// The model and the dataset are Hub ids (found in the Hugging Face cache,
+// or downloaded into it on first use) or local folders.
 package main
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
-	"log"
+	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/dataset"
@@ -24,93 +29,116 @@ import (
 )
 
 func main() {
-	model := flag.String("model", "openai/clip-vit-base-patch32", "model folder or Hub id")
-	ds := flag.String("dataset", "clip-benchmark/wds_imagenetv2", "WebDataset folder or Hub id")
-	n := flag.Int("sample", 10, "number of images")
-	seed := flag.Uint64("seed", 1, "sampling seed")
-	out := flag.String("out", "similarity.png", "heatmap file (.png or .svg)")
-	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "similarity:", err)
+		}
+		os.Exit(1)
+	}
+}
 
-	dir, err := modelDir(ctx, *model)
-	check(err)
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("similarity", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "openai/clip-vit-base-patch32", "model folder or Hub id")
+	ds := fs.String("dataset", "clip-benchmark/wds_imagenetv2", "WebDataset folder or Hub id")
+	n := fs.Int("sample", 10, "number of images")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	out := fs.String("heatmap", "similarity.png", "heatmap file (.png or .svg)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t0 := time.Now()
+
+	// The model and the dataset: folders, or Hub ids through the HF cache.
+	hc := hub.New(&hub.Config{Progress: hub.NewProgressReporter(stderr)})
+	dir, err := hub.ResolveModel(ctx, *model, hc)
+	if err != nil {
+		return err
+	}
 	m, err := clip.Load(dir, nil)
-	check(err)
+	if err != nil {
+		return err
+	}
 	defer m.Close()
 	proc, err := imageproc.LoadProcessor(dir)
-	check(err)
+	if err != nil {
+		return err
+	}
+	d, err := dataset.Open(ctx, *ds, &dataset.Options{Hub: hc})
+	if err != nil {
+		return err
+	}
 
 	// Ten random images with their class names.
-	d, err := dataset.Open(ctx, *ds, nil)
-	check(err)
 	samples, err := d.RandomSample(ctx, *n, *seed)
-	check(err)
+	if err != nil {
+		return err
+	}
 	var names, labels []string
 	var thumbs []image.Image
 	var pixels []float32
 	for _, s := range samples {
-		img, err := imageproc.Decode(bytes.NewReader(s.Image), nil)
-		check(err)
+		if s.Label < 0 || s.Label >= len(d.Classnames) {
+			return fmt.Errorf("%s: label %d, but the dataset has %d class names", s.Key, s.Label, len(d.Classnames))
+		}
+		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
+		if err != nil {
+			return err
+		}
 		px, err := proc.Image(img)
-		check(err)
+		if err != nil {
+			return err
+		}
 		pixels = append(pixels, px...)
 		thumbs = append(thumbs, img)
 		names = append(names, d.Classnames[s.Label])
 		labels = append(labels, s.Key+" · "+d.Classnames[s.Label])
 	}
+	tLoad := time.Since(t0)
 
 	// Embed both sides, normalise, compare.
+	t1 := time.Now()
 	imgEmb, err := m.EmbedPixels(ctx, pixels, len(samples))
-	check(err)
+	if err != nil {
+		return err
+	}
 	txtEmb, err := m.EmbedTexts(ctx, names)
-	check(err)
-	fmt.Printf("image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), len(imgEmb[0]), len(txtEmb), len(txtEmb[0]))
+	if err != nil {
+		return err
+	}
+	tEmbed := time.Since(t1)
+	fmt.Fprintf(stdout, "image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
 	clip.Normalize(imgEmb)
 	clip.Normalize(txtEmb)
 	sim := clip.Similarity(imgEmb, txtEmb)
-	for _, row := range sim {
-		fmt.Printf("%.4f\n", row)
-	}
+	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
 
 	// The heatmap.
-	check(heatmap.Save(*out, sim, &heatmap.Options{
+	err = heatmap.Save(*out, sim, &heatmap.Options{
 		Title: "CLIP cosine similarity: ImageNetV2 images × class names", RowLabels: labels, ColLabels: names,
 		Thumbnails: thumbs, RowAxis: "image", ColAxis: "class name", OutlineRowMax: true,
-	}))
-	fmt.Println("heatmap:", *out)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "heatmap:", *out)
 
-	// Zero-shot among the sampled class names.
-	c, err := clip.NewClassifier(ctx, m, names, nil)
-	check(err)
-	preds, err := c.Classify(imgEmb, 1)
-	check(err)
+	// Zero-shot among the sampled class names: softmax of the logits.
 	right := 0
-	for i, p := range preds {
+	for i, row := range sim {
+		p := clip.TopK(row, m.LogitScale(), names, 1)[0]
 		mark := "✗"
-		if p[0].Class == names[i] {
+		if p.Class == names[i] {
 			mark, right = "✓", right+1
 		}
-		fmt.Printf("%s %-40s → %s (%.1f%%)\n", mark, labels[i], p[0].Class, 100*p[0].Prob)
+		fmt.Fprintf(stdout, "%s %-40s → %s (%.1f%%)\n", mark, labels[i], p.Class, 100*p.Prob)
 	}
-	fmt.Printf("%d/%d correct\n", right, len(preds))
-}
-
-func check(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-// modelDir returns name if it is a folder, else the snapshot folder of the
-// Hub model name in the Hugging Face cache, downloading it on first use.
-func modelDir(ctx context.Context, name string) (string, error) {
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		return name, nil
-	}
-	cfg := hub.ConfigFromEnv()
-	cfg.Progress = hub.NewProgressBar(os.Stderr)
-	return hub.New(&cfg).Snapshot(ctx, hub.Repo{ID: name},
-		[]string{"config.json", "model.safetensors"},
-		[]string{"preprocessor_config.json", "tokenizer.json", "vocab.json", "merges.txt"})
+	fmt.Fprintf(stdout, "%d/%d correct\n", right, len(sim))
+	fmt.Fprintf(stderr, "time: model, dataset and sample %v, embedding %d images and %d texts %v\n",
+		tLoad.Round(time.Millisecond), len(imgEmb), len(txtEmb), tEmbed.Round(time.Millisecond))
+	return nil
 }

@@ -5,17 +5,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/imageproc"
 )
@@ -28,7 +27,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	dir, err := modelDir(ctx, *model)
+	dir, err := hub.ResolveModel(ctx, *model, hub.New(&hub.Config{Progress: hub.NewProgressReporter(os.Stderr)}))
 	check(err)
 	m, err := clip.Load(dir, nil)
 	check(err)
@@ -43,55 +42,32 @@ func main() {
 	fmt.Fprintln(os.Stderr)
 
 	// The image side.
-	paths := imageFiles(*images)
 	proc, err := imageproc.LoadProcessor(dir)
 	check(err)
-	pixels, err := proc.Files(ctx, paths)
+	d, err := dataset.Open(ctx, *images, nil) // a folder of images (or class sub-folders)
 	check(err)
-	preds, err := c.ClassifyPixels(ctx, m, pixels, len(paths), *top)
+	var names []string
+	var pixels []float32
+	for s, err := range d.Samples(ctx) {
+		check(err)
+		px, err := proc.Reader(bytes.NewReader(s.Image))
+		check(err)
+		pixels = append(pixels, px...)
+		names = append(names, s.Key)
+	}
+	preds, err := c.ClassifyPixels(ctx, m, pixels, len(names), *top)
 	check(err)
 
-	for i, p := range paths {
-		fmt.Println(filepath.Base(p))
+	for i, name := range names {
+		fmt.Println(name)
 		for _, q := range preds[i] {
 			fmt.Printf("  %5.1f%%  %s\n", 100*q.Prob, q.Class)
 		}
 	}
 }
 
-// imageFiles lists the folder's image files, sorted.
-func imageFiles(dir string) []string {
-	ents, err := os.ReadDir(dir)
-	check(err)
-	var out []string
-	for _, e := range ents {
-		switch strings.ToLower(filepath.Ext(e.Name())) {
-		case ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp":
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	if len(out) == 0 {
-		log.Fatalf("no images in %s", dir)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func check(err error) {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-// modelDir returns name if it is a folder, else the snapshot folder of the
-// Hub model name in the Hugging Face cache, downloading it on first use.
-func modelDir(ctx context.Context, name string) (string, error) {
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		return name, nil
-	}
-	cfg := hub.ConfigFromEnv()
-	cfg.Progress = hub.NewProgressBar(os.Stderr)
-	return hub.New(&cfg).Snapshot(ctx, hub.Repo{ID: name},
-		[]string{"config.json", "model.safetensors"},
-		[]string{"preprocessor_config.json", "tokenizer.json", "vocab.json", "merges.txt"})
 }
