@@ -271,3 +271,39 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// shortStore is a tensor.Store that returns one tensor one value short.
+type shortStore struct {
+	w    *Weights
+	name string
+}
+
+func (s shortStore) Tensor(name string, shape ...int) ([]float32, error) {
+	v, err := s.w.Tensor(name, shape...)
+	if err == nil && name == s.name {
+		v = v[:len(v)-1]
+	}
+	return v, err
+}
+
+func TestNewWithBadStore(t *testing.T) {
+	dir := tinyDir(t)
+	w, err := OpenWeights(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range synth.Specs(synth.Tiny()) {
+		if name.I64 {
+			continue
+		}
+		_, err := New(*cfg, shortStore{w, name.Name})
+		if err == nil || !strings.Contains(err.Error(), name.Name) {
+			t.Errorf("short %s: error %v", name.Name, err)
+		}
+	}
+}

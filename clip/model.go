@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/tokenizer"
@@ -100,7 +101,7 @@ func New(cfg Config, st tensor.Store) (*Model, error) {
 	if m.textProj, err = loadProjection(st, "text_projection.weight", p, cfg.TextConfig.HiddenSize); err != nil {
 		return nil, err
 	}
-	ls, err := st.Tensor("logit_scale")
+	ls, err := encoder.Tensor(st, "logit_scale")
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +117,7 @@ func dropStorePages(st tensor.Store) {
 }
 
 func loadProjection(st tensor.Store, name string, out, in int) (*tensor.Linear, error) {
-	w, err := st.Tensor(name, out, in)
+	w, err := encoder.Tensor(st, name, out, in)
 	if err != nil {
 		return nil, err
 	}

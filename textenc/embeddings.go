@@ -3,6 +3,7 @@ package textenc
 import (
 	"fmt"
 
+	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
 )
 
@@ -15,11 +16,11 @@ type Embeddings struct {
 }
 
 func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, error) {
-	tok, err := st.Tensor(prefix+"token_embedding.weight", c.VocabSize, c.HiddenSize)
+	tok, err := encoder.Tensor(st, prefix+"token_embedding.weight", c.VocabSize, c.HiddenSize)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := st.Tensor(prefix+"position_embedding.weight", c.MaxPositionEmbeddings, c.HiddenSize)
+	pos, err := encoder.Tensor(st, prefix+"position_embedding.weight", c.MaxPositionEmbeddings, c.HiddenSize)
 	if err != nil {
 		return nil, err
 	}

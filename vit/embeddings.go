@@ -3,6 +3,7 @@ package vit
 import (
 	"fmt"
 
+	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
 )
 
@@ -19,7 +20,7 @@ type Embeddings struct {
 func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, error) {
 	w, p := c.HiddenSize, c.PatchSize
 	k := c.NumChannels * p * p
-	pw, err := st.Tensor(prefix+"patch_embedding.weight", w, c.NumChannels, p, p)
+	pw, err := encoder.Tensor(st, prefix+"patch_embedding.weight", w, c.NumChannels, p, p)
 	if err != nil {
 		return nil, err
 	}
@@ -27,11 +28,11 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 	if err != nil {
 		return nil, fmt.Errorf("%spatch_embedding: %w", prefix, err)
 	}
-	class, err := st.Tensor(prefix+"class_embedding", w)
+	class, err := encoder.Tensor(st, prefix+"class_embedding", w)
 	if err != nil {
 		return nil, err
 	}
-	pos, err := st.Tensor(prefix+"position_embedding.weight", c.Tokens(), w)
+	pos, err := encoder.Tensor(st, prefix+"position_embedding.weight", c.Tokens(), w)
 	if err != nil {
 		return nil, err
 	}

@@ -21,10 +21,10 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 	var ws, bs [3][]float32
 	for i, p := range []string{"q_proj", "k_proj", "v_proj"} {
 		var err error
-		if ws[i], err = st.Tensor(prefix+p+".weight", width, width); err != nil {
+		if ws[i], err = Tensor(st, prefix+p+".weight", width, width); err != nil {
 			return nil, err
 		}
-		if bs[i], err = st.Tensor(prefix+p+".bias", width); err != nil {
+		if bs[i], err = Tensor(st, prefix+p+".bias", width); err != nil {
 			return nil, err
 		}
 	}
@@ -63,11 +63,11 @@ func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, lens []int, c *Config
 
 // loadLinear reads prefix.weight [out,in] and prefix.bias [out].
 func loadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, error) {
-	w, err := st.Tensor(prefix+".weight", out, in)
+	w, err := Tensor(st, prefix+".weight", out, in)
 	if err != nil {
 		return nil, err
 	}
-	b, err := st.Tensor(prefix+".bias", out)
+	b, err := Tensor(st, prefix+".bias", out)
 	if err != nil {
 		return nil, err
 	}

@@ -51,3 +51,21 @@ func ParseAct(name string) (tensor.Activation, error) {
 	}
 	return 0, fmt.Errorf("hidden_act %q is not supported (want quick_gelu or gelu)", name)
 }
+
+// Tensor reads name from st and checks that the store returned as many
+// values as shape holds (tensor.Store implementations check the stored
+// shape; this guards against one that returns a short slice).
+func Tensor(st tensor.Store, name string, shape ...int) ([]float32, error) {
+	v, err := st.Tensor(name, shape...)
+	if err != nil {
+		return nil, err
+	}
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	if len(v) != n {
+		return nil, fmt.Errorf("tensor %q: store returned %d values for shape %v", name, len(v), shape)
+	}
+	return v, nil
+}

@@ -50,10 +50,10 @@ func (l *Layer) forward(x []float32, lens []int, s *scratch, c *Config) {
 
 // LoadLayerNorm reads prefix.weight and prefix.bias, both [width].
 func LoadLayerNorm(st tensor.Store, prefix string, width int) (gamma, beta []float32, err error) {
-	if gamma, err = st.Tensor(prefix+".weight", width); err != nil {
+	if gamma, err = Tensor(st, prefix+".weight", width); err != nil {
 		return nil, nil, err
 	}
-	if beta, err = st.Tensor(prefix+".bias", width); err != nil {
+	if beta, err = Tensor(st, prefix+".bias", width); err != nil {
 		return nil, nil, err
 	}
 	if len(gamma) != width || len(beta) != width {
