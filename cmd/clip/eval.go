@@ -46,51 +46,67 @@ type evalSetting struct {
 	start      *evaluate.Metrics // restored by --resume
 }
 
+// evalArgs are the flags of `clip eval`.
+type evalArgs struct {
+	model, ds, split, templates, classes, out string
+	batch, workers, limit, every, nconf       int
+	textBatch                                 int
+	resume                                    bool
+	// afterBatch, if set, is called after every batch (tests use it to
+	// interrupt a run at a known point).
+	afterBatch func(evaluate.Progress)
+}
+
 // runEval implements `clip eval`.
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintln(stderr, evalUsage+"\n\nflags:"); fs.PrintDefaults() }
-	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id")
-	ds := fs.String("dataset", "", "WebDataset folder, .tar shard, ImageFolder directory or Hub dataset id")
-	split := fs.String("split", "test", "WebDataset split folder")
-	templates := fs.String("templates", "openai", `"openai", "names", "both" or a template file`)
-	classes := fs.String("classes", "", `class names file, or "imagenet" (default: the dataset's classnames.txt or folder names)`)
-	batch := fs.Int("batch", 32, "images per model call")
-	workers := fs.Int("workers", 0, "decoding goroutines (0: one per CPU)")
-	limit := fs.Int("limit", 0, "evaluate only the first K samples (0: all)")
-	out := fs.String("out", "results.json", "results file")
-	resume := fs.Bool("resume", false, "continue from the partial results in --out")
-	every := fs.Int("checkpoint", 10, "write partial results every this many batches")
-	nconf := fs.Int("confusions", 50, "confusion pairs to write")
-	textBatch := fs.Int("text-batch", 256, "texts per text-encoder call when embedding class prompts")
+	var a evalArgs
+	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
+	fs.StringVar(&a.ds, "dataset", "", "WebDataset folder, .tar shard, ImageFolder directory or Hub dataset id")
+	fs.StringVar(&a.split, "split", "test", "WebDataset split folder")
+	fs.StringVar(&a.templates, "templates", "openai", `"openai", "names", "both" or a template file`)
+	fs.StringVar(&a.classes, "classes", "", `class names file, or "imagenet" (default: the dataset's classnames.txt or folder names)`)
+	fs.IntVar(&a.batch, "batch", 32, "images per model call")
+	fs.IntVar(&a.workers, "workers", 0, "decoding goroutines (0: one per CPU)")
+	fs.IntVar(&a.limit, "limit", 0, "evaluate only the first K samples (0: all)")
+	fs.StringVar(&a.out, "out", "results.json", "results file")
+	fs.BoolVar(&a.resume, "resume", false, "continue from the partial results in --out")
+	fs.IntVar(&a.every, "checkpoint", 10, "write partial results every this many batches")
+	fs.IntVar(&a.nconf, "confusions", 50, "confusion pairs to write")
+	fs.IntVar(&a.textBatch, "text-batch", 256, "texts per text-encoder call when embedding class prompts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	switch {
 	case fs.NArg() > 0:
 		return usageError(fs, "unexpected arguments "+strings.Join(fs.Args(), " "))
-	case *ds == "":
+	case a.ds == "":
 		return usageError(fs, "--dataset is required")
-	case *batch <= 0 || *limit < 0 || *every <= 0 || *workers < 0 || *textBatch <= 0:
+	case a.batch <= 0 || a.limit < 0 || a.every <= 0 || a.workers < 0 || a.textBatch <= 0:
 		return usageError(fs, "--batch, --checkpoint and --text-batch must be positive, --limit and --workers not negative")
-	case !strings.HasSuffix(*out, ".json"):
+	case !strings.HasSuffix(a.out, ".json"):
 		return usageError(fs, "--out must end in .json")
 	}
+	return evalMain(ctx, a, stdout, stderr)
+}
 
+// evalMain runs an evaluation with parsed arguments.
+func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	t0 := time.Now()
-	d, err := dataset.Open(ctx, *ds, &dataset.Options{Split: *split, Hub: newHubClient(stderr)})
+	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Split: a.split, Hub: newHubClient(stderr)})
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	if d.Kind == dataset.Images {
-		return fmt.Errorf("eval: %s is a folder of unlabelled images; want a WebDataset or class sub-folders", *ds)
+		return fmt.Errorf("eval: %s is a folder of unlabelled images; want a WebDataset or class sub-folders", a.ds)
 	}
-	names, err := evalClassNames(d, *classes, stderr)
+	names, err := evalClassNames(d, a.classes, stderr)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	settings, err := evalSettings(*templates, d, *out)
+	settings, err := evalSettings(a.templates, d, a.out)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -105,16 +121,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			total += c
 		}
 	}
-	if *limit > 0 {
-		total = min(total, *limit)
+	if a.limit > 0 {
+		total = min(total, a.limit)
 	}
-	if *resume {
-		if err := evalRestore(settings, *ds, *model, len(names)); err != nil {
+	if a.resume {
+		if err := evalRestore(settings, a.ds, a.model, len(names)); err != nil {
 			return fmt.Errorf("eval: --resume: %w", err)
 		}
 	}
 
-	m, dir, err := loadModel(ctx, *model, stderr)
+	m, dir, err := loadModel(ctx, a.model, stderr)
 	if err != nil {
 		return err
 	}
@@ -130,7 +146,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	t1 := time.Now()
 	for _, s := range settings {
-		if s.classifier, err = evalClassifier(ctx, m, s, names, *model, *resume, *textBatch, stderr); err != nil {
+		if s.classifier, err = evalClassifier(ctx, m, s, names, a.model, a.resume, a.textBatch, stderr); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 	}
@@ -146,15 +162,21 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	write := func(ms []*evaluate.Metrics, complete bool) error {
 		for i, s := range settings {
-			if err := ms[i].Results(*ds, *model, s.name, complete).WriteFile(s.json); err != nil {
+			if err := ms[i].Results(a.ds, a.model, s.name, complete).WriteFile(s.json); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
 	rep := evaluate.NewReporter(stderr, total)
-	if start != nil && start[0].N > 0 {
-		fmt.Fprintf(stderr, "eval: resuming after %d of %d samples\n", start[0].N, total)
+	skipped := 0
+	if start != nil {
+		skipped = start[0].N
+		fmt.Fprintf(stderr, "eval: resuming after %d of %d samples\n", skipped, total)
+	}
+	progress := rep.Update
+	if a.afterBatch != nil {
+		progress = func(p evaluate.Progress) { rep.Update(p); a.afterBatch(p) }
 	}
 	t2 := time.Now()
 	ms, runErr := evaluate.Run(ctx, evaluate.Config{
@@ -165,22 +187,18 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Model:           m,
 		Scorers:         scorers,
 		NumClasses:      len(names),
-		BatchSize:       *batch,
-		Workers:         *workers,
+		BatchSize:       a.batch,
+		Workers:         a.workers,
 		Start:           start,
-		Limit:           *limit,
-		Progress:        rep.Update,
+		Limit:           a.limit,
+		Progress:        progress,
 		Checkpoint:      func(ms []*evaluate.Metrics) error { return write(ms, false) },
-		CheckpointEvery: *every,
+		CheckpointEvery: a.every,
 	})
 	rep.Finish()
 	tRun := time.Since(t2)
 	if ms == nil {
 		return fmt.Errorf("eval: %w", runErr)
-	}
-	skipped := 0
-	if start != nil {
-		skipped = start[0].N
 	}
 	if runErr != nil {
 		if ms[0].N > 0 {
@@ -200,14 +218,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var files []string
 	for i, s := range settings {
-		if err := evalCSVs(ms[i], s, names, *nconf); err != nil {
+		if err := evalCSVs(ms[i], s, names, a.nconf); err != nil {
 			return fmt.Errorf("eval: %w", err)
 		}
 		files = append(files, s.json, s.base+".classes.csv", s.base+".confusions.csv")
 	}
-	evalReport(stdout, ms, settings, names, *ds, *model, files)
+	evalReport(stdout, ms, settings, names, a.ds, a.model, files)
 	n := ms[0].N - skipped
-	fmt.Fprintf(stderr, "time: load %v, class embeddings %v, %d images %v (%.1f images/s)\n",
+	fmt.Fprintf(stderr, "time: load %v, class embeddings %v, %d images %v (%.2f images/s)\n",
 		tLoad.Round(time.Millisecond), tText.Round(time.Millisecond), n, tRun.Round(time.Millisecond), float64(n)/tRun.Seconds())
 	return nil
 }
