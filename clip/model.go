@@ -27,7 +27,7 @@ type Model struct {
 	visualProj *tensor.Linear // visual_projection.weight [projection_dim, vision hidden_size], no bias
 	textProj   *tensor.Linear // text_projection.weight [projection_dim, text hidden_size], no bias
 	logitScale float32        // exp(logit_scale); logit_scale is a scalar []
-	weights    *Weights
+	weights    weightStore
 	tok        *tokenizer.Tokenizer
 }
 
@@ -42,21 +42,15 @@ const (
 	textChunk  = 64
 )
 
-// Load reads a Hugging Face model folder (config.json, model.safetensors,
-// tokenizer files). The weights are memory-mapped; Close releases them.
+// Load reads a Hugging Face model folder (config.json, model.safetensors
+// or the shards of model.safetensors.index.json, tokenizer files). The
+// weights are memory-mapped; Close releases them.
 func Load(dir string, opts *LoadOptions) (*Model, error) {
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	wpath := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(wpath); err != nil {
-		if _, err2 := os.Stat(filepath.Join(dir, "pytorch_model.bin")); err2 == nil {
-			return nil, fmt.Errorf("clip: %s has only pytorch_model.bin; convert it to model.safetensors", dir)
-		}
-		return nil, fmt.Errorf("clip: no model weights in %s: %w", dir, err)
-	}
-	w, err := OpenWeights(wpath)
+	w, err := openWeightStore(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +105,30 @@ func New(cfg Config, st tensor.Store) (*Model, error) {
 }
 
 func dropStorePages(st tensor.Store) {
-	if w, ok := st.(*Weights); ok {
+	if w, ok := st.(interface{ DropPages() }); ok {
 		w.DropPages()
 	}
+}
+
+// openWeightStore opens dir/model.safetensors, or the shards listed in
+// dir/model.safetensors.index.json.
+func openWeightStore(dir string) (weightStore, error) {
+	wpath := filepath.Join(dir, "model.safetensors")
+	if _, err := os.Stat(wpath); err == nil {
+		return OpenWeights(wpath)
+	}
+	if ipath := wpath + ".index.json"; fileExists(ipath) {
+		return openSharded(ipath)
+	}
+	if fileExists(filepath.Join(dir, "pytorch_model.bin")) {
+		return nil, fmt.Errorf("clip: %s has only pytorch_model.bin; convert it to model.safetensors", dir)
+	}
+	return nil, fmt.Errorf("clip: no model weights in %s: model.safetensors not found", dir)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func loadProjection(st tensor.Store, name string, out, in int) (*tensor.Linear, error) {
