@@ -57,14 +57,15 @@ func TestBatchIndependence(t *testing.T) {
 	m := loadOrFatal(t, tinyDir(t))
 	ctx := context.Background()
 	s := m.ImageSize()
-	n := imageChunk + 3 // spans two chunks
+	c := m.imagesPerChunk()
+	n := c + 3 // spans two chunks
 	px := synth.Tensor("pixels.weight", []int{n, 3, s, s}, 4)
 	all, err := m.EmbedPixels(ctx, px, n)
 	if err != nil {
 		t.Fatal(err)
 	}
 	per := 3 * s * s
-	for _, i := range []int{0, imageChunk - 1, imageChunk, n - 1} {
+	for _, i := range []int{0, c - 1, c, n - 1} {
 		one, err := m.EmbedPixels(ctx, px[i*per:(i+1)*per], 1)
 		if err != nil {
 			t.Fatal(err)

@@ -35,12 +35,20 @@ type Model struct {
 type LoadOptions struct{}
 
 // Batch sizes of one pass through a tower: large enough for efficient
-// matrix products, small enough to bound scratch memory (a ViT-B/32 chunk
-// of 32 images needs about 50 MB of activations).
+// matrix products, small enough to bound scratch memory. Activations take
+// about (6·width + intermediate)·4 bytes per token: a chunk of 32 ViT-B/32
+// images (1,600 tokens) about 50 MB; for larger towers the image chunk
+// shrinks to keep about chunkTokens tokens (ViT-L/14-336: 3 images).
 const (
-	imageChunk = 32
-	textChunk  = 64
+	imageChunk  = 32
+	textChunk   = 32
+	chunkTokens = 2048
 )
+
+// imagesPerChunk is the number of images per vision forward pass.
+func (m *Model) imagesPerChunk() int {
+	return max(1, min(imageChunk, chunkTokens/m.cfg.VisionConfig.Tokens()))
+}
 
 // Load reads a Hugging Face model folder (config.json, model.safetensors
 // or the shards of model.safetensors.index.json, tokenizer files). The
@@ -178,8 +186,9 @@ func (m *Model) EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]f
 		return nil, fmt.Errorf("clip: EmbedPixels: %d values for %d images of [%d,%d,%d]", len(pixels), n, vc.NumChannels, vc.ImageSize, vc.ImageSize)
 	}
 	out := make([][]float32, 0, n)
-	for i := 0; i < n; i += imageChunk {
-		k := min(imageChunk, n-i)
+	chunk := m.imagesPerChunk()
+	for i := 0; i < n; i += chunk {
+		k := min(chunk, n-i)
 		pooled, err := m.vision.Forward(ctx, pixels[i*per:(i+k)*per], k, nil)
 		if err != nil {
 			return nil, fmt.Errorf("clip: %w", err)
