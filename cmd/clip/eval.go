@@ -31,10 +31,13 @@ when it has one, else the 80 OpenAI ImageNet templates; "names" uses the
 class names alone; "both" evaluates both settings on one pass of image
 embeddings; FILE has one template per line ("a photo of a {c}." or "{}").
 
-Writes --out (CLIP_benchmark's JSON plus resumable counts), <out>.classes.csv
-(per-class recall) and <out>.confusions.csv (most frequent mistakes); with
-"both", <out>.openai.json and <out>.names.json and their CSVs. Ctrl-C
-stops cleanly and writes partial results; --resume continues from them.`
+Writes --out, say R.json (CLIP_benchmark's JSON plus resumable counts),
+R.classes.csv (per-class recall) and R.confusions.csv (most frequent
+mistakes); with "both", R.openai.json and R.names.json and their CSVs. The
+class embeddings are kept in R[.setting].classifier.safetensors for --resume. Partial
+results are written every --checkpoint batches; Ctrl-C stops cleanly and
+writes them; --resume restores the counts, skips the samples already done
+and continues (the final numbers equal an uninterrupted run's).`
 
 // evalSetting is one template setting: its name in the results and the
 // files it writes.
