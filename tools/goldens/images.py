@@ -56,7 +56,7 @@ CONFIGS = {
                  "image_std": [0.25, 0.5, 0.125], "rescale_factor": 0.5},
 }
 
-GOLDEN_224 = {"astronaut.q75.webp", "camera_grey.jpg", "motorcycle_large.jpg", "rocket_progressive.jpg",
+GOLDEN_224 = {"astronaut.q75.webp", "camera_grey.jpg", "hubble_large.jpg", "rocket_progressive.jpg",
               "chelsea_small.png", "coffee_420.jpg", "chelsea_palette_trns.png", "coffee_lossless.webp"}
 
 
@@ -88,7 +88,7 @@ def make_images(skimage):
     astro = fit(src("astronaut.png").convert("RGB"), 256)  # 256x256
     camera = fit(src("camera.png").convert("L"), 240)  # 240x240 grey
     chelsea = fit(src("chelsea.png").convert("RGB"), 300)  # 300x200
-    motor = fit(src("motorcycle_left.png").convert("RGB"), 451)  # 451x304, non-square, odd width
+    hubble = fit(src("hubble_deep_field.jpg").convert("RGB").crop((0, 100, 1000, 700)), 451)  # 451x271, odd width
     out = lambda n: os.path.join(IMAGES, n)
 
     coffee.save(out("coffee_420.jpg"), quality=85, subsampling=2)
@@ -97,7 +97,7 @@ def make_images(skimage):
     rocket.save(out("rocket_progressive.jpg"), quality=80, progressive=True)
     camera.save(out("camera_grey.jpg"), quality=85)
     chelsea.convert("CMYK").save(out("chelsea_cmyk.jpg"), quality=90)
-    motor.save(out("motorcycle_large.jpg"), quality=70)
+    hubble.save(out("hubble_large.jpg"), quality=70)
 
     camera.resize((120, 120), Image.LANCZOS).save(out("camera_grey.png"))
     la = Image.merge("LA", [camera.resize((96, 96)), Image.linear_gradient("L").resize((96, 96))])
