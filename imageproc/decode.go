@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
+
+	"github.com/goclip/goclip/imageproc/internal/jpeg"
 )
 
 // DefaultMaxPixels is Pillow's Image.MAX_IMAGE_PIXELS, the default
@@ -61,13 +62,18 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// Decode reads an image and returns its 8-bit RGB pixels exactly or almost
-// exactly as Pillow's Image.open(f).convert("RGB") does: JPEG with
-// libjpeg-turbo's fancy chroma upsampling and fixed-point colour
-// conversion, lossy WebP with libwebp's, PNG/GIF/BMP/TIFF/lossless WebP
-// exactly; alpha is dropped (not composited), palettes are looked up,
-// 16-bit samples keep their high byte (16-bit greyscale clips at 255, as
-// Pillow's I;16 conversion does), GIF gives its first frame.
+// Decode reads an image and returns its 8-bit RGB pixels as Pillow's
+// Image.open(f).convert("RGB") does: JPEG with libjpeg-turbo's islow
+// inverse DCT (a fork of Go's decoder, internal/jpeg), fancy chroma
+// upsampling and fixed-point colour conversion; lossy WebP with libwebp's
+// fancy upsampler and 14-bit BT.601 conversion; PNG, GIF, BMP, TIFF and
+// lossless WebP as stored. Alpha is dropped (not composited), palettes are
+// looked up (a transparent index keeps its colour), 16-bit samples keep
+// their high byte (16-bit greyscale clips at 255, as Pillow's I;16
+// conversion does), GIF gives its first frame on the logical screen. EXIF
+// orientation is not applied (Pillow's open does not either). Exact on
+// every test image; YCCK JPEGs use Go's colour conversion and animated WebP
+// is not supported.
 func Decode(r io.Reader, opts *DecodeOptions) (*RGB, error) {
 	src, err := decodeSource(r, opts)
 	if err != nil {

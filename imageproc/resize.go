@@ -109,7 +109,7 @@ func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
 		// _compute_index_ranges_int16_weights
 		var p uint
 		for p = 0; p < 22; p++ {
-			if int(0.5+wmax*float64(int(1)<<(p+1))) >= 1<<15 {
+			if int(0.5+float64(wmax*float64(int(1)<<(p+1)))) >= 1<<15 {
 				break
 			}
 		}
@@ -117,7 +117,7 @@ func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
 	}
 	one := float64(int(1) << t.prec)
 	for i, v := range wf {
-		v *= one
+		v = float64(v * one) // rounded before the +-0.5 (no fused multiply-add)
 		if v < 0 {
 			t.w[i] = int32(-0.5 + v)
 		} else {
