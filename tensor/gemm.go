@@ -36,6 +36,7 @@ type gemmArgs struct {
 	m, n, k    int
 	bias       []float32 // nil, or one value per packed column
 	act        Activation
+	accum      bool // C += product (residual add) instead of C = product
 	kc, panels int
 }
 
@@ -63,7 +64,7 @@ func (g *gemmArgs) rect(i0, i1, p0, p1 int) {
 		kb := min(g.kc, g.k-k0)
 		last := k0+kb == g.k
 		acc := 0
-		if k0 > 0 {
+		if k0 > 0 || g.accum {
 			acc = 1
 		}
 		for p := p0; p < p1; p++ {
@@ -109,8 +110,8 @@ const parallelMinFlops = 1 << 18
 // gemmCall is one parallel product; pooled so a call allocates nothing.
 type gemmCall struct {
 	gemmArgs
-	mBlock, pBlock, mBlocks int
-	r                       runner
+	mBlock, pBlock, mBlocks, pBlocks int
+	r                                runner
 }
 
 var gemmCalls = sync.Pool{New: func() any {
@@ -119,8 +120,11 @@ var gemmCalls = sync.Pool{New: func() any {
 	return c
 }}
 
+// task t computes row block t/pBlocks for panel block t%pBlocks:
+// consecutive tasks share the row block, which stays in L2 while the
+// panels stream past it.
 func (c *gemmCall) task(t int) {
-	pb, mb := t/c.mBlocks, t%c.mBlocks
+	mb, pb := t/c.pBlocks, t%c.pBlocks
 	i0 := mb * c.mBlock
 	p0 := pb * c.pBlock
 	c.rect(i0, min(i0+c.mBlock, c.m), p0, min(p0+c.pBlock, c.panels))
@@ -148,9 +152,12 @@ func (g gemmArgs) run() {
 		c.mBlock = ((g.m+nb-1)/nb + mr - 1) / mr * mr
 	}
 	c.mBlocks = (g.m + c.mBlock - 1) / c.mBlock
-	// Panel blocks: about 4 tasks per worker for balance, at most 8 panels.
-	c.pBlock = max(1, min(8, g.panels*c.mBlocks/(4*workers)))
-	tasks := c.mBlocks * ((g.panels + c.pBlock - 1) / c.pBlock)
+	// Panel blocks of 1…4 panels, about 16 tasks per worker: a task is then
+	// 20–200 µs, so the dynamic hand-out balances the workers to within a
+	// few percent even when a helper starts late.
+	c.pBlock = max(1, min(4, g.panels*c.mBlocks/(16*workers)))
+	c.pBlocks = (g.panels + c.pBlock - 1) / c.pBlock
+	tasks := c.mBlocks * c.pBlocks
 	c.r.run(tasks)
 	c.gemmArgs = gemmArgs{}
 	gemmCalls.Put(c)

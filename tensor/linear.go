@@ -57,6 +57,19 @@ func (l *Linear) Forward(dst, x []float32, rows int, act Activation) {
 		m: rows, n: l.Out, k: l.In, bias: l.b, act: act}.run()
 }
 
+// ForwardAdd adds the layer's output to dst: dst[rows,Out] += x[rows,In]·Wᵀ
+// + b, the residual connection fused into the product (each tile of dst is
+// read, accumulated and written once). dst must not overlap x.
+func (l *Linear) ForwardAdd(dst, x []float32, rows int) {
+	if rows == 0 {
+		return
+	}
+	_ = dst[rows*l.Out-1]
+	_ = x[rows*l.In-1]
+	gemmArgs{s: l.s, dst: dst, ldc: l.Out, a: x, lda: l.In, b: l.packed,
+		m: rows, n: l.Out, k: l.In, bias: l.b, accum: true}.run()
+}
+
 // MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
 // pooled buffer; for a fixed b use a Linear.
 func MatMulT(dst, a, b []float32, m, n, k int) {

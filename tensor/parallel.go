@@ -66,3 +66,41 @@ func (r *runner) helper() {
 	<-helperSlots
 	r.wg.Done()
 }
+
+// parCall is one Parallel call; pooled so that the runner's bound helper
+// is made once.
+type parCall struct {
+	f func(int)
+	r runner
+}
+
+var parCalls = sync.Pool{New: func() any {
+	c := new(parCall)
+	c.r.init(c.task)
+	return c
+}}
+
+func (c *parCall) task(i int) { c.f(i) }
+
+// Parallel runs f(0)…f(n-1) on the calling goroutine and as many helper
+// goroutines as the package's worker budget (GOMAXPROCS-1 helpers shared
+// by all concurrent calls, including the GEMMs) has free; with none free
+// it runs them all on the caller. f must be safe to call concurrently;
+// calls of Parallel may nest (an inner call finds the slots taken and
+// runs inline or on the slots released meanwhile).
+func Parallel(n int, f func(i int)) {
+	if n <= 0 {
+		return
+	}
+	if n == 1 || maxWorkers == 1 {
+		for i := 0; i < n; i++ {
+			f(i)
+		}
+		return
+	}
+	c := parCalls.Get().(*parCall)
+	c.f = f
+	c.r.run(n)
+	c.f = nil
+	parCalls.Put(c)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -169,6 +170,97 @@ func TestLinearLarge(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestForwardAdd checks the fused residual: dst0 + x·Wᵀ + b against the
+// float64 reference, on shapes with partial panels and several k blocks.
+func TestForwardAdd(t *testing.T) {
+	shapes := [][3]int{{50, 768, 96}, {131, 1600, 77}, {7, 33, 130}, {10, 3072, 64}}
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, sh := range shapes {
+			m, k, n := sh[0], sh[1], sh[2]
+			x, w, b := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
+			l, err := NewLinear(w, b, n, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := randSlice(r, m*n)
+			dst, check := guarded(t, m*n)
+			copy(dst, res)
+			l.ForwardAdd(dst, x, m)
+			check()
+			want, mag := refMatMulT(x, w, b, m, n, k)
+			for i, v := range want {
+				v += float64(res[i])
+				// The residual adds one rounding of at most half an ulp of
+				// the sum to the product's bound.
+				tol := gemmTol(k+1, mag[i]+math.Abs(float64(res[i])))
+				if d := math.Abs(float64(dst[i]) - v); d > tol {
+					t.Fatalf("%dx%dx%d: element %d = %g, want %g (tol %g)", m, k, n, i, dst[i], v, tol)
+				}
+			}
+		}
+	})
+}
+
+// TestLayerNorm compares with a float64 reference; the float32 result
+// rounds once after float64 statistics, then one multiply-add by gamma and
+// beta: 3 ulp of the output magnitude covers it.
+func TestLayerNorm(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, width := range []int{1, 7, 8, 33, 512, 768} {
+		rows := 5
+		x, g, b := randSlice(r, rows*width), randSlice(r, width), randSlice(r, width)
+		for i := range x {
+			x[i] = x[i]*4 + 100 // a large mean: the two-pass variance must not cancel
+		}
+		dst, check := guarded(t, rows*width)
+		LayerNorm(dst, x, g, b, rows, width, 1e-5)
+		check()
+		for row := 0; row < rows; row++ {
+			xr := x[row*width : (row+1)*width]
+			var mean, v float64
+			for _, e := range xr {
+				mean += float64(e)
+			}
+			mean /= float64(width)
+			for _, e := range xr {
+				v += (float64(e) - mean) * (float64(e) - mean)
+			}
+			inv := 1 / math.Sqrt(v/float64(width)+1e-5)
+			for i, e := range xr {
+				n := (float64(e) - mean) * inv
+				want := n*float64(g[i]) + float64(b[i])
+				tol := 3 * 0x1p-24 * (math.Abs(n*float64(g[i])) + math.Abs(float64(b[i])) + 1e-30)
+				if d := math.Abs(float64(dst[row*width+i]) - want); d > tol {
+					t.Fatalf("width %d row %d col %d: %g, want %g (tol %g)", width, row, i, dst[row*width+i], want, tol)
+				}
+			}
+		}
+		// In place gives the same values.
+		cp := append([]float32(nil), x...)
+		LayerNorm(cp, cp, g, b, rows, width, 1e-5)
+		for i := range cp {
+			if cp[i] != dst[i] {
+				t.Fatalf("width %d: in-place element %d = %g, want %g", width, i, cp[i], dst[i])
+			}
+		}
+	}
+}
+
+// TestParallel checks that every index runs exactly once, nested calls
+// included.
+func TestParallel(t *testing.T) {
+	var hits [100]atomic.Int32
+	Parallel(10, func(i int) {
+		Parallel(10, func(j int) { hits[i*10+j].Add(1) })
+	})
+	for i := range hits {
+		if n := hits[i].Load(); n != 1 {
+			t.Fatalf("index %d ran %d times", i, n)
+		}
+	}
 }
 
 // TestMatMulTGonum compares with gonum's Sgemm on odd sizes.

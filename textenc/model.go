@@ -3,6 +3,7 @@ package textenc
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
@@ -16,6 +17,7 @@ type Model struct {
 	enc         *encoder.Encoder
 	finalWeight []float32 // final_layer_norm.weight [width]
 	finalBias   []float32 // final_layer_norm.bias [width]
+	pool        sync.Pool // *buffers
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
@@ -80,43 +82,79 @@ type ForwardOptions struct {
 // computed, which under the causal mask gives the same result.
 func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions) ([]float32, error) {
 	w := m.cfg.HiddenSize
-	lens := make([]int, len(ids))
+	b := m.getBuffers(len(ids))
+	defer m.pool.Put(b)
 	total := 0
 	for s, seq := range ids {
 		if err := m.emb.checkIDs(seq); err != nil {
 			return nil, &InputError{Seq: s, Err: err}
 		}
-		lens[s] = m.PoolIndex(seq) + 1
-		total += lens[s]
+		b.lens[s] = m.PoolIndex(seq) + 1
+		b.query[s] = b.lens[s] - 1
+		b.offs[s] = total
+		total += b.lens[s]
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	x := make([]float32, total*w)
-	offs := make([]int, len(ids))
-	for s, off := 0, 0; s < len(ids); s++ {
-		offs[s] = off
-		m.emb.forward(x[off*w:], ids[s][:lens[s]])
-		off += lens[s]
+	b.x = grow(b.x, total*w)
+	x := b.x
+	for s := range ids {
+		m.emb.forward(x[b.offs[s]*w:], ids[s][:b.lens[s]])
 	}
-	var hidden func(int, []float32)
-	if opts != nil && opts.Hidden != nil {
-		hidden = func(index int, h []float32) {
+	pooled := make([]float32, len(ids)*w)
+	if opts == nil || opts.Hidden == nil {
+		// Only the EOS rows are pooled: the last layer runs for them.
+		if err := m.enc.ForwardPooled(ctx, x, b.lens, b.query, pooled); err != nil {
+			return nil, err
+		}
+	} else {
+		offs, lens := b.offs, b.lens
+		hidden := func(index int, h []float32) {
 			for s := range ids {
 				opts.Hidden(index, s, h[offs[s]*w:(offs[s]+lens[s])*w])
 			}
 		}
-	}
-	if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
-		return nil, err
-	}
-	pooled := make([]float32, len(ids)*w)
-	for s := range ids {
-		last := offs[s] + lens[s] - 1
-		copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
+		if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
+			return nil, err
+		}
+		for s := range ids {
+			last := offs[s] + lens[s] - 1
+			copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
+		}
 	}
 	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
 	return pooled, nil
+}
+
+// buffers are the per-call activations of Forward outside the encoder.
+type buffers struct {
+	x                 []float32 // [total tokens, width] hidden states
+	lens, query, offs []int     // per sequence: tokens computed, pooled row, first row
+}
+
+// getBuffers returns pooled scratch for n sequences (x is sized later).
+func (m *Model) getBuffers(n int) *buffers {
+	b, _ := m.pool.Get().(*buffers)
+	if b == nil {
+		b = &buffers{}
+	}
+	b.lens, b.query, b.offs = growInts(b.lens, n), growInts(b.query, n), growInts(b.offs, n)
+	return b
+}
+
+func growInts(b []int, n int) []int {
+	if cap(b) < n {
+		return make([]int, n)
+	}
+	return b[:n]
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }
 
 // InputError reports an invalid token sequence.

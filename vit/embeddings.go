@@ -39,14 +39,13 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 	return &Embeddings{patch: patch, class: class, pos: pos, cfg: c}, nil
 }
 
-// forward writes the embeddings of one image px [channels, S, S] to dst
-// [tokens, width]; cols is scratch [grid², channels·P·P].
-func (e *Embeddings) forward(dst, px, cols []float32) {
+// im2col writes the patches of one image px [channels, S, S] to cols
+// [grid², channels·P·P]: row gy·g+gx holds the patch in (channel, y, x)
+// order, the order of the flattened convolution kernel.
+func (e *Embeddings) im2col(cols, px []float32) {
 	c := e.cfg
-	g, p, s, w := c.Grid(), c.PatchSize, c.ImageSize, c.HiddenSize
+	g, p, s := c.Grid(), c.PatchSize, c.ImageSize
 	k := c.NumChannels * p * p
-	// im2col: row gy·g+gx holds the patch in (channel, y, x) order, the
-	// order of the flattened convolution kernel.
 	for gy := 0; gy < g; gy++ {
 		for gx := 0; gx < g; gx++ {
 			row := cols[(gy*g+gx)*k:]
@@ -60,7 +59,31 @@ func (e *Embeddings) forward(dst, px, cols []float32) {
 			}
 		}
 	}
-	copy(dst[:w], e.class)
-	e.patch.Forward(dst[w:], cols, g*g, tensor.ActNone)
-	tensor.AddTo(dst[:c.Tokens()*w], e.pos)
+}
+
+// forward writes the embeddings of n images px [n, channels, S, S] to dst
+// [n·tokens, width]. cols is scratch [n·grid², channels·P·P] and patches
+// scratch [n·grid², width]: the patch embedding of the whole batch is one
+// product.
+func (e *Embeddings) forward(dst, px, cols, patches []float32, n int) {
+	c := e.cfg
+	g, s, w, t := c.Grid(), c.ImageSize, c.HiddenSize, c.Tokens()
+	k := c.NumChannels * c.PatchSize * c.PatchSize
+	per := c.NumChannels * s * s
+	encoder.Parallel(n, func(i int) {
+		e.im2col(cols[i*g*g*k:(i+1)*g*g*k], px[i*per:(i+1)*per])
+	})
+	e.patch.Forward(patches, cols, n*g*g, tensor.ActNone)
+	for i := 0; i < n; i++ {
+		img := dst[i*t*w : (i+1)*t*w]
+		for j, v := range e.class {
+			img[j] = v + e.pos[j]
+		}
+		src := patches[i*g*g*w : (i+1)*g*g*w]
+		pos := e.pos[w : t*w]
+		body := img[w:]
+		for j := range body {
+			body[j] = src[j] + pos[j]
+		}
+	}
 }

@@ -19,7 +19,16 @@ type Model struct {
 	enc        *encoder.Encoder
 	postWeight []float32 // post_layernorm.weight [width]
 	postBias   []float32 // post_layernorm.bias [width]
-	pool       sync.Pool // *[]float32 im2col scratch
+	pool       sync.Pool // *buffers
+}
+
+// buffers are the per-call activations of Forward outside the encoder.
+type buffers struct {
+	x       []float32 // [n·tokens, width] hidden states
+	cols    []float32 // [n·grid², channels·P·P] im2col of the patches
+	patches []float32 // [n·grid², width] patch embeddings
+	lens    []int     // n × tokens
+	query   []int     // n × 0: the class token is pooled
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
@@ -71,41 +80,56 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	if n == 0 {
 		return nil, nil
 	}
-	x := make([]float32, n*t*w)
-	encoder.Parallel(n, func(i int) {
-		cols := m.getCols()
-		m.emb.forward(x[i*t*w:(i+1)*t*w], px[i*c.NumChannels*s*s:], *cols)
-		m.pool.Put(cols)
-	})
+	b := m.getBuffers(n)
+	defer m.pool.Put(b)
+	x := b.x
+	m.emb.forward(x, px, b.cols, b.patches, n)
 	tensor.LayerNorm(x, x, m.preWeight, m.preBias, n*t, w, float32(c.LayerNormEps))
-	lens := make([]int, n)
-	for i := range lens {
-		lens[i] = t
-	}
-	var hidden func(int, []float32)
-	if opts != nil && opts.Hidden != nil {
-		hidden = func(index int, h []float32) {
+	pooled := make([]float32, n*w)
+	if opts == nil || opts.Hidden == nil {
+		// Only the class tokens are pooled: the last layer runs for them.
+		if err := m.enc.ForwardPooled(ctx, x, b.lens, b.query, pooled); err != nil {
+			return nil, err
+		}
+	} else {
+		hidden := func(index int, h []float32) {
 			for i := 0; i < n; i++ {
 				opts.Hidden(index, i, h[i*t*w:(i+1)*t*w])
 			}
 		}
-	}
-	if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
-		return nil, err
-	}
-	pooled := make([]float32, n*w)
-	for i := 0; i < n; i++ {
-		copy(pooled[i*w:(i+1)*w], x[i*t*w:])
+		if err := m.enc.Forward(ctx, x, b.lens, hidden); err != nil {
+			return nil, err
+		}
+		for i := 0; i < n; i++ {
+			copy(pooled[i*w:(i+1)*w], x[i*t*w:])
+		}
 	}
 	tensor.LayerNorm(pooled, pooled, m.postWeight, m.postBias, n, w, float32(c.LayerNormEps))
 	return pooled, nil
 }
 
-func (m *Model) getCols() *[]float32 {
-	if b, ok := m.pool.Get().(*[]float32); ok {
-		return b
+// getBuffers returns pooled scratch sized for n images.
+func (m *Model) getBuffers(n int) *buffers {
+	b, _ := m.pool.Get().(*buffers)
+	if b == nil {
+		b = &buffers{}
 	}
 	c := &m.cfg
-	b := make([]float32, c.Grid()*c.Grid()*c.NumChannels*c.PatchSize*c.PatchSize)
-	return &b
+	gg, t, w := c.Grid()*c.Grid(), c.Tokens(), c.HiddenSize
+	b.x = grow(b.x, n*t*w)
+	b.cols = grow(b.cols, n*gg*c.NumChannels*c.PatchSize*c.PatchSize)
+	b.patches = grow(b.patches, n*gg*w)
+	b.lens, b.query = b.lens[:0], b.query[:0]
+	for i := 0; i < n; i++ {
+		b.lens = append(b.lens, t)
+		b.query = append(b.query, 0)
+	}
+	return b
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }

@@ -5,25 +5,56 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/goclip/goclip/clip"
 )
 
 // runBench times the towers:
 //
-//	clip bench --model DIR --batch N --duration D
+//	clip bench --model DIR [--batch 1,10,64] [--text-batch N] [--duration D]
+//	           [--cpuprofile FILE]
 //
-// It embeds batches of synthetic pixel values after a warm-up batch and
-// prints "images/s: X", then batches of 77-token inputs, "texts/s: Y".
+// For each image batch size it embeds synthetic pixel values (after one
+// warm-up call) for --duration and prints
+//
+//	images batch N: images/s: X (Y ms per call)
+//
+// then it embeds --text-batch real prompts, "a photo of a {class}." for
+// the first ImageNet classes, tokenized before timing, and prints
+//
+//	texts batch N: texts/s: X (Y ms per call)
+//
+// The load time goes to stdout and stderr. GOMAXPROCS sets the number of
+// threads; measure peak memory from outside (/usr/bin/time -v).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("bench", stderr)
 	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
-	batch := fs.Int("batch", 8, "images or texts per call")
-	duration := fs.Duration("duration", 5*time.Second, "time per tower (after a warm-up call)")
+	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
+	textBatch := fs.Int("text-batch", 0, "prompts per text call (default: the first --batch)")
+	duration := fs.Duration("duration", 5*time.Second, "time per measurement (after a warm-up call)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *batch <= 0 {
-		return errors.New("bench: --batch must be positive")
+	var batches []int
+	for _, f := range strings.Split(*batchList, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || b <= 0 {
+			return fmt.Errorf("bench: --batch %q: want positive integers separated by commas", *batchList)
+		}
+		batches = append(batches, b)
+	}
+	if *textBatch < 0 {
+		return errors.New("bench: --text-batch must be positive")
+	}
+	if *textBatch == 0 {
+		*textBatch = batches[0]
 	}
 	t0 := time.Now()
 	m, _, err := loadModel(ctx, *model, stderr)
@@ -32,48 +63,78 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer m.Close()
 	fmt.Fprintf(stderr, "load: %.3fs\n", time.Since(t0).Seconds())
-	s := m.ImageSize()
-	px := make([]float32, *batch*3*s*s)
-	for i := range px { // a deterministic pattern in the normalised range
-		px[i] = float32(i%251)/125 - 1
-	}
-	cfg := m.Config().TextConfig
-	L := cfg.MaxPositionEmbeddings
-	ids := make([][]int32, *batch)
-	for i := range ids {
-		ids[i] = make([]int32, L)
-		ids[i][0] = int32(cfg.BOSTokenID)
-		for j := 1; j < L-1; j++ {
-			ids[i][j] = int32(256 + (i*L+j)%40000)
+	fmt.Fprintf(stdout, "load: %.3f s, GOMAXPROCS %d\n", time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
 		}
-		ids[i][L-1] = int32(cfg.VocabSize - 1) // the highest id: the pooled EOS under either rule
-		if cfg.EOSTokenID != 2 && cfg.EOSTokenID < cfg.VocabSize {
-			ids[i][L-1] = int32(cfg.EOSTokenID)
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
 		}
+		defer pprof.StopCPUProfile()
 	}
-	rate := func(f func() error) (float64, error) {
+
+	rate := func(n int, f func() error) (perSec, msPerCall float64, err error) {
 		if err := f(); err != nil { // warm-up
-			return 0, err
+			return 0, 0, err
 		}
 		start := time.Now()
-		n := 0
-		for n == 0 || time.Since(start) < *duration {
+		calls := 0
+		for calls < 2 || time.Since(start) < *duration {
 			if err := f(); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
-			n += *batch
+			calls++
 		}
-		return float64(n) / time.Since(start).Seconds(), nil
+		el := time.Since(start).Seconds()
+		return float64(calls*n) / el, el / float64(calls) * 1e3, nil
 	}
-	r, err := rate(func() error { _, err := m.EmbedPixels(ctx, px, *batch); return err })
+	s := m.ImageSize()
+	for _, b := range batches {
+		px := make([]float32, b*3*s*s)
+		for i := range px { // a deterministic pattern in the normalised range
+			px[i] = float32(i%251)/125 - 1
+		}
+		r, ms, err := rate(b, func() error { _, err := m.EmbedPixels(ctx, px, b); return err })
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		fmt.Fprintf(stdout, "images batch %d: images/s: %.2f (%.1f ms per call)\n", b, r, ms)
+	}
+
+	ids, err := benchPrompts(m, *textBatch)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	fmt.Fprintf(stdout, "images/s: %.2f\n", r)
-	r, err = rate(func() error { _, err := m.EmbedTokens(ctx, ids); return err })
+	r, ms, err := rate(len(ids), func() error { _, err := m.EmbedTokens(ctx, ids); return err })
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	fmt.Fprintf(stdout, "texts/s: %.2f\n", r)
+	fmt.Fprintf(stdout, "texts batch %d: texts/s: %.2f (%.1f ms per call)\n", len(ids), r, ms)
 	return nil
+}
+
+// benchPrompts tokenizes "a photo of a {class}." for the first n ImageNet
+// classes (cycling past 1,000) with the model's tokenizer; ids the model's
+// vocabulary cannot hold are clamped, so small test models run too.
+func benchPrompts(m *clip.Model, n int) ([][]int32, error) {
+	tok := m.Tokenizer()
+	if tok == nil {
+		return nil, errors.New("model has no tokenizer")
+	}
+	classes := clip.ImageNetClasses()
+	vocab := int32(m.Config().TextConfig.VocabSize)
+	ids := make([][]int32, n)
+	for i := range ids {
+		ids[i] = tok.Encode(clip.ApplyTemplate("a photo of a {}.", classes[i%len(classes)]))
+		for j, id := range ids[i] {
+			if id >= vocab {
+				ids[i][j] = vocab - 1
+			}
+		}
+	}
+	return ids, nil
 }

@@ -45,20 +45,22 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 	return &Attention{qkv: qkv, out: out}, nil
 }
 
-// forward computes dst[rows,width] = out_proj(attention(x)) for the packed
-// sequences of lens. qkv is scratch [rows, 3·width], ctx scratch [rows, width].
-func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, lens []int, c *Config) {
+// forward adds out_proj(attention(x)) to dst [rows, width] (the residual
+// connection fused into the out_proj product) for the packed sequences of
+// lens. qkv is scratch [rows, 3·width], ctx scratch [rows, width].
+//
+// With query non-nil only the rows query[s] of each sequence s are
+// wanted: dst and ctx are then [len(lens), width], one row per sequence,
+// while x and qkv still hold every row (keys and values need them all).
+func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, lens, query []int, c *Config) {
 	rows := sum(lens)
 	w := c.Width
 	a.qkv.Forward(qkv, x, rows, tensor.ActNone)
-	headDim := w / c.Heads
-	parallel(len(lens), func(s int) {
-		off := offset(lens, s)
-		n := lens[s]
-		q := qkv[off*3*w : (off+n)*3*w]
-		tensor.Attention(ctxBuf[off*w:(off+n)*w], q, q[w:], q[2*w:], n, c.Heads, headDim, 3*w, c.Causal)
-	})
-	a.out.Forward(dst, ctxBuf, rows, tensor.ActNone)
+	tensor.AttentionBatch(ctxBuf, qkv, lens, c.Heads, w/c.Heads, c.Causal, query)
+	if query != nil {
+		rows = len(lens)
+	}
+	a.out.ForwardAdd(dst, ctxBuf, rows)
 }
 
 // loadLinear reads prefix.weight [out,in] and prefix.bias [out].

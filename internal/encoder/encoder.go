@@ -3,7 +3,6 @@ package encoder
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 
 	"github.com/goclip/goclip/tensor"
@@ -70,11 +69,52 @@ func (e *Encoder) Forward(ctx context.Context, x []float32, lens []int, hidden f
 	return nil
 }
 
+// ForwardPooled runs every layer over x [sum(lens), width] and writes to
+// out [len(lens), width] the final hidden state of row query[s] of each
+// sequence s (query[s] in [0, lens[s])): what Forward leaves in those rows.
+// The last layer is computed for those rows only (its attention still
+// reads the keys and values of every row). x is overwritten with the
+// hidden states before the last layer. It returns ctx.Err() if the context
+// is cancelled between layers.
+func (e *Encoder) ForwardPooled(ctx context.Context, x []float32, lens, query []int, out []float32) error {
+	rows, w := sum(lens), e.cfg.Width
+	if len(x) < rows*w || len(out) < len(lens)*w || len(query) != len(lens) {
+		return fmt.Errorf("encoder: ForwardPooled: %d values for %d rows, %d outputs for %d sequences, %d query rows",
+			len(x), rows, len(out), len(lens), len(query))
+	}
+	for i, q := range query {
+		if q < 0 || q >= lens[i] {
+			return fmt.Errorf("encoder: ForwardPooled: query row %d outside sequence %d of %d rows", q, i, lens[i])
+		}
+	}
+	if len(e.layers) == 0 {
+		for i, q := range query {
+			row := offset(lens, i) + q
+			copy(out[i*w:(i+1)*w], x[row*w:(row+1)*w])
+		}
+		return nil
+	}
+	s := e.getScratch(rows)
+	defer e.pool.Put(s)
+	last := len(e.layers) - 1
+	for _, l := range e.layers[:last] {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		l.forward(x, lens, s, &e.cfg)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	e.layers[last].forwardPooled(out, x, lens, query, s, &e.cfg)
+	return nil
+}
+
 // scratch holds the per-call activations of one Forward.
 type scratch struct {
-	h, o, ctx []float32 // [rows, width]
-	qkv       []float32 // [rows, 3·width]
-	mid       []float32 // [rows, intermediate]
+	h, ctx []float32 // [rows, width]
+	qkv    []float32 // [rows, 3·width]
+	mid    []float32 // [rows, intermediate]
 }
 
 func (e *Encoder) getScratch(rows int) *scratch {
@@ -84,7 +124,6 @@ func (e *Encoder) getScratch(rows int) *scratch {
 	}
 	n := rows * e.cfg.Width
 	s.h = grow(s.h, n)
-	s.o = grow(s.o, n)
 	s.ctx = grow(s.ctx, n)
 	s.qkv = grow(s.qkv, 3*n)
 	s.mid = grow(s.mid, rows*e.cfg.Intermediate)
@@ -110,37 +149,7 @@ func offset(lens []int, i int) int {
 	return sum(lens[:i])
 }
 
-// parallel runs f(0…n-1) on at most GOMAXPROCS goroutines.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			f(i)
-		}
-		return
-	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	next := 0
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// Parallel runs f(0…n-1) on at most GOMAXPROCS goroutines; for the towers'
-// per-sequence work (embeddings, pooling).
-func Parallel(n int, f func(i int)) { parallel(n, f) }
+// Parallel runs f(0…n-1) within the tensor package's worker budget (see
+// tensor.Parallel); for the towers' per-sequence work (embeddings,
+// pooling).
+func Parallel(n int, f func(i int)) { tensor.Parallel(n, f) }

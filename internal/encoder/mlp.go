@@ -20,9 +20,9 @@ func loadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
 	return &MLP{fc1: fc1, fc2: fc2}, nil
 }
 
-// forward computes dst[rows,width] = fc2(act(fc1(x))); mid is scratch
-// [rows, intermediate].
+// forward adds fc2(act(fc1(x))) to dst [rows,width] (the residual
+// connection fused into fc2); mid is scratch [rows, intermediate].
 func (m *MLP) forward(dst, x, mid []float32, rows int, act tensor.Activation) {
 	m.fc1.Forward(mid, x, rows, act)
-	m.fc2.Forward(dst, mid, rows, tensor.ActNone)
+	m.fc2.ForwardAdd(dst, mid, rows)
 }
