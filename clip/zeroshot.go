@@ -2,7 +2,6 @@ package clip
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,58 +298,47 @@ func (e *ClassifierFileError) Error() string {
 // of strings), "logit_scale" (decimal) and "model". Python reads it with
 // safetensors.safe_open(path, "np").
 func (c *Classifier) Save(path string) error {
-	f, err := os.Create(path)
+	ts, md, err := c.tensors()
 	if err != nil {
 		return err
 	}
-	if err := c.Write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return SaveTensors(path, ts, md)
 }
 
 // Write writes the classifier in the format of Save.
 func (c *Classifier) Write(w io.Writer) error {
-	d := c.Dim()
-	if d == 0 || len(c.Weights) != len(c.Classes) {
-		return fmt.Errorf("clip: classifier has %d classes and %d embeddings", len(c.Classes), len(c.Weights))
-	}
-	classes, _ := json.Marshal(c.Classes)
-	templates, _ := json.Marshal(nonNil(c.Templates))
-	nbytes := len(c.Weights) * d * 4
-	hdr := map[string]any{
-		"__metadata__": map[string]string{
-			"format":      classifierFormat,
-			"classes":     string(classes),
-			"templates":   string(templates),
-			"logit_scale": strconv.FormatFloat(float64(c.Scale), 'g', -1, 32),
-			"model":       c.Model,
-		},
-		"class_embeddings": map[string]any{
-			"dtype": "F32", "shape": []int{len(c.Weights), d}, "data_offsets": []int{0, nbytes},
-		},
-	}
-	h, err := json.Marshal(hdr)
+	ts, md, err := c.tensors()
 	if err != nil {
 		return err
 	}
-	for len(h)%8 != 0 { // safetensors pads the header with spaces to 8 bytes
-		h = append(h, ' ')
+	b, err := EncodeTensors(ts, md)
+	if err != nil {
+		return err
 	}
-	buf := make([]byte, 8, 8+len(h)+nbytes)
-	binary.LittleEndian.PutUint64(buf, uint64(len(h)))
-	buf = append(buf, h...)
+	_, err = w.Write(b)
+	return err
+}
+
+func (c *Classifier) tensors() ([]NamedTensor, map[string]string, error) {
+	d := c.Dim()
+	if d == 0 || len(c.Weights) != len(c.Classes) {
+		return nil, nil, fmt.Errorf("clip: classifier has %d classes and %d embeddings", len(c.Classes), len(c.Weights))
+	}
 	for i, row := range c.Weights {
 		if len(row) != d {
-			return fmt.Errorf("clip: class embedding %d has length %d, want %d", i, len(row), d)
-		}
-		for _, x := range row {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+			return nil, nil, fmt.Errorf("clip: class embedding %d has length %d, want %d", i, len(row), d)
 		}
 	}
-	_, err = w.Write(buf)
-	return err
+	classes, _ := json.Marshal(c.Classes)
+	templates, _ := json.Marshal(nonNil(c.Templates))
+	md := map[string]string{
+		"format":      classifierFormat,
+		"classes":     string(classes),
+		"templates":   string(templates),
+		"logit_scale": strconv.FormatFloat(float64(c.Scale), 'g', -1, 32),
+		"model":       c.Model,
+	}
+	return []NamedTensor{{Name: "class_embeddings", Shape: []int{len(c.Weights), d}, Data: Rows(c.Weights)}}, md, nil
 }
 
 // LoadClassifier reads a file written by Save.
@@ -367,68 +355,51 @@ func LoadClassifier(path string) (*Classifier, error) {
 }
 
 func parseClassifier(b []byte) (*Classifier, string) {
-	if len(b) < 8 {
-		return nil, "too short for a safetensors header"
+	w, err := ParseWeights("classifier", b)
+	if err != nil {
+		return nil, err.Error()
 	}
-	hl := binary.LittleEndian.Uint64(b)
-	if hl > uint64(len(b)-8) {
-		return nil, fmt.Sprintf("header length %d exceeds the file size %d", hl, len(b))
+	meta := w.Metadata()
+	if meta["format"] != classifierFormat {
+		return nil, fmt.Sprintf("format %q, want %q", meta["format"], classifierFormat)
 	}
-	var hdr struct {
-		Meta map[string]string `json:"__metadata__"`
-		Emb  *struct {
-			DType   string `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets []int  `json:"data_offsets"`
-		} `json:"class_embeddings"`
-	}
-	if err := json.Unmarshal(b[8:8+hl], &hdr); err != nil {
-		return nil, "bad header JSON: " + err.Error()
-	}
-	if hdr.Meta["format"] != classifierFormat {
-		return nil, fmt.Sprintf("format %q, want %q", hdr.Meta["format"], classifierFormat)
-	}
-	e := hdr.Emb
-	if e == nil {
+	shape, dtype, ok := w.Shape("class_embeddings")
+	if !ok {
 		return nil, "no class_embeddings tensor"
 	}
-	if e.DType != "F32" || len(e.Shape) != 2 || len(e.Offsets) != 2 {
-		return nil, fmt.Sprintf("class_embeddings: dtype %s shape %v, want F32 [classes, dim]", e.DType, e.Shape)
+	if dtype != "F32" || len(shape) != 2 || shape[0] <= 0 || shape[1] <= 0 {
+		return nil, fmt.Sprintf("class_embeddings: dtype %s shape %v, want F32 [classes, dim]", dtype, shape)
 	}
-	nc, d := e.Shape[0], e.Shape[1]
-	data := b[8+hl:]
-	if nc <= 0 || d <= 0 || nc > len(data)/4/d {
-		return nil, fmt.Sprintf("class_embeddings shape %v does not fit the %d data bytes", e.Shape, len(data))
+	nc, d := shape[0], shape[1]
+	data, err := w.Tensor("class_embeddings", nc, d)
+	if err != nil {
+		return nil, err.Error()
 	}
-	if e.Offsets[0] != 0 || e.Offsets[1] != nc*d*4 || e.Offsets[1] > len(data) {
-		return nil, fmt.Sprintf("class_embeddings data_offsets %v, want [0 %d] within %d bytes", e.Offsets, nc*d*4, len(data))
-	}
-	c := &Classifier{Model: hdr.Meta["model"]}
-	if err := json.Unmarshal([]byte(hdr.Meta["classes"]), &c.Classes); err != nil {
+	c := &Classifier{Model: meta["model"]}
+	if err := json.Unmarshal([]byte(meta["classes"]), &c.Classes); err != nil {
 		return nil, "metadata classes: " + err.Error()
 	}
 	if len(c.Classes) != nc {
 		return nil, fmt.Sprintf("%d class names for %d embeddings", len(c.Classes), nc)
 	}
-	if t := hdr.Meta["templates"]; t != "" {
+	if t := meta["templates"]; t != "" {
 		if err := json.Unmarshal([]byte(t), &c.Templates); err != nil {
 			return nil, "metadata templates: " + err.Error()
 		}
 	}
-	s, err := strconv.ParseFloat(hdr.Meta["logit_scale"], 32)
+	s, err := strconv.ParseFloat(meta["logit_scale"], 32)
 	if err != nil || s <= 0 || math.IsInf(s, 0) {
-		return nil, fmt.Sprintf("metadata logit_scale %q is not a positive number", hdr.Meta["logit_scale"])
+		return nil, fmt.Sprintf("metadata logit_scale %q is not a positive number", meta["logit_scale"])
 	}
 	c.Scale = float32(s)
 	c.Weights = make([][]float32, nc)
 	for i := range c.Weights {
 		row := make([]float32, d)
-		for j := range row {
-			x := math.Float32frombits(binary.LittleEndian.Uint32(data[(i*d+j)*4:]))
+		copy(row, data[i*d:(i+1)*d])
+		for _, x := range row {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return nil, fmt.Sprintf("class embedding %d has a non-finite value", i)
 			}
-			row[j] = x
 		}
 		c.Weights[i] = row
 	}

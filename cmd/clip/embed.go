@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"sort"
 
@@ -138,45 +136,8 @@ func readPixelValues(path string, size int) ([]float32, int, error) {
 
 // writeEmbeddings writes F32 image_embeds [N,d] and text_embeds [M,d].
 func writeEmbeddings(path string, d int, img, txt [][]float32) error {
-	type entry struct {
-		name string
-		rows [][]float32
-	}
-	entries := []entry{{"image_embeds", img}, {"text_embeds", txt}}
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	off := 0
-	for _, e := range entries {
-		size := 4 * len(e.rows) * d
-		header[e.name] = map[string]any{"dtype": "F32", "shape": []int{len(e.rows), d}, "data_offsets": []int{off, off + size}}
-		off += size
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(f)
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(len(h)))
-	bw.Write(b[:])
-	bw.Write(h)
-	for _, e := range entries {
-		for _, r := range e.rows {
-			for _, x := range r {
-				binary.LittleEndian.PutUint32(b[:4], math.Float32bits(x))
-				bw.Write(b[:4])
-			}
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return clip.SaveTensors(path, []clip.NamedTensor{
+		{Name: "image_embeds", Shape: []int{len(img), d}, Data: clip.Rows(img)},
+		{Name: "text_embeds", Shape: []int{len(txt), d}, Data: clip.Rows(txt)},
+	}, map[string]string{"format": "pt"})
 }

@@ -2,17 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
 	"path/filepath"
-	"strings"
 
-	"github.com/nlpodyssey/safetensors"
-
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -46,7 +41,10 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case *model != "" && *size != 0:
 		return errors.New("preprocess: give --model or --size, not both")
 	case *model != "":
-		proc, err = imageproc.LoadProcessor(*model)
+		var dir string
+		if dir, err = resolveModel(ctx, *model, stderr); err == nil {
+			proc, err = imageproc.LoadProcessor(dir)
+		}
 	case *size > 0:
 		proc, err = imageproc.New(imageproc.DefaultConfig(*size))
 	default:
@@ -72,51 +70,13 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	s := proc.Size()
 	n := 3 * s * s
-	views := make(map[string]safetensors.TensorView, len(paths))
+	ts := make([]clip.NamedTensor, len(paths))
 	for i, p := range paths {
-		buf := make([]byte, 4*n)
-		for j, v := range px[i*n : (i+1)*n] {
-			binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
-		}
-		tv, err := safetensors.NewTensorView(safetensors.F32, []uint64{3, uint64(s), uint64(s)}, buf)
-		if err != nil {
-			return fmt.Errorf("preprocess: %w", err)
-		}
-		views[filepath.Base(p)] = tv
+		ts[i] = clip.NamedTensor{Name: filepath.Base(p), Shape: []int{3, s, s}, Data: px[i*n : (i+1)*n]}
 	}
-	data, err := safetensors.Serialize(views, map[string]string{"format": "pt", "size": fmt.Sprint(s)})
-	if err != nil {
-		return fmt.Errorf("preprocess: %w", err)
-	}
-	if err := preprocessWriteFile(*out, data); err != nil {
+	if err := clip.SaveTensors(*out, ts, map[string]string{"format": "pt", "size": fmt.Sprint(s)}); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %d image(s) as [3,%d,%d] F32 to %s\n", len(paths), s, s, *out)
 	return nil
-}
-
-// preprocessWriteFile writes through a temporary file in the same folder, so a
-// failed run leaves no half-written output.
-func preprocessWriteFile(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-	}
-	return werr
 }
