@@ -24,23 +24,85 @@ type Linear struct {
 // [out] into the layout of this CPU's GEMM kernel. Neither slice is
 // retained: w may be memory-mapped and released after the call.
 func NewLinear(w, b []float32, out, in int) (*Linear, error) {
+	if b == nil {
+		return NewLinearStacked([][]float32{w}, nil, out, in)
+	}
+	return NewLinearStacked([][]float32{w}, [][]float32{b}, out, in)
+}
+
+// NewLinearStacked is NewLinear for a weight stacked from parts along the
+// output dimension (for example q_proj ‖ k_proj ‖ v_proj, packed straight
+// into one fused Linear without an intermediate copy): ws[i] is [out_i,
+// in] with Σ out_i = out, and bs is nil or holds the matching biases.
+func NewLinearStacked(ws, bs [][]float32, out, in int) (*Linear, error) {
 	if out <= 0 || in <= 0 {
 		return nil, fmt.Errorf("tensor: linear shape [%d,%d] must be positive", out, in)
 	}
-	if len(w) != out*in {
-		return nil, fmt.Errorf("tensor: linear weight has %d values, want %d×%d", len(w), out, in)
+	rows := 0
+	for _, w := range ws {
+		if len(w)%in != 0 {
+			return nil, fmt.Errorf("tensor: linear weight part has %d values, not a multiple of %d inputs", len(w), in)
+		}
+		rows += len(w) / in
 	}
-	if b != nil && len(b) != out {
-		return nil, fmt.Errorf("tensor: linear bias has %d values, want %d", len(b), out)
+	if rows != out {
+		return nil, fmt.Errorf("tensor: linear weight has %d values, want %d×%d", rows*in, out, in)
+	}
+	if bs != nil {
+		if len(bs) != len(ws) {
+			return nil, fmt.Errorf("tensor: linear has %d bias parts for %d weight parts", len(bs), len(ws))
+		}
+		for i, b := range bs {
+			if len(b) != len(ws[i])/in {
+				return nil, fmt.Errorf("tensor: linear bias has %d values, want %d", len(b), len(ws[i])/in)
+			}
+		}
 	}
 	l := &Linear{In: in, Out: out, s: simd}
 	l.packed = make([]float32, packedLen(l.s, out, in))
-	packBT(l.s, l.packed, w, in, out, in)
-	if b != nil {
+	// Pack groups of panels in parallel: loading a model is mostly this
+	// transposing copy (and the page faults of reading w).
+	nr := l.s.shape().nr
+	panels := (out + nr - 1) / nr
+	const group = 8 // panels per task
+	Parallel((panels+group-1)/group, func(t int) {
+		p0, p1 := t*group, min(panels, (t+1)*group)
+		packRows(l.s, l.packed[p0*nr*in:p1*nr*in], ws, p0*nr, min(out, p1*nr), in)
+	})
+	if bs != nil {
 		l.b = make([]float32, packedLen(l.s, out, 1))
-		copy(l.b, b)
+		off := 0
+		for _, b := range bs {
+			off += copy(l.b[off:], b)
+		}
 	}
 	return l, nil
+}
+
+// packRows packs rows [r0,r1) of the stacked weight ws (rows of k values)
+// into dst, the panels starting at row r0 (r0 a multiple of nr), as packBT
+// does; rows beyond r1 up to the panel's end are zero.
+func packRows(s isa, dst []float32, ws [][]float32, r0, r1, k int) {
+	nr := s.shape().nr
+	part, base := 0, 0 // ws[part] holds rows base…
+	for r := r0; r < r0+len(dst)/k; r++ {
+		p, j := (r-r0)/nr, (r-r0)%nr
+		panel := dst[p*nr*k : (p+1)*nr*k]
+		if r >= r1 {
+			for kk := 0; kk < k; kk++ {
+				panel[kk*nr+j] = 0
+			}
+			continue
+		}
+		for r-base >= len(ws[part])/k {
+			base += len(ws[part]) / k
+			part++
+		}
+		row := ws[part][(r-base)*k : (r-base+1)*k]
+		for kk, v := range row {
+			panel[kk*nr+j] = v
+		}
+	}
 }
 
 // Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b), with bias and

@@ -313,3 +313,46 @@ func TestNewLinearErrors(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// TestNewLinearStacked checks that packing parts gives exactly the layout
+// of packing their concatenation, including parts that end inside a panel.
+func TestNewLinearStacked(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		const in = 37
+		outs := []int{5, 40, 19}
+		var ws, bs [][]float32
+		var w, b []float32
+		for _, o := range outs {
+			ws, bs = append(ws, randSlice(r, o*in)), append(bs, randSlice(r, o))
+			w, b = append(w, ws[len(ws)-1]...), append(b, bs[len(bs)-1]...)
+		}
+		want, err := NewLinear(w, b, 64, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := NewLinearStacked(ws, bs, 64, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.packed) != len(want.packed) || len(got.b) != len(want.b) {
+			t.Fatalf("sizes %d/%d, want %d/%d", len(got.packed), len(got.b), len(want.packed), len(want.b))
+		}
+		for i := range want.packed {
+			if got.packed[i] != want.packed[i] {
+				t.Fatalf("packed[%d] = %g, want %g", i, got.packed[i], want.packed[i])
+			}
+		}
+		for i := range want.b {
+			if got.b[i] != want.b[i] {
+				t.Fatalf("bias[%d] = %g, want %g", i, got.b[i], want.b[i])
+			}
+		}
+		if _, err := NewLinearStacked(ws, bs[:2], 64, in); err == nil {
+			t.Error("mismatched bias parts accepted")
+		}
+		if _, err := NewLinearStacked(ws, nil, 63, in); err == nil {
+			t.Error("wrong out accepted")
+		}
+	})
+}

@@ -3,7 +3,6 @@ package textenc
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
@@ -17,7 +16,7 @@ type Model struct {
 	enc         *encoder.Encoder
 	finalWeight []float32 // final_layer_norm.weight [width]
 	finalBias   []float32 // final_layer_norm.bias [width]
-	pool        sync.Pool // *buffers
+	pool        encoder.Pool[buffers]
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
@@ -135,10 +134,7 @@ type buffers struct {
 
 // getBuffers returns pooled scratch for n sequences (x is sized later).
 func (m *Model) getBuffers(n int) *buffers {
-	b, _ := m.pool.Get().(*buffers)
-	if b == nil {
-		b = &buffers{}
-	}
+	b := m.pool.Get()
 	b.lens, b.query, b.offs = growInts(b.lens, n), growInts(b.query, n), growInts(b.offs, n)
 	return b
 }

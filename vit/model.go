@@ -3,7 +3,6 @@ package vit
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
@@ -19,7 +18,7 @@ type Model struct {
 	enc        *encoder.Encoder
 	postWeight []float32 // post_layernorm.weight [width]
 	postBias   []float32 // post_layernorm.bias [width]
-	pool       sync.Pool // *buffers
+	pool       encoder.Pool[buffers]
 }
 
 // buffers are the per-call activations of Forward outside the encoder.
@@ -110,10 +109,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 
 // getBuffers returns pooled scratch sized for n images.
 func (m *Model) getBuffers(n int) *buffers {
-	b, _ := m.pool.Get().(*buffers)
-	if b == nil {
-		b = &buffers{}
-	}
+	b := m.pool.Get()
 	c := &m.cfg
 	gg, t, w := c.Grid()*c.Grid(), c.Tokens(), c.HiddenSize
 	b.x = grow(b.x, n*t*w)

@@ -13,8 +13,8 @@ type Attention struct {
 	out *tensor.Linear // out_proj: weight [width, width], bias [width]
 }
 
-// loadAttention reads prefix+"q_proj.weight" etc. and fuses Q, K and V
-// (the fused copy is owned by the Attention; the Store is not written).
+// loadAttention reads prefix+"q_proj.weight" etc. and packs Q, K and V
+// into one fused Linear (owned by the Attention; the Store is not written).
 func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error) {
 	// Read all three first, so that a config that disagrees with the file
 	// fails on the shape check before anything is allocated.
@@ -28,13 +28,7 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 			return nil, err
 		}
 	}
-	w := make([]float32, 0, 3*width*width)
-	b := make([]float32, 0, 3*width)
-	for i := range ws {
-		w = append(w, ws[i]...)
-		b = append(b, bs[i]...)
-	}
-	qkv, err := tensor.NewLinear(w, b, 3*width, width)
+	qkv, err := tensor.NewLinearStacked(ws[:], bs[:], 3*width, width)
 	if err != nil {
 		return nil, fmt.Errorf("%sqkv: %w", prefix, err)
 	}

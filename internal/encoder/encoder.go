@@ -3,7 +3,6 @@ package encoder
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/goclip/goclip/tensor"
 )
@@ -13,7 +12,7 @@ import (
 type Encoder struct {
 	cfg    Config
 	layers []*Layer
-	pool   sync.Pool // *scratch
+	pool   Pool[scratch]
 }
 
 // Load reads prefix+"layers.{i}." for i < cfg.Layers
@@ -118,10 +117,7 @@ type scratch struct {
 }
 
 func (e *Encoder) getScratch(rows int) *scratch {
-	s, _ := e.pool.Get().(*scratch)
-	if s == nil {
-		s = &scratch{}
-	}
+	s := e.pool.Get()
 	n := rows * e.cfg.Width
 	s.h = grow(s.h, n)
 	s.ctx = grow(s.ctx, n)
