@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Time transformers' CLIPModel on the CPU: the PyTorch side of BENCHMARKS.md.
 
-Usage (2 threads, as `clip bench` on this 2-core machine):
+Usage (2 threads, as `clip bench` with GOMAXPROCS=2 on this 2-core machine;
+tools/bench.sh runs the whole comparison):
 
     go run ./cmd/clip synth --preset b32 --out /tmp/b32
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS=2 \\
-        /root/goclip-venv/bin/python tools/bench_torch.py --model /tmp/b32
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+        /root/goclip-venv/bin/python tools/bench_torch.py --model /tmp/b32 \
+        --text-ids ids.jsonl [--attn eager|sdpa]
 
-It loads the model folder with CLIPModel.from_pretrained (float32, eager
-attention), then for each image batch size times get_image_features on
-deterministic pixel values, and get_text_features on full 77-token inputs
-(the same inputs `clip bench` uses), each for --duration seconds after a
-warm-up call. Prints one line per measurement and the load time and peak
-RSS. Not used by `go test`.
+It loads the model folder with CLIPModel.from_pretrained (float32, the
+given attention implementation), then for each image batch size times
+get_image_features on deterministic pixel values (the pattern `clip bench`
+uses), and get_text_features on the first --text-batch token sequences of
+--text-ids (JSON arrays of ids, one per line, as `clip tokenize` prints
+them), padded to the longest with an attention mask as CLIPProcessor's
+padding=True does. Each measurement runs for --duration seconds after a
+warm-up call. Output lines have the format of `clip bench`. Not used by
+`go test`.
 """
 
 import argparse
@@ -30,7 +35,7 @@ def rate(fn, n_items, duration):
         fn()
         calls += 1
         el = time.perf_counter() - start
-        if el >= duration and calls >= 3:
+        if el >= duration and calls >= 2:
             return calls * n_items / el, el / calls
 
 
@@ -39,7 +44,9 @@ def main():
     ap.add_argument("--model", required=True, help="HF-style CLIP model folder")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,10,64", help="image batch sizes")
+    ap.add_argument("--text-ids", help="JSON lines of token ids (clip tokenize output)")
     ap.add_argument("--text-batch", type=int, default=10)
+    ap.add_argument("--attn", default="eager", choices=["eager", "sdpa"])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     args = ap.parse_args()
 
@@ -50,9 +57,9 @@ def main():
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__} transformers {transformers.__version__} "
           f"python {platform.python_version()} threads {torch.get_num_threads()} "
-          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')} "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')} "
-          f"mkldnn={torch.backends.mkldnn.is_available()}")
+          f"attn {args.attn} cpu-capability {torch.backends.cpu.get_cpu_capability()} "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
 
     t0 = time.perf_counter()
     # transformers 5 validates float fields strictly; a config written with
@@ -66,31 +73,29 @@ def main():
             if isinstance(d[key], int):
                 d[key] = float(d[key])
     config = CLIPConfig.from_dict(cfg)
-    model = CLIPModel.from_pretrained(args.model, config=config, torch_dtype=torch.float32,
-                                      attn_implementation="eager", local_files_only=True)
+    model = CLIPModel.from_pretrained(args.model, config=config, dtype=torch.float32,
+                                      attn_implementation=args.attn, local_files_only=True)
     model.eval()
-    print(f"load: {time.perf_counter() - t0:.2f} s")
+    print(f"load: {time.perf_counter() - t0:.3f} s")
 
     size = model.config.vision_config.image_size
-    length = model.config.text_config.max_position_embeddings
-    vocab = model.config.text_config.vocab_size
     with torch.inference_mode():
         for b in [int(x) for x in args.batches.split(",") if x]:
             n = b * 3 * size * size
             px = (torch.arange(n, dtype=torch.int64) % 251).float().div(125).sub(1).reshape(b, 3, size, size)
             ips, lat = rate(lambda: model.get_image_features(pixel_values=px), b, args.duration)
-            print(f"images batch {b}: {ips:.2f} images/s ({lat * 1e3:.1f} ms per call)")
+            print(f"images batch {b}: images/s: {ips:.2f} ({lat * 1e3:.1f} ms per call)", flush=True)
 
-        b = args.text_batch
-        # As cmd/clip/bench.go: BOS, 256 + (i·L+j) mod 40000, then the EOS
-        # (the highest id, pooled under either EOS rule).
-        ids = (256 + torch.arange(b * length, dtype=torch.int64) % 40000).reshape(b, length)
-        ids[:, 0] = model.config.text_config.bos_token_id
-        eos = model.config.text_config.eos_token_id
-        ids[:, -1] = eos if eos != 2 and eos < vocab else vocab - 1
-        mask = torch.ones_like(ids)
-        tps, lat = rate(lambda: model.get_text_features(input_ids=ids, attention_mask=mask), b, args.duration)
-        print(f"texts batch {b}: {tps:.2f} texts/s ({lat * 1e3:.1f} ms per call)")
+        if args.text_ids:
+            with open(args.text_ids) as f:
+                seqs = [json.loads(l) for l in f if l.strip()][:args.text_batch]
+            b = len(seqs)
+            longest = max(len(s) for s in seqs)
+            pad = seqs[0][-1]  # <|endoftext|>, CLIP's pad token
+            ids = torch.tensor([s + [pad] * (longest - len(s)) for s in seqs], dtype=torch.int64)
+            mask = torch.tensor([[1] * len(s) + [0] * (longest - len(s)) for s in seqs], dtype=torch.int64)
+            tps, lat = rate(lambda: model.get_text_features(input_ids=ids, attention_mask=mask), b, args.duration)
+            print(f"texts batch {b}: texts/s: {tps:.2f} ({lat * 1e3:.1f} ms per call; padded to {longest} tokens)")
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")

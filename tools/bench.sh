@@ -1,0 +1,58 @@
+#!/bin/sh
+# tools/bench.sh: rerun the PyTorch vs goclip comparison of BENCHMARKS.md in
+# one go, back to back on this machine, and print the markdown table.
+#
+#   sh tools/bench.sh [MODEL_DIR]        (from the repository root)
+#
+# MODEL_DIR defaults to /tmp/goclip-b32; the synthetic full-size ViT-B/32
+# is written there if absent (`clip synth --preset b32`, about 1 s). Logs
+# go to $OUT (default /tmp/goclip-bench). DURATION (default 10) is the
+# seconds per measurement, THREADS (default 2) the thread count of both.
+# Wait for a quiet machine first: the 1-minute load average is printed
+# before and after, and a run whose load rose is not worth reporting.
+set -eu
+DIR=${1:-/tmp/goclip-b32}
+OUT=${OUT:-/tmp/goclip-bench}
+DURATION=${DURATION:-10}
+THREADS=${THREADS:-2}
+PY=${PY:-/root/goclip-venv/bin/python}
+mkdir -p "$OUT"
+go build -o "$OUT/clip" ./cmd/clip
+[ -f "$DIR/model.safetensors" ] || "$OUT/clip" synth --preset b32 --out "$DIR"
+ls -l "$DIR/model.safetensors" | awk '{print "weights file: " $5 " bytes"}' > "$OUT/machine.txt"
+
+# The prompts of the text rows: "a photo of a {class}." for the first 10
+# ImageNet classes, tokenized once by goclip for both sides.
+"$PY" -c 'import json, sys
+names = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+for n in names[:10]: print(json.dumps("a photo of a %s." % n))' clip/prompts/imagenet_classes.txt \
+    | "$OUT/clip" tokenize > "$OUT/ids.jsonl"
+
+{
+	lscpu | grep -E '^(Model name|CPU\(s\)|Thread|L2|L3)'
+	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|avx512_vnni)$' | tr '\n' ' '
+	echo
+	go version
+	echo "load before: $(cat /proc/loadavg)"
+} >> "$OUT/machine.txt"
+
+# /usr/bin/time -v gives each process's peak RSS. The OpenBLAS variables
+# set on this machine are removed for PyTorch only (README of the
+# environment); PyPI's torch uses MKL and oneDNN, not OpenBLAS.
+torch() { # name, extra env..., then the attention implementation last
+	name=$1; shift
+	/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@" \
+		"$PY" tools/bench_torch.py --model "$DIR" --threads "$THREADS" --batches 1,10,64 \
+		--text-ids "$OUT/ids.jsonl" --text-batch 10 --duration "$DURATION" --attn "$ATTN" \
+		> "$OUT/$name.log" 2>&1
+}
+ATTN=eager torch torch-eager OMP_NUM_THREADS="$THREADS"
+ATTN=sdpa torch torch-sdpa OMP_NUM_THREADS="$THREADS"
+ATTN=sdpa torch torch-sdpa-passive OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
+ATTN=eager torch torch-eager-passive OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
+/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
+	--text-batch 10 --duration "${DURATION}s" > "$OUT/goclip.log" 2>&1
+echo "load after: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
+
+cat "$OUT/machine.txt"
+"$PY" tools/bench_table.py "$OUT"

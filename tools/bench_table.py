@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Turn the logs of tools/bench.sh into the markdown table of BENCHMARKS.md.
+
+    python tools/bench_table.py OUT_DIR
+
+Reads OUT_DIR/torch-*.log and OUT_DIR/goclip.log (the output of
+tools/bench_torch.py and `clip bench` under /usr/bin/time -v) and prints one
+column per run, and goclip's advantage over the best PyTorch run of each
+row: goclip ÷ PyTorch for rates, PyTorch ÷ goclip for latency, load time
+and memory (so above 1× always means goclip is better).
+"""
+
+import glob
+import os
+import re
+import sys
+
+
+def parse(path):
+    r = {}
+    for line in open(path, errors="replace"):
+        if m := re.match(r"images batch (\d+): images/s: ([\d.]+) \(([\d.]+) ms", line):
+            r[f"images/s, batch {m[1]}"] = float(m[2])
+            if m[1] == "1":
+                r["latency, 1 image (ms)"] = float(m[3])
+        elif m := re.match(r"texts batch (\d+): texts/s: ([\d.]+)", line):
+            r[f"texts/s, batch {m[1]} prompts"] = float(m[2])
+        elif m := re.match(r"load: ([\d.]+) ?s", line):
+            r.setdefault("load (s)", float(m[1]))
+        elif m := re.search(r"Maximum resident set size \(kbytes\): (\d+)", line):
+            r["peak RSS (MB)"] = int(m[1]) * 1024 / 1e6
+    return r
+
+
+def main():
+    out = sys.argv[1]
+    runs = {os.path.basename(p)[:-4]: parse(p) for p in sorted(glob.glob(os.path.join(out, "torch-*.log")))}
+    go = parse(os.path.join(out, "goclip.log"))
+    rows = ["images/s, batch 1", "images/s, batch 10", "images/s, batch 64",
+            "latency, 1 image (ms)", "texts/s, batch 10 prompts", "load (s)", "peak RSS (MB)"]
+    lower = {"latency, 1 image (ms)", "load (s)", "peak RSS (MB)"}
+    names = list(runs)
+    print("| | " + " | ".join(names) + " | goclip | goclip vs best PyTorch |")
+    print("| --- " * (len(names) + 3) + "|")
+    for row in rows:
+        vals = [runs[n].get(row) for n in names]
+        have = [v for v in vals if v is not None]
+        g = go.get(row)
+        ratio = ""
+        if have and g:
+            best = min(have) if row in lower else max(have)
+            ratio = f"{(best / g) if row in lower else (g / best):.2f}×"
+        fmt = lambda v: "—" if v is None else (f"{v:.3f}" if row == "load (s)" else f"{v:.1f}")
+        print(f"| {row} | " + " | ".join(fmt(v) for v in vals) + f" | {fmt(g)} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
