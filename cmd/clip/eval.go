@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -97,6 +98,9 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // evalMain runs an evaluation with parsed arguments.
 func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
+	if st, err := os.Stat(filepath.Dir(a.out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("eval: --out %s: the folder %s does not exist", a.out, filepath.Dir(a.out))
+	}
 	t0 := time.Now()
 	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Split: a.split, Hub: newHubClient(stderr)})
 	if err != nil {
@@ -150,6 +154,9 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	t1 := time.Now()
 	for _, s := range settings {
 		if s.classifier, err = evalClassifier(ctx, m, s, names, a.model, a.resume, a.textBatch, stderr); err != nil {
+			if errors.Is(err, context.Canceled) {
+				return errors.New("eval: interrupted while embedding the class prompts")
+			}
 			return fmt.Errorf("eval: %w", err)
 		}
 	}
@@ -333,16 +340,21 @@ func evalClassifier(ctx context.Context, m *clip.Model, s *evalSetting, names []
 			return c, nil
 		}
 	}
-	last := time.Now()
+	last, tty := time.Now(), evaluate.IsTerminal(stderr)
 	c, err := clip.NewClassifier(ctx, m, names, &clip.ClassifierOptions{
 		Templates: s.templates, BatchSize: batch, Model: model,
 		Progress: func(done, total int) {
-			if total > batch && (time.Since(last) > time.Second || done == total) {
+			switch {
+			case total <= batch:
+			case tty && (time.Since(last) > 100*time.Millisecond || done == total):
 				last = time.Now()
 				fmt.Fprintf(stderr, "\rembedding %s class prompts: %d/%d", s.name, done, total)
 				if done == total {
 					fmt.Fprintln(stderr)
 				}
+			case !tty && (time.Since(last) > 10*time.Second || done == total):
+				last = time.Now()
+				fmt.Fprintf(stderr, "embedding %s class prompts: %d/%d\n", s.name, done, total)
 			}
 		},
 	})

@@ -562,6 +562,8 @@ func TestEvalBadInputs(t *testing.T) {
 	expect("no dataset flag", err, "--dataset is required")
 	err, _ = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "a.txt"))
 	expect("out not json", err, ".json")
+	err, _ = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "missing", "a.json"))
+	expect("out folder missing", err, "does not exist")
 
 	// A shard cut in the middle of a member: the error names the shard
 	// (found when counting the samples, before any image is embedded).
