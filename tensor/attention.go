@@ -29,7 +29,7 @@ func Attention(dst, q, k, v []float32, tokens, heads, headDim, stride int, causa
 	c := attnCalls.Get().(*attnCall)
 	c.attnArgs = attnArgs{dst: dst, q: q, k: k, v: v, headDim: headDim,
 		stride: stride, width: width, heads: heads, causal: causal, s: simd}
-	c.seqs = append(c.seqs[:0], attnSeq{off: 0, tokens: tokens, q0: 0, q1: tokens, out: 0})
+	c.seqs = append(c.seqs[:0], AttnSeq{N: tokens, Q0: 0, Q1: tokens, Out: 0})
 	c.start()
 	c.release()
 }
@@ -56,9 +56,9 @@ func AttentionBatch(dst, qkv []float32, lens []int, heads, headDim int, causal b
 	c.seqs = c.seqs[:0]
 	off := 0
 	for i, n := range lens {
-		sq := attnSeq{off: off, tokens: n, q0: 0, q1: n, out: off}
+		sq := AttnSeq{Off: off, N: n, Q0: 0, Q1: n, Out: off}
 		if query != nil {
-			sq.q0, sq.q1, sq.out = query[i], query[i]+1, i
+			sq.Q0, sq.Q1, sq.Out = query[i], query[i]+1, i
 		}
 		c.seqs = append(c.seqs, sq)
 		off += n
@@ -75,17 +75,49 @@ func AttentionBatch(dst, qkv []float32, lens []int, heads, headDim int, causal b
 	c.release()
 }
 
+// AttnSeq describes one sequence of AttentionSeqs.
+type AttnSeq struct {
+	// Off and N: the sequence's tokens 0…N-1 are rows Off…Off+N-1 of qkv,
+	// or, if Rows is not nil (len N), rows Rows[0…N-1]: sequences may
+	// share rows, such as a prompt prefix common to several texts.
+	Off, N int
+	Rows   []int
+	// Q0, Q1: the tokens whose outputs are computed; their rows must be
+	// consecutive. Out: the dst row of token Q0 (Q0+1… follow).
+	Q0, Q1, Out int
+}
+
+// AttentionSeqs is the general form of AttentionBatch: qkv is the fused
+// projection [rows, 3·heads·headDim], and for every sequence the outputs
+// of tokens Q0…Q1-1 are written to dst [·, heads·headDim]. With causal,
+// token i attends to tokens 0…i of its sequence.
+func AttentionSeqs(dst, qkv []float32, seqs []AttnSeq, heads, headDim int, causal bool) {
+	if len(seqs) == 0 || heads == 0 || headDim == 0 {
+		return
+	}
+	width := heads * headDim
+	c := attnCalls.Get().(*attnCall)
+	c.attnArgs = attnArgs{dst: dst, q: qkv, k: qkv[width:], v: qkv[2*width:], headDim: headDim,
+		stride: 3 * width, width: width, heads: heads, causal: causal, s: simd}
+	c.seqs = append(c.seqs[:0], seqs...)
+	c.start()
+	clear(c.seqs) // drop the Rows references
+	c.release()
+}
+
 // attnCall is one Attention call; pooled so a call allocates nothing.
 type attnCall struct {
 	attnArgs
-	seqs []attnSeq
+	seqs []AttnSeq
 	r    runner
 }
 
-// attnSeq is one sequence of a call: its first row in q, k and v, its
-// length, the query rows [q0,q1) to compute and the dst row of q0.
-type attnSeq struct {
-	off, tokens, q0, q1, out int
+// Row is the qkv row of token i.
+func (sq *AttnSeq) Row(i int) int {
+	if sq.Rows != nil {
+		return sq.Rows[i]
+	}
+	return sq.Off + i
 }
 
 type attnArgs struct {
@@ -105,7 +137,7 @@ func (c *attnCall) start() {
 	tasks := len(c.seqs) * c.heads
 	flops := 0
 	for _, sq := range c.seqs {
-		flops += 4 * (sq.q1 - sq.q0) * sq.tokens * c.width
+		flops += 4 * (sq.Q1 - sq.Q0) * sq.N * c.width
 	}
 	if flops < parallelMinFlops || maxWorkers == 1 {
 		for t := 0; t < tasks; t++ {
@@ -124,22 +156,25 @@ func (c *attnCall) release() {
 // task computes head t%heads of sequence t/heads: S = q_h·k_hᵀ for the
 // query rows, row softmax of S/√d (masked when causal), dst_h = S·v_h.
 func (c *attnCall) task(t int) {
-	sq := c.seqs[t/c.heads]
+	sq := &c.seqs[t/c.heads]
 	h := t % c.heads
 	d, s := c.headDim, c.s
-	rows := sq.q1 - sq.q0
+	rows := sq.Q1 - sq.Q0
 	// Keys beyond the last query row are masked out under causal.
-	nk := sq.tokens
+	nk := sq.N
 	if c.causal {
-		nk = sq.q1
+		nk = sq.Q1
 	}
-	off := h*d + sq.off*c.stride
 	kpLen, vpLen := packedLen(s, nk, d), packedLen(s, d, nk)
 	buf := getFloats(rows*nk + kpLen + vpLen)
 	sc, kp, vp := (*buf)[:rows*nk], (*buf)[rows*nk:rows*nk+kpLen], (*buf)[rows*nk+kpLen:]
 
-	packBT(s, kp, c.k[off:], c.stride, nk, d)
-	g := gemmArgs{s: s, dst: sc, ldc: nk, a: c.q[off+sq.q0*c.stride:], lda: c.stride, b: kp, m: rows, n: nk, k: d}
+	if sq.Rows == nil {
+		packBT(s, kp, c.k[h*d+sq.Off*c.stride:], c.stride, nk, d)
+	} else {
+		packBTGather(s, kp, c.k[h*d:], c.stride, sq.Rows[:nk], d)
+	}
+	g := gemmArgs{s: s, dst: sc, ldc: nk, a: c.q[h*d+sq.Row(sq.Q0)*c.stride:], lda: c.stride, b: kp, m: rows, n: nk, k: d}
 	g.setup()
 	g.rect(0, rows, 0, g.panels)
 
@@ -147,18 +182,60 @@ func (c *attnCall) task(t int) {
 	for i := 0; i < rows; i++ {
 		n := nk
 		if c.causal {
-			n = sq.q0 + i + 1
+			n = sq.Q0 + i + 1
 		}
 		row := sc[i*nk : i*nk+n]
 		softmaxScaled(s, row, scale)
 		clear(sc[i*nk+n : (i+1)*nk])
 	}
 
-	packBN(s, vp, c.v[off:], c.stride, d, nk)
-	g = gemmArgs{s: s, dst: c.dst[h*d+sq.out*c.width:], ldc: c.width, a: sc, lda: nk, b: vp, m: rows, n: d, k: nk}
+	if sq.Rows == nil {
+		packBN(s, vp, c.v[h*d+sq.Off*c.stride:], c.stride, d, nk)
+	} else {
+		packBNGather(s, vp, c.v[h*d:], c.stride, sq.Rows[:nk], d)
+	}
+	g = gemmArgs{s: s, dst: c.dst[h*d+sq.Out*c.width:], ldc: c.width, a: sc, lda: nk, b: vp, m: rows, n: d, k: nk}
 	g.setup()
 	g.rect(0, rows, 0, g.panels)
 	floatPool.Put(buf)
+}
+
+// packBTGather is packBT for b's rows rows[0…n-1] (each of k values, row
+// r at b[r·ldb]), n = len(rows).
+func packBTGather(s isa, dst, b []float32, ldb int, rows []int, k int) {
+	nr := s.shape().nr
+	n := len(rows)
+	for p := 0; p*nr < n; p++ {
+		panel := dst[p*nr*k : (p+1)*nr*k]
+		for j := 0; j < nr; j++ {
+			if p*nr+j >= n {
+				for kk := 0; kk < k; kk++ {
+					panel[kk*nr+j] = 0
+				}
+				continue
+			}
+			r := rows[p*nr+j]
+			for kk, v := range b[r*ldb : r*ldb+k] {
+				panel[kk*nr+j] = v
+			}
+		}
+	}
+}
+
+// packBNGather is packBN for the matrix whose row kk is b[rows[kk]·ldb…]
+// (n values each), k = len(rows).
+func packBNGather(s isa, dst, b []float32, ldb int, rows []int, n int) {
+	nr := s.shape().nr
+	k := len(rows)
+	for p := 0; p*nr < n; p++ {
+		panel := dst[p*nr*k : (p+1)*nr*k]
+		nv := min(nr, n-p*nr)
+		for kk, r := range rows {
+			d := panel[kk*nr : kk*nr+nr]
+			copy(d, b[r*ldb+p*nr:r*ldb+p*nr+nv])
+			clear(d[nv:])
+		}
+	}
 }
 
 // softmaxScaled replaces x by softmax(x·scale), scale > 0: the exponent

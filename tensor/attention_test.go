@@ -142,6 +142,48 @@ func TestAttentionBatch(t *testing.T) {
 	})
 }
 
+// TestAttentionSeqsShared checks sequences that share rows (a common
+// prefix computed once): each sequence's outputs equal, bit for bit, those
+// of Attention on the sequence materialised on its own.
+func TestAttentionSeqsShared(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(19, 20))
+		const heads, d = 3, 16
+		width := heads * d
+		// Rows 0…4: a shared prefix; 5…7 sequence 0's own tokens, 8…9
+		// sequence 1's, 10…12 sequence 2's (which shares 3 prefix rows).
+		const rows = 13
+		qkv := randSlice(r, rows*3*width)
+		paths := [][]int{{0, 1, 2, 3, 4, 5, 6, 7}, {0, 1, 2, 3, 4, 8, 9}, {0, 1, 2, 10, 11, 12}}
+		owned := []int{0, 5, 3} // first token each sequence computes
+		for _, causal := range []bool{true, false} {
+			var seqs []AttnSeq
+			for s, p := range paths {
+				q0 := owned[s]
+				seqs = append(seqs, AttnSeq{N: len(p), Rows: p, Q0: q0, Q1: len(p), Out: p[q0]})
+			}
+			got, check := guarded(t, rows*width)
+			AttentionSeqs(got, qkv, seqs, heads, d, causal)
+			check()
+			for s, p := range paths {
+				own := make([]float32, len(p)*3*width)
+				for i, row := range p {
+					copy(own[i*3*width:(i+1)*3*width], qkv[row*3*width:])
+				}
+				want := make([]float32, len(p)*width)
+				Attention(want, own, own[width:], own[2*width:], len(p), heads, d, 3*width, causal)
+				for i := owned[s]; i < len(p); i++ {
+					for j := 0; j < width; j++ {
+						if g, w := got[p[i]*width+j], want[i*width+j]; g != w {
+							t.Fatalf("causal=%v seq %d token %d col %d = %g, want %g", causal, s, i, j, g, w)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestAttentionAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	qkv := randSlice(r, 50*3*768)

@@ -41,6 +41,17 @@ func (e *Embeddings) forward(dst []float32, ids []int32) {
 	}
 }
 
+// forwardAt writes the embedding of token id at position pos to dst
+// [width]; id and pos must have been checked.
+func (e *Embeddings) forwardAt(dst []float32, id int32, pos int) {
+	w := e.cfg.HiddenSize
+	tok := e.token[int(id)*w : (int(id)+1)*w]
+	p := e.pos[pos*w : (pos+1)*w]
+	for j := range dst[:w] {
+		dst[j] = tok[j] + p[j]
+	}
+}
+
 // checkIDs validates one sequence.
 func (e *Embeddings) checkIDs(ids []int32) error {
 	if len(ids) == 0 {

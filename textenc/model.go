@@ -89,25 +89,32 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 			return nil, &InputError{Seq: s, Err: err}
 		}
 		b.lens[s] = m.PoolIndex(seq) + 1
-		b.query[s] = b.lens[s] - 1
 		b.offs[s] = total
 		total += b.lens[s]
 	}
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	b.x = grow(b.x, total*w)
-	x := b.x
-	for s := range ids {
-		m.emb.forward(x[b.offs[s]*w:], ids[s][:b.lens[s]])
-	}
 	pooled := make([]float32, len(ids)*w)
 	if opts == nil || opts.Hidden == nil {
-		// Only the EOS rows are pooled: the last layer runs for them.
-		if err := m.enc.ForwardPooled(ctx, x, b.lens, b.query, pooled); err != nil {
+		// Only the EOS rows are pooled, so under the causal mask each
+		// distinct prefix (the BOS of every text, "a photo of a" of every
+		// prompt of a template) needs computing once; the last layer runs
+		// for the pooled rows only.
+		rows := m.sharePrefixes(b, ids)
+		b.x = grow(b.x, rows*w)
+		for r, tok := range b.nodeTok {
+			m.emb.forwardAt(b.x[r*w:(r+1)*w], tok, b.nodePos[r])
+		}
+		if err := m.enc.ForwardShared(ctx, b.x, rows, b.seqs, b.pooled, pooled); err != nil {
 			return nil, err
 		}
 	} else {
+		b.x = grow(b.x, total*w)
+		x := b.x
+		for s := range ids {
+			m.emb.forward(x[b.offs[s]*w:], ids[s][:b.lens[s]])
+		}
 		offs, lens := b.offs, b.lens
 		hidden := func(index int, h []float32) {
 			for s := range ids {
@@ -126,16 +133,73 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 	return pooled, nil
 }
 
+// sharePrefixes numbers the distinct prefixes of the sequences ids[s][:lens[s]]
+// (a trie): each becomes one row, its last token and position in
+// b.nodeTok and b.nodePos. It fills b.seqs, which computes every row once
+// (the new rows of sequence s are consecutive: once its prefix differs
+// from every earlier sequence's, all its later prefixes are new), and
+// b.pooled, the EOS row of each sequence. It returns the number of rows.
+func (m *Model) sharePrefixes(b *buffers, ids [][]int32) int {
+	if b.nodes == nil {
+		b.nodes = make(map[uint64]int)
+	}
+	clear(b.nodes)
+	b.nodeTok, b.nodePos = b.nodeTok[:0], b.nodePos[:0]
+	total := 0
+	for _, n := range b.lens {
+		total += n
+	}
+	if cap(b.paths) < total {
+		b.paths = make([]int, 0, total)
+	}
+	b.paths = b.paths[:0]
+	b.seqs, b.pooled = b.seqs[:0], b.pooled[:0]
+	for s, seq := range ids {
+		n := b.lens[s]
+		start := len(b.paths)
+		q0 := n
+		parent := -1
+		for i, id := range seq[:n] {
+			key := uint64(parent+1)<<32 | uint64(uint32(id))
+			r, ok := b.nodes[key]
+			if !ok {
+				r = len(b.nodeTok)
+				b.nodes[key] = r
+				b.nodeTok = append(b.nodeTok, id)
+				b.nodePos = append(b.nodePos, i)
+				q0 = min(q0, i)
+			}
+			b.paths = append(b.paths, r)
+			parent = r
+		}
+		path := b.paths[start:len(b.paths):len(b.paths)]
+		sq := tensor.AttnSeq{N: n, Rows: path, Q0: q0, Q1: n}
+		if q0 < n {
+			sq.Out = path[q0]
+			b.seqs = append(b.seqs, sq)
+		}
+		b.pooled = append(b.pooled, tensor.AttnSeq{N: n, Rows: path, Q0: n - 1, Q1: n, Out: s})
+	}
+	return len(b.nodeTok)
+}
+
 // buffers are the per-call activations of Forward outside the encoder.
 type buffers struct {
-	x                 []float32 // [total tokens, width] hidden states
-	lens, query, offs []int     // per sequence: tokens computed, pooled row, first row
+	x          []float32 // [rows, width] hidden states
+	lens, offs []int     // per sequence: tokens computed, first row
+	// The prefix trie of sharePrefixes: row of (parent row+1, token id),
+	// each row's token and position, the rows of each sequence's tokens.
+	nodes        map[uint64]int
+	nodeTok      []int32
+	nodePos      []int
+	paths        []int
+	seqs, pooled []tensor.AttnSeq
 }
 
 // getBuffers returns pooled scratch for n sequences (x is sized later).
 func (m *Model) getBuffers(n int) *buffers {
 	b := m.pool.Get()
-	b.lens, b.query, b.offs = growInts(b.lens, n), growInts(b.query, n), growInts(b.offs, n)
+	b.lens, b.offs = growInts(b.lens, n), growInts(b.offs, n)
 	return b
 }
 

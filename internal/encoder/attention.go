@@ -39,22 +39,15 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 	return &Attention{qkv: qkv, out: out}, nil
 }
 
-// forward adds out_proj(attention(x)) to dst [rows, width] (the residual
-// connection fused into the out_proj product) for the packed sequences of
-// lens. qkv is scratch [rows, 3·width], ctx scratch [rows, width].
-//
-// With query non-nil only the rows query[s] of each sequence s are
-// wanted: dst and ctx are then [len(lens), width], one row per sequence,
-// while x and qkv still hold every row (keys and values need them all).
-func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, lens, query []int, c *Config) {
-	rows := sum(lens)
-	w := c.Width
+// forward adds out_proj(attention(x)) to dst (the residual connection
+// fused into the out_proj product). x [rows, width] holds every row, qkv
+// is scratch [rows, 3·width]; seqs say which rows form each sequence and
+// which outputs to compute (tensor.AttentionSeqs): dst and ctx have
+// outRows rows.
+func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, rows, outRows int, seqs []tensor.AttnSeq, c *Config) {
 	a.qkv.Forward(qkv, x, rows, tensor.ActNone)
-	tensor.AttentionBatch(ctxBuf, qkv, lens, c.Heads, w/c.Heads, c.Causal, query)
-	if query != nil {
-		rows = len(lens)
-	}
-	a.out.ForwardAdd(dst, ctxBuf, rows)
+	tensor.AttentionSeqs(ctxBuf, qkv, seqs, c.Heads, c.Width/c.Heads, c.Causal)
+	a.out.ForwardAdd(dst, ctxBuf, outRows)
 }
 
 // loadLinear reads prefix.weight [out,in] and prefix.bias [out].

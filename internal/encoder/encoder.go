@@ -53,6 +53,7 @@ func (e *Encoder) Forward(ctx context.Context, x []float32, lens []int, hidden f
 	}
 	s := e.getScratch(rows)
 	defer e.pool.Put(s)
+	s.seqs = seqsOf(s.seqs, lens, nil)
 	if hidden != nil {
 		hidden(0, x[:rows*e.cfg.Width])
 	}
@@ -60,7 +61,7 @@ func (e *Encoder) Forward(ctx context.Context, x []float32, lens []int, hidden f
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		l.forward(x, lens, s, &e.cfg)
+		l.forward(x, rows, s.seqs, s, &e.cfg)
 		if hidden != nil {
 			hidden(i+1, x[:rows*e.cfg.Width])
 		}
@@ -86,27 +87,70 @@ func (e *Encoder) ForwardPooled(ctx context.Context, x []float32, lens, query []
 			return fmt.Errorf("encoder: ForwardPooled: query row %d outside sequence %d of %d rows", q, i, lens[i])
 		}
 	}
+	s := e.getScratch(rows)
+	defer e.pool.Put(s)
+	s.seqs = seqsOf(s.seqs, lens, nil)
+	s.pooled = seqsOf(s.pooled, lens, query)
+	return e.forwardPooled(ctx, x, rows, s.seqs, s.pooled, out, s)
+}
+
+// ForwardShared is ForwardPooled for rows shared between sequences (a
+// common prompt prefix computed once; causal encoders only): x [rows,
+// width] holds every distinct row, seqs (tensor.AttentionSeqs) compute
+// each row exactly once, and pooled[i] (Q1 = Q0+1, Out = i) names the
+// token whose final hidden state goes to out row i.
+func (e *Encoder) ForwardShared(ctx context.Context, x []float32, rows int, seqs, pooled []tensor.AttnSeq, out []float32) error {
+	w := e.cfg.Width
+	if len(x) < rows*w || len(out) < len(pooled)*w {
+		return fmt.Errorf("encoder: ForwardShared: %d values for %d rows, %d outputs for %d pooled rows",
+			len(x), rows, len(out), len(pooled))
+	}
+	if !e.cfg.Causal {
+		return fmt.Errorf("encoder: ForwardShared needs a causal encoder (shared rows would see different keys)")
+	}
+	s := e.getScratch(rows)
+	defer e.pool.Put(s)
+	return e.forwardPooled(ctx, x, rows, seqs, pooled, out, s)
+}
+
+func (e *Encoder) forwardPooled(ctx context.Context, x []float32, rows int, seqs, pooled []tensor.AttnSeq, out []float32, s *scratch) error {
+	w := e.cfg.Width
 	if len(e.layers) == 0 {
-		for i, q := range query {
-			row := offset(lens, i) + q
+		for i := range pooled {
+			row := pooled[i].Row(pooled[i].Q0)
 			copy(out[i*w:(i+1)*w], x[row*w:(row+1)*w])
 		}
 		return nil
 	}
-	s := e.getScratch(rows)
-	defer e.pool.Put(s)
 	last := len(e.layers) - 1
 	for _, l := range e.layers[:last] {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		l.forward(x, lens, s, &e.cfg)
+		l.forward(x, rows, seqs, s, &e.cfg)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	e.layers[last].forwardPooled(out, x, lens, query, s, &e.cfg)
+	e.layers[last].forwardPooled(out, x, rows, pooled, s, &e.cfg)
 	return nil
+}
+
+// seqsOf describes packed sequences of lens for tensor.AttentionSeqs,
+// reusing buf: every row, or with query the one token query[i] of each
+// sequence, written to row i.
+func seqsOf(buf []tensor.AttnSeq, lens, query []int) []tensor.AttnSeq {
+	buf = buf[:0]
+	off := 0
+	for i, n := range lens {
+		sq := tensor.AttnSeq{Off: off, N: n, Q0: 0, Q1: n, Out: off}
+		if query != nil {
+			sq.Q0, sq.Q1, sq.Out = query[i], query[i]+1, i
+		}
+		buf = append(buf, sq)
+		off += n
+	}
+	return buf
 }
 
 // scratch holds the per-call activations of one Forward.
@@ -114,6 +158,8 @@ type scratch struct {
 	h, ctx []float32 // [rows, width]
 	qkv    []float32 // [rows, 3·width]
 	mid    []float32 // [rows, intermediate]
+	seqs   []tensor.AttnSeq
+	pooled []tensor.AttnSeq
 }
 
 func (e *Encoder) getScratch(rows int) *scratch {

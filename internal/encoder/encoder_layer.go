@@ -35,33 +35,33 @@ func loadLayer(st tensor.Store, prefix string, c *Config) (*Layer, error) {
 	return &l, nil
 }
 
-// forward updates x [rows, width] in place; each residual add is fused into
-// the product that produces it (out_proj, fc2).
-func (l *Layer) forward(x []float32, lens []int, s *scratch, c *Config) {
-	rows := sum(lens)
+// forward updates x [rows, width] in place; seqs group the rows into
+// sequences for attention and must compute every row once. Each residual
+// add is fused into the product that produces it (out_proj, fc2).
+func (l *Layer) forward(x []float32, rows int, seqs []tensor.AttnSeq, s *scratch, c *Config) {
 	n := rows * c.Width
 	h := s.h[:n]
 	tensor.LayerNorm(h, x, l.ln1Weight, l.ln1Bias, rows, c.Width, c.Eps)
-	l.attn.forward(x[:n], h, s.qkv[:3*n], s.ctx[:n], lens, nil, c)
+	l.attn.forward(x[:n], h, s.qkv[:3*n], s.ctx[:n], rows, rows, seqs, c)
 	tensor.LayerNorm(h, x, l.ln2Weight, l.ln2Bias, rows, c.Width, c.Eps)
 	l.mlp.forward(x[:n], h, s.mid[:rows*c.Intermediate], rows, c.Act)
 }
 
-// forwardPooled runs the layer for the rows query[s] of each sequence only
-// (the last layer, when only pooled outputs are wanted): x holds every row
-// [rows, width], out receives the updated rows [len(lens), width]. Each
-// output row equals the corresponding row of forward: attention reads the
-// keys and values of all rows, everything after it is row-wise.
-func (l *Layer) forwardPooled(out, x []float32, lens, query []int, s *scratch, c *Config) {
-	rows := sum(lens)
-	n, w, ns := rows*c.Width, c.Width, len(lens)
+// forwardPooled runs the layer for one token of each of pooled (Q1 =
+// Q0+1, Out = its index) only, the last layer when only pooled outputs
+// are wanted: x holds every row [rows, width], out receives the updated
+// rows [len(pooled), width]. Each output row equals the corresponding row
+// of forward: attention reads the keys and values of all rows, everything
+// after it is row-wise.
+func (l *Layer) forwardPooled(out, x []float32, rows int, pooled []tensor.AttnSeq, s *scratch, c *Config) {
+	n, w, ns := rows*c.Width, c.Width, len(pooled)
 	h := s.h[:n]
 	tensor.LayerNorm(h, x, l.ln1Weight, l.ln1Bias, rows, w, c.Eps)
-	for i, q := range query {
-		row := offset(lens, i) + q
+	for i := range pooled {
+		row := pooled[i].Row(pooled[i].Q0)
 		copy(out[i*w:(i+1)*w], x[row*w:(row+1)*w])
 	}
-	l.attn.forward(out[:ns*w], h, s.qkv[:3*n], s.ctx[:ns*w], lens, query, c)
+	l.attn.forward(out[:ns*w], h, s.qkv[:3*n], s.ctx[:ns*w], rows, ns, pooled, c)
 	tensor.LayerNorm(h[:ns*w], out, l.ln2Weight, l.ln2Bias, ns, w, c.Eps)
 	l.mlp.forward(out[:ns*w], h[:ns*w], s.mid[:ns*c.Intermediate], ns, c.Act)
 }
