@@ -21,12 +21,16 @@ go build -o "$OUT/clip" ./cmd/clip
 [ -f "$DIR/model.safetensors" ] || "$OUT/clip" synth --preset b32 --out "$DIR"
 ls -l "$DIR/model.safetensors" | awk '{print "weights file: " $5 " bytes"}' > "$OUT/machine.txt"
 
-# The prompts of the text rows: "a photo of a {class}." for the first 10
-# ImageNet classes, tokenized once by goclip for both sides.
-"$PY" -c 'import json, sys
+# The texts of the text rows, tokenized once by goclip for both sides, as
+# `clip bench` makes them: "a photo of a {class}." for the first 10
+# ImageNet classes, and "{class}, seen in a photo." (no shared prefix).
+for v in "texts:a photo of a %s." "distinct texts:%s, seen in a photo."; do
+	label=${v%%:*}
+	"$PY" -c 'import json, sys
 names = [l.strip() for l in open(sys.argv[1]) if l.strip()]
-for n in names[:10]: print(json.dumps("a photo of a %s." % n))' clip/prompts/imagenet_classes.txt \
-    | "$OUT/clip" tokenize > "$OUT/ids.jsonl"
+for n in names[:10]: print(json.dumps(sys.argv[2] % n))' clip/prompts/imagenet_classes.txt "${v#*:}" \
+		| "$OUT/clip" tokenize > "$OUT/$(echo "$label" | tr ' ' _).jsonl"
+done
 
 {
 	lscpu | grep -E '^(Model name|CPU\(s\)|Thread|L2|L3)'
@@ -43,7 +47,7 @@ torch() { # name, extra env..., then the attention implementation last
 	name=$1; shift
 	/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@" \
 		"$PY" tools/bench_torch.py --model "$DIR" --threads "$THREADS" --batches 1,10,64 \
-		--text-ids "$OUT/ids.jsonl" --text-batch 10 --duration "$DURATION" --attn "$ATTN" \
+		--text-ids "texts=$OUT/texts.jsonl" --text-ids "distinct texts=$OUT/distinct_texts.jsonl" --text-batch 10 --duration "$DURATION" --attn "$ATTN" \
 		> "$OUT/$name.log" 2>&1
 }
 ATTN=eager torch torch-eager OMP_NUM_THREADS="$THREADS"

@@ -25,6 +25,8 @@ def parse(path):
                 r["latency, 1 image (ms)"] = float(m[3])
         elif m := re.match(r"texts batch (\d+): texts/s: ([\d.]+)", line):
             r[f"texts/s, batch {m[1]} prompts"] = float(m[2])
+        elif m := re.match(r"distinct texts batch (\d+): texts/s: ([\d.]+)", line):
+            r[f"texts/s, batch {m[1]} distinct texts"] = float(m[2])
         elif m := re.match(r"load: ([\d.]+) ?s", line):
             r.setdefault("load (s)", float(m[1]))
         elif m := re.search(r"Maximum resident set size \(kbytes\): (\d+)", line):
@@ -37,7 +39,8 @@ def main():
     runs = {os.path.basename(p)[:-4]: parse(p) for p in sorted(glob.glob(os.path.join(out, "torch-*.log")))}
     go = parse(os.path.join(out, "goclip.log"))
     rows = ["images/s, batch 1", "images/s, batch 10", "images/s, batch 64",
-            "latency, 1 image (ms)", "texts/s, batch 10 prompts", "load (s)", "peak RSS (MB)"]
+            "latency, 1 image (ms)", "texts/s, batch 10 prompts",
+            "texts/s, batch 10 distinct texts", "load (s)", "peak RSS (MB)"]
     lower = {"latency, 1 image (ms)", "load (s)", "peak RSS (MB)"}
     names = list(runs)
     print("| | " + " | ".join(names) + " | goclip | goclip vs best PyTorch |")

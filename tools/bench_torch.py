@@ -7,15 +7,15 @@ tools/bench.sh runs the whole comparison):
     go run ./cmd/clip synth --preset b32 --out /tmp/b32
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
         /root/goclip-venv/bin/python tools/bench_torch.py --model /tmp/b32 \
-        --text-ids ids.jsonl [--attn eager|sdpa]
+        --text-ids texts=ids.jsonl [--attn eager|sdpa]
 
 It loads the model folder with CLIPModel.from_pretrained (float32, the
 given attention implementation), then for each image batch size times
 get_image_features on deterministic pixel values (the pattern `clip bench`
 uses), and get_text_features on the first --text-batch token sequences of
---text-ids (JSON arrays of ids, one per line, as `clip tokenize` prints
-them), padded to the longest with an attention mask as CLIPProcessor's
-padding=True does. Each measurement runs for --duration seconds after a
+each --text-ids LABEL=FILE (JSON arrays of ids, one per line, as `clip
+tokenize` prints them), padded to the longest with an attention mask as
+CLIPProcessor's padding=True does. Each measurement runs for --duration seconds after a
 warm-up call. Output lines have the format of `clip bench`. Not used by
 `go test`.
 """
@@ -44,7 +44,8 @@ def main():
     ap.add_argument("--model", required=True, help="HF-style CLIP model folder")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,10,64", help="image batch sizes")
-    ap.add_argument("--text-ids", help="JSON lines of token ids (clip tokenize output)")
+    ap.add_argument("--text-ids", action="append", default=[],
+                    help="LABEL=FILE: JSON lines of token ids (clip tokenize output); repeatable")
     ap.add_argument("--text-batch", type=int, default=10)
     ap.add_argument("--attn", default="eager", choices=["eager", "sdpa"])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
@@ -86,8 +87,9 @@ def main():
             ips, lat = rate(lambda: model.get_image_features(pixel_values=px), b, args.duration)
             print(f"images batch {b}: images/s: {ips:.2f} ({lat * 1e3:.1f} ms per call)", flush=True)
 
-        if args.text_ids:
-            with open(args.text_ids) as f:
+        for spec in args.text_ids:
+            label, path = spec.split("=", 1)
+            with open(path) as f:
                 seqs = [json.loads(l) for l in f if l.strip()][:args.text_batch]
             b = len(seqs)
             longest = max(len(s) for s in seqs)
@@ -95,7 +97,7 @@ def main():
             ids = torch.tensor([s + [pad] * (longest - len(s)) for s in seqs], dtype=torch.int64)
             mask = torch.tensor([[1] * len(s) + [0] * (longest - len(s)) for s in seqs], dtype=torch.int64)
             tps, lat = rate(lambda: model.get_text_features(input_ids=ids, attention_mask=mask), b, args.duration)
-            print(f"texts batch {b}: texts/s: {tps:.2f} ({lat * 1e3:.1f} ms per call; padded to {longest} tokens)")
+            print(f"{label} batch {b}: texts/s: {tps:.2f} ({lat * 1e3:.1f} ms per call; padded to {longest} tokens)")
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
