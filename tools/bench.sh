@@ -6,14 +6,18 @@
 #
 # MODEL_DIR defaults to /tmp/goclip-b32; the synthetic full-size ViT-B/32
 # is written there if absent (`clip synth --preset b32`, about 1 s). Logs
-# go to $OUT (default /tmp/goclip-bench). DURATION (default 10) is the
-# seconds per measurement, THREADS (default 2) the thread count of both.
-# Wait for a quiet machine first: the 1-minute load average is printed
-# before and after, and a run whose load rose is not worth reporting.
+# go to $OUT (default /tmp/goclip-bench). DURATION (default 5) is the
+# seconds per measurement, THREADS (default 2) the thread count of both,
+# ROUNDS (default 3) the number of rounds: each round runs every PyTorch
+# setting and goclip once, back to back, and the table gives the median
+# of the rounds (on shared virtual machines single runs vary by ±15%).
+# Wait for a quiet machine first: the load average is printed before and
+# after (the benchmark itself adds about THREADS to it).
 set -eu
 DIR=${1:-/tmp/goclip-b32}
 OUT=${OUT:-/tmp/goclip-bench}
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 PY=${PY:-/root/goclip-venv/bin/python}
 mkdir -p "$OUT"
@@ -43,19 +47,27 @@ done
 # /usr/bin/time -v gives each process's peak RSS. The OpenBLAS variables
 # set on this machine are removed for PyTorch only (README of the
 # environment); PyPI's torch uses MKL and oneDNN, not OpenBLAS.
-torch() { # name, extra env..., then the attention implementation last
+torch() { # log name, then extra environment; $ATTN: attention implementation
 	name=$1; shift
 	/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@" \
 		"$PY" tools/bench_torch.py --model "$DIR" --threads "$THREADS" --batches 1,10,64 \
-		--text-ids "texts=$OUT/texts.jsonl" --text-ids "distinct texts=$OUT/distinct_texts.jsonl" --text-batch 10 --duration "$DURATION" --attn "$ATTN" \
-		> "$OUT/$name.log" 2>&1
+		--text-ids "texts=$OUT/texts.jsonl" --text-ids "distinct texts=$OUT/distinct_texts.jsonl" --text-batch 10 \
+		--duration "$DURATION" --attn "$ATTN" > "$OUT/$name.log" 2>&1
 }
-ATTN=eager torch torch-eager OMP_NUM_THREADS="$THREADS"
-ATTN=sdpa torch torch-sdpa OMP_NUM_THREADS="$THREADS"
-ATTN=sdpa torch torch-sdpa-passive OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
-ATTN=eager torch torch-eager-passive OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
-/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
-	--text-batch 10 --duration "${DURATION}s" > "$OUT/goclip.log" 2>&1
+rm -f "$OUT"/*.r*.log
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	echo "round $r: load $(cat /proc/loadavg)" >> "$OUT/machine.txt"
+	# PyTorch as installed, eager and SDPA attention; the tuned
+	# setting (OMP_WAIT_POLICY=PASSIVE); OpenMP threads pinned to cores.
+	ATTN=eager torch "torch-eager.r$r" OMP_NUM_THREADS="$THREADS"
+	ATTN=sdpa torch "torch-sdpa.r$r" OMP_NUM_THREADS="$THREADS"
+	ATTN=sdpa torch "torch-sdpa-passive.r$r" OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
+	ATTN=sdpa torch "torch-sdpa-bind.r$r" OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=close OMP_PLACES=cores
+	/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
+		--text-batch 10 --duration "${DURATION}s" > "$OUT/goclip.r$r.log" 2>&1
+	r=$((r + 1))
+done
 echo "load after: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
 
 cat "$OUT/machine.txt"

@@ -3,9 +3,9 @@
 
     python tools/bench_table.py OUT_DIR
 
-Reads OUT_DIR/torch-*.log and OUT_DIR/goclip.log (the output of
-tools/bench_torch.py and `clip bench` under /usr/bin/time -v) and prints one
-column per run, and goclip's advantage over the best PyTorch run of each
+Reads OUT_DIR/NAME.rR.log, round R of setting NAME (torch-* from
+tools/bench_torch.py, goclip from `clip bench`, each under /usr/bin/time -v),
+and prints one column per setting with the median over the rounds, and goclip's advantage over the best PyTorch run of each
 row: goclip ÷ PyTorch for rates, PyTorch ÷ goclip for latency, load time
 and memory (so above 1× always means goclip is better).
 """
@@ -13,6 +13,7 @@ and memory (so above 1× always means goclip is better).
 import glob
 import os
 import re
+import statistics
 import sys
 
 
@@ -34,10 +35,20 @@ def parse(path):
     return r
 
 
+def median_of(paths):
+    runs = [parse(p) for p in paths]
+    keys = {k for r in runs for k in r}
+    return {k: statistics.median(r[k] for r in runs if k in r) for k in keys}, len(runs)
+
+
 def main():
     out = sys.argv[1]
-    runs = {os.path.basename(p)[:-4]: parse(p) for p in sorted(glob.glob(os.path.join(out, "torch-*.log")))}
-    go = parse(os.path.join(out, "goclip.log"))
+    groups = {}
+    for p in sorted(glob.glob(os.path.join(out, "*.r*.log"))):
+        groups.setdefault(os.path.basename(p).rsplit(".r", 1)[0], []).append(p)
+    go, n = median_of(groups.pop("goclip"))
+    runs = {name: median_of(ps)[0] for name, ps in sorted(groups.items())}
+    print(f"median of {n} rounds")
     rows = ["images/s, batch 1", "images/s, batch 10", "images/s, batch 64",
             "latency, 1 image (ms)", "texts/s, batch 10 prompts",
             "texts/s, batch 10 distinct texts", "load (s)", "peak RSS (MB)"]
