@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -355,4 +357,34 @@ func TestNewLinearStacked(t *testing.T) {
 			t.Error("wrong out accepted")
 		}
 	})
+}
+
+// TestParallelBudget checks that concurrent callers share one budget of
+// maxWorkers-1 helpers: with C callers, at most C+maxWorkers-1 tasks ever
+// run at once, however many tasks each call has.
+func TestParallelBudget(t *testing.T) {
+	const callers, tasks = 4, 40
+	var running, peak atomic.Int32
+	var wg sync.WaitGroup
+	for c := 0; c < callers; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Parallel(tasks, func(int) {
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				time.Sleep(200 * time.Microsecond)
+				running.Add(-1)
+			})
+		}()
+	}
+	wg.Wait()
+	if p, limit := peak.Load(), int32(callers+maxWorkers-1); p > limit {
+		t.Errorf("%d tasks ran at once, want at most %d (callers + helpers)", p, limit)
+	}
 }
