@@ -185,6 +185,9 @@ func TestAttentionSeqsShared(t *testing.T) {
 }
 
 func TestAttentionAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items on purpose); checked in the normal run")
+	}
 	r := rand.New(rand.NewPCG(15, 16))
 	qkv := randSlice(r, 50*3*768)
 	dst := make([]float32, 50*768)

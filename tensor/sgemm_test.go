@@ -289,6 +289,9 @@ func TestMatMulTGonum(t *testing.T) {
 }
 
 func TestForwardAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race (sync.Pool drops items on purpose); checked in the normal run")
+	}
 	r := rand.New(rand.NewPCG(9, 10))
 	m, k, n := 50, 768, 768
 	l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
