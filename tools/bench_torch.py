@@ -56,9 +56,11 @@ def main():
     from transformers import CLIPConfig, CLIPModel
 
     torch.set_num_threads(args.threads)
+    # torch.backends.cpu appeared in torch 2.0; Debian's 1.13 (OpenBLAS) lacks it.
+    cpu_cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "n/a")()
     print(f"torch {torch.__version__} transformers {transformers.__version__} "
           f"python {platform.python_version()} threads {torch.get_num_threads()} "
-          f"attn {args.attn} cpu-capability {torch.backends.cpu.get_cpu_capability()} "
+          f"attn {args.attn} cpu-capability {cpu_cap} "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
 
@@ -74,8 +76,10 @@ def main():
             if isinstance(d[key], int):
                 d[key] = float(d[key])
     config = CLIPConfig.from_dict(cfg)
-    model = CLIPModel.from_pretrained(args.model, config=config, dtype=torch.float32,
-                                      attn_implementation=args.attn, local_files_only=True)
+    # transformers 5 calls the dtype argument `dtype`, 4.x `torch_dtype`.
+    dtype_arg = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+    model = CLIPModel.from_pretrained(args.model, config=config, attn_implementation=args.attn,
+                                      local_files_only=True, **{dtype_arg: torch.float32})
     model.eval()
     print(f"load: {time.perf_counter() - t0:.3f} s")
 
