@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/evaluate"
 )
 
 const classifyUsage = `usage: clip classify --model M [--classes FILE|imagenet] [--templates openai|simple|names|FILE] [--top 5] [--json] IMAGE...
@@ -50,6 +51,15 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer m.Close()
+	// Images first: a bad image file fails before minutes of prompt embedding.
+	in, err := fileInput(ctx, dir, images, nil)
+	if err != nil {
+		return err
+	}
+	pixels, err := pixelsOf(ctx, dir, in)
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	var c *clip.Classifier
 	if *load != "" {
@@ -64,15 +74,19 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err != nil {
 			return err
 		}
-		last := time.Now()
+		last, tty := time.Now(), evaluate.IsTerminal(stderr)
 		c, err = clip.NewClassifier(ctx, m, names, &clip.ClassifierOptions{
 			Templates: tmpl, BatchSize: *batch, Model: *model,
 			Progress: func(done, total int) {
 				if total > *batch && (time.Since(last) > time.Second || done == total) {
 					last = time.Now()
-					fmt.Fprintf(stderr, "\rembedding class prompts: %d/%d", done, total)
-					if done == total {
-						fmt.Fprintln(stderr)
+					if tty { // redraw in place; plain lines when stderr is a file or pipe
+						fmt.Fprintf(stderr, "\rembedding class prompts: %d/%d", done, total)
+						if done == total {
+							fmt.Fprintln(stderr)
+						}
+					} else {
+						fmt.Fprintf(stderr, "embedding class prompts: %d/%d\n", done, total)
 					}
 				}
 			},
@@ -86,14 +100,6 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		if err := c.Save(*save); err != nil {
 			return err
 		}
-	}
-	in, err := fileInput(ctx, dir, images, nil)
-	if err != nil {
-		return err
-	}
-	pixels, err := pixelsOf(ctx, dir, in)
-	if err != nil {
-		return err
 	}
 	t1 := time.Now()
 	preds, err := c.ClassifyPixels(ctx, m, pixels, len(images), *top)
