@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
 )
@@ -113,8 +114,8 @@ func (c *Config) Validate() error {
 	if err := c.TextConfig.Validate(); err != nil {
 		return &ConfigError{Err: err}
 	}
-	if c.ProjectionDim <= 0 {
-		return &ConfigError{Field: "projection_dim", Err: fmt.Errorf("%d must be positive", c.ProjectionDim)}
+	if c.ProjectionDim <= 0 || c.ProjectionDim > encoder.MaxDim {
+		return &ConfigError{Field: "projection_dim", Err: fmt.Errorf("%d must be in [1,%d]", c.ProjectionDim, encoder.MaxDim)}
 	}
 	return nil
 }

@@ -93,6 +93,13 @@ func TestLoadConfigErrors(t *testing.T) {
 		{`{"vision_config": {"hidden_act": "relu"}}`, "hidden_act"},
 		{`{"text_config": {"num_attention_heads": 7}}`, "num_attention_heads"},
 		{`{"text_config": {"layer_norm_eps": -1}}`, "layer_norm_eps"},
+		// Absurd sizes are rejected before anything is allocated by them
+		// (num_hidden_layers 1e12 used to size a slice of layers).
+		{`{"vision_config": {"num_hidden_layers": 1000000000000}}`, "num_hidden_layers"},
+		{`{"text_config": {"hidden_size": 1000000000, "num_attention_heads": 1}}`, "hidden_size"},
+		{`{"text_config": {"intermediate_size": 1000000000}}`, "intermediate_size"},
+		{`{"projection_dim": 1000000000}`, "projection_dim"},
+		{`{"vision_config": {"image_size": 1048576}}`, "image_size"},
 		{`[1, 2, 3]`, "config"},
 		{`{"truncated": `, "config"},
 		{``, "config"},
@@ -221,6 +228,15 @@ func TestEmbedInputErrors(t *testing.T) {
 	}
 	if _, err := m.EmbedPixels(ctx, nil, -1); err == nil {
 		t.Error("negative image count accepted")
+	}
+	// 40 images: more than one chunk of the tiny model's vision pass (32),
+	// so the index must be of the whole batch.
+	px := make([]float32, 40*3*m.ImageSize()*m.ImageSize())
+	for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(-1))} {
+		px[len(px)-1] = bad
+		if _, err := m.EmbedPixels(ctx, px, 40); err == nil || !strings.Contains(err.Error(), "image 39") {
+			t.Errorf("pixel %g: %v", bad, err)
+		}
 	}
 	long := make([]int32, 78)
 	for i, bad := range [][]int32{{}, {49406, 49408}, {-1}, long} {

@@ -185,6 +185,9 @@ func (m *Model) EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]f
 	if n < 0 || len(pixels) != n*per {
 		return nil, fmt.Errorf("clip: EmbedPixels: %d values for %d images of [%d,%d,%d]", len(pixels), n, vc.NumChannels, vc.ImageSize, vc.ImageSize)
 	}
+	if err := vit.CheckPixels(pixels, per); err != nil { // indices in the whole batch
+		return nil, fmt.Errorf("clip: %w", err)
+	}
 	out := make([][]float32, 0, n)
 	chunk := m.imagesPerChunk()
 	for i := 0; i < n; i += chunk {

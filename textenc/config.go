@@ -63,18 +63,12 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) encoderConfig() (encoder.Config, error) {
-	act, err := encoder.ParseAct(c.HiddenAct)
-	if err != nil {
-		return encoder.Config{}, err
-	}
-	ec := encoder.Config{
+	return encoder.Config{
 		Width:        c.HiddenSize,
 		Heads:        c.NumAttentionHeads,
 		Intermediate: c.IntermediateSize,
 		Layers:       c.NumHiddenLayers,
-		Act:          act,
 		Eps:          float32(c.LayerNormEps),
 		Causal:       true,
-	}
-	return ec, ec.Validate()
+	}.WithAct(c.HiddenAct)
 }

@@ -3,6 +3,7 @@ package vit
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
@@ -79,6 +80,9 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	if n == 0 {
 		return nil, nil
 	}
+	if err := CheckPixels(px, c.NumChannels*s*s); err != nil {
+		return nil, err
+	}
 	b := m.getBuffers(n)
 	defer m.pool.Put(b)
 	x := b.x
@@ -105,6 +109,18 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	}
 	tensor.LayerNorm(pooled, pooled, m.postWeight, m.postBias, n, w, float32(c.LayerNormEps))
 	return pooled, nil
+}
+
+// CheckPixels reports the first NaN or Inf in px, images of per values
+// each: one would spread through attention to every output value, so it
+// is rejected instead of giving a NaN embedding.
+func CheckPixels(px []float32, per int) error {
+	for i, v := range px {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("vit: image %d: pixel value %g at index %d is not finite", i/per, v, i%per)
+		}
+	}
+	return nil
 }
 
 // getBuffers returns pooled scratch sized for n images.

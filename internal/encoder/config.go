@@ -24,21 +24,40 @@ type Config struct {
 	Causal       bool              // text tower: token i attends to 0…i
 }
 
-// Validate reports an inconsistent shape.
+// Bounds on config sizes, far above any published CLIP (ViT-bigG/14:
+// width 1664, intermediate 8192, 48 layers) and low enough that a
+// malformed config.json is rejected before anything is sized by it.
+const (
+	MaxDim    = 1 << 16 // hidden_size, intermediate_size
+	MaxLayers = 1 << 10 // num_hidden_layers
+)
+
+// Validate reports an inconsistent or absurdly large shape.
 func (c Config) Validate() error {
 	switch {
-	case c.Width <= 0:
-		return fmt.Errorf("hidden_size %d must be positive", c.Width)
+	case c.Width <= 0 || c.Width > MaxDim:
+		return fmt.Errorf("hidden_size %d must be in [1,%d]", c.Width, MaxDim)
 	case c.Heads <= 0 || c.Width%c.Heads != 0:
 		return fmt.Errorf("num_attention_heads %d must be positive and divide hidden_size %d", c.Heads, c.Width)
-	case c.Intermediate <= 0:
-		return fmt.Errorf("intermediate_size %d must be positive", c.Intermediate)
-	case c.Layers < 0:
-		return fmt.Errorf("num_hidden_layers %d must not be negative", c.Layers)
+	case c.Intermediate <= 0 || c.Intermediate > MaxDim:
+		return fmt.Errorf("intermediate_size %d must be in [1,%d]", c.Intermediate, MaxDim)
+	case c.Layers < 0 || c.Layers > MaxLayers:
+		return fmt.Errorf("num_hidden_layers %d must be in [0,%d]", c.Layers, MaxLayers)
 	case !(c.Eps > 0):
 		return fmt.Errorf("layer_norm_eps %g must be positive", c.Eps)
 	}
 	return nil
+}
+
+// WithAct returns c with Act set from an HF hidden_act name, validated:
+// the towers build their encoder config with it.
+func (c Config) WithAct(hiddenAct string) (Config, error) {
+	act, err := ParseAct(hiddenAct)
+	if err != nil {
+		return Config{}, err
+	}
+	c.Act = act
+	return c, c.Validate()
 }
 
 // ParseAct maps an HF hidden_act name to a tensor activation.
