@@ -90,9 +90,12 @@ var imageFileExts = map[string]string{
 //     (classnames.txt, when it has one line per class, replaces the
 //     folder names as class names);
 //   - a directory of images: unlabelled images;
-//   - otherwise, a string shaped "org/name": a Hub dataset repo, found in
-//     the Hugging Face cache or downloaded into it (shards lazily, when
-//     first read).
+//   - otherwise, a string shaped "org/name" or "org/name@revision" (a
+//     branch, tag or commit, as hub.ParseRepoSpec reads model ids): a Hub
+//     dataset repo, found in the Hugging Face cache or downloaded into it
+//     (shards lazily, when first read). Every file comes from one commit:
+//     the one the revision (default "main") names when the dataset is
+//     opened.
 func Open(ctx context.Context, ref string, opts *Options) (*Dataset, error) {
 	var o Options
 	if opts != nil {
@@ -115,8 +118,12 @@ func Open(ctx context.Context, ref string, opts *Options) (*Dataset, error) {
 		return d, d.readTexts(filepath.Dir(ref))
 	case err == nil:
 		return openDir(ref, o)
-	case errors.Is(err, fs.ErrNotExist) && hub.LooksLikeRepoID(ref):
-		return openHub(ctx, ref, o)
+	case errors.Is(err, fs.ErrNotExist):
+		repo, ok := hub.ParseRepoSpec(ref, hub.Dataset)
+		if !ok {
+			return nil, fmt.Errorf("dataset: %w, and %q is not a Hub dataset id (org/name[@revision])", err, ref)
+		}
+		return openHub(ctx, repo, o)
 	default:
 		return nil, fmt.Errorf("dataset: %w", err)
 	}
@@ -332,14 +339,18 @@ func imageEntry(root, rel string, label int) (imageFile, bool) {
 	return imageFile{path: filepath.Join(root, rel), key: filepath.ToSlash(rel), format: format, label: label}, true
 }
 
-// openHub resolves a Hub dataset repo: the text files now (one pinned
-// commit), the shards when they are read.
-func openHub(ctx context.Context, id string, o Options) (*Dataset, error) {
+// openHub resolves a Hub dataset repo at repo.Revision ("" is main): the
+// text files now, which pins the commit, the shards from that same commit
+// when they are read.
+func openHub(ctx context.Context, repo hub.Repo, o Options) (*Dataset, error) {
 	c := o.Hub
 	if c == nil {
 		c = hub.New(nil)
 	}
-	repo := hub.Repo{ID: id, Type: hub.Dataset}
+	id := repo.ID
+	if repo.Revision != "" {
+		id += "@" + repo.Revision
+	}
 	nshards := o.Split + "/nshards.txt"
 	dir, err := c.Snapshot(ctx, repo, nil, []string{nshards, ClassnamesFile, TemplatesFile})
 	if err != nil {
@@ -373,7 +384,7 @@ func openHub(ctx context.Context, id string, o Options) (*Dataset, error) {
 		return nil, fmt.Errorf("dataset: %s: no .tar shards in %s/", id, o.Split)
 	}
 	for _, n := range names {
-		d.shards = append(d.shards, shard{name: id + "/" + n, open: func(ctx context.Context) (string, error) {
+		d.shards = append(d.shards, shard{name: repo.ID + "/" + n, open: func(ctx context.Context) (string, error) {
 			return c.Download(ctx, repo, n)
 		}})
 	}

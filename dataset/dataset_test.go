@@ -401,3 +401,86 @@ func FuzzReadShard(f *testing.F) {
 }
 
 var _ = color.RGBA{}
+
+// TestHubDatasetRevision opens "org/name@rev": every file comes from that
+// commit, also when the cache's main points at another one, and a revision
+// the Hub does not have is an error.
+func TestHubDatasetRevision(t *testing.T) {
+	for _, k := range []string{"HF_HUB_CACHE", "HF_HOME", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_ENDPOINT"} {
+		t.Setenv(k, "")
+	}
+	srv := hubtest.New()
+	defer srv.Close()
+	publish := func(sizes []int, classes int) (string, map[string][]byte) {
+		src := t.TempDir()
+		writeWDS(t, src, sizes, classes)
+		files := map[string][]byte{}
+		for _, f := range []string{"classnames.txt", TemplatesFile, "test/nshards.txt"} {
+			files[f], _ = os.ReadFile(filepath.Join(src, f))
+		}
+		for k := range sizes {
+			f := fmt.Sprintf("test/%d.tar", k)
+			files[f], _ = os.ReadFile(filepath.Join(src, f))
+		}
+		return srv.AddRepo("dataset", "org/wds", files), files
+	}
+	ctx := context.Background()
+	cache := t.TempDir()
+	c := hub.New(&hub.Config{CacheDir: cache, Endpoint: srv.URL})
+	// Version 1: 2 shards (3+2 samples), 3 classes, opened by commit.
+	v1, _ := publish([]int{3, 2}, 3)
+	d, err := Open(ctx, "org/wds@"+v1, &Options{Hub: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Classnames) != 3 || len(collect(t, d)) != 5 {
+		t.Fatalf("v1: %d classes, want 3", len(d.Classnames))
+	}
+	// Version 2 on the Hub: 3 shards (4+4+1), 5 classes; main moves there.
+	v2, files2 := publish([]int{4, 4, 1}, 5)
+	d, err = Open(ctx, "org/wds@main", &Options{Hub: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := collect(t, d)
+	if len(d.Classnames) != 5 || len(ss) != 9 {
+		t.Fatalf("v2 at main: %d classes, %d samples; want 5, 9", len(d.Classnames), len(ss))
+	}
+	for i, s := range ss {
+		checkSample(t, s, i, 5)
+	}
+	p, err := d.ShardPath(ctx, 2)
+	if err != nil || !strings.Contains(p, v2) {
+		t.Errorf("shard 2 at %s (%v), want the snapshot of %s", p, err, v2)
+	}
+	if b, _ := os.ReadFile(p); !bytes.Equal(b, files2["test/2.tar"]) {
+		t.Errorf("shard 2 content differs from v2's")
+	}
+	// Offline, each commit opens from its own snapshot.
+	off := hub.New(&hub.Config{CacheDir: cache, Endpoint: "http://127.0.0.1:1", Offline: true})
+	for _, tc := range []struct {
+		rev              string
+		classes, samples int
+	}{{v1, 3, 5}, {v2, 5, 9}} {
+		d, err := Open(ctx, "org/wds@"+tc.rev, &Options{Hub: off})
+		if err != nil {
+			t.Fatalf("offline @%s: %v", tc.rev[:7], err)
+		}
+		ss := collect(t, d)
+		if len(d.Classnames) != tc.classes || len(ss) != tc.samples {
+			t.Errorf("offline @%s: %d classes, %d samples; want %d, %d", tc.rev[:7], len(d.Classnames), len(ss), tc.classes, tc.samples)
+		}
+		for i, s := range ss {
+			checkSample(t, s, i, tc.classes)
+		}
+	}
+	// A commit the Hub does not have, and malformed specs.
+	if _, err := Open(ctx, "org/wds@"+strings.Repeat("0", 40), &Options{Hub: c}); !errors.Is(err, hub.ErrRevisionNotFound) {
+		t.Errorf("unknown revision: %v, want ErrRevisionNotFound", err)
+	}
+	for _, bad := range []string{"org/wds@", "org/wds@a/../b"} {
+		if _, err := Open(ctx, bad, &Options{Hub: c}); err == nil {
+			t.Errorf("Open(%q) succeeded", bad)
+		}
+	}
+}
