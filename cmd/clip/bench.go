@@ -39,7 +39,7 @@ import (
 // The load time goes to stdout and stderr. GOMAXPROCS sets the number of
 // threads; measure peak memory from outside (/usr/bin/time -v).
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", stderr)
+	fs := newFlagSet("bench", "usage: clip bench --model DIR [--batch 1,10,64] [--text-batch N] [--duration D]", stderr)
 	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
 	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
 	textBatch := fs.Int("text-batch", 0, "prompts per text call (default: the first --batch)")

@@ -24,7 +24,7 @@ import (
 // of their names. IMAGE files (in the order given) go through the
 // model's CLIPImageProcessor configuration (package imageproc).
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("embed", stderr)
+	fs := newFlagSet("embed", "usage: clip embed --model DIR --out FILE.safetensors [--pixel-values FILE.safetensors] [--texts FILE] [IMAGE...]", stderr)
 	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
 	out := fs.String("out", "", "output safetensors file")
 	pixelsPath := fs.String("pixel-values", "", "safetensors file of [3,S,S] F32 pixel values")

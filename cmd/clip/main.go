@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 )
 
 type command struct {
@@ -40,10 +41,23 @@ func main() {
 	stop()
 	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "clip:", err)
+			fmt.Fprintln(os.Stderr, errorLine(err))
 		}
 		os.Exit(1)
 	}
+}
+
+// errorLine formats err as the one line main prints: "clip: embed:
+// /path/model.safetensors: …". Library errors carry their package prefix
+// ("clip: /path: …"), which after the command's own prefix would read
+// "clip: embed: clip: /path"; the inner "clip: " is dropped (file and
+// tensor names stay) and line breaks become spaces.
+func errorLine(err error) string {
+	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
+	for strings.HasPrefix(msg, "clip: ") {
+		msg = msg[len("clip: "):]
+	}
+	return "clip: " + strings.ReplaceAll(msg, ": clip: ", ": ")
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {

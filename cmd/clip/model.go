@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 
 	"github.com/goclip/goclip/clip"
@@ -54,9 +55,14 @@ func loadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model,
 }
 
 // newFlagSet returns a flag set for a subcommand that reports errors
-// instead of exiting, writing usage to stderr.
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+// instead of exiting; -h prints synopsis (the "usage: clip name …" lines,
+// positional arguments included) and the flags to stderr.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("clip "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, synopsis+"\n\nflags:")
+		fs.PrintDefaults()
+	}
 	return fs
 }

@@ -21,7 +21,7 @@ import (
 // OpenAI CLIP's defaults at --size px without a model). Files are decoded
 // in parallel; the first unreadable one fails the command, naming it.
 func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("preprocess", stderr)
+	fs := newFlagSet("preprocess", "usage: clip preprocess --model DIR --out FILE.safetensors IMAGE...\n       clip preprocess --size 224 --out FILE.safetensors IMAGE...", stderr)
 	model := fs.String("model", "", "model folder (preprocessor_config.json, or config.json's vision image_size)")
 	size := fs.Int("size", 0, "without --model: OpenAI CLIP preprocessing at this size")
 	out := fs.String("out", "", "output safetensors file")

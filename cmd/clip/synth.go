@@ -16,7 +16,7 @@ import (
 //
 //	clip synth --config CONFIG.json|--preset tiny|b32 --seed N --out DIR
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("synth", stderr)
+	fs := newFlagSet("synth", "usage: clip synth --config CONFIG.json|--preset tiny|b32 --seed N --out DIR", stderr)
 	config := fs.String("config", "", "config.json to take the shapes from (either layout)")
 	preset := fs.String("preset", "", "tiny (64 px, 2 layers) or b32 (ViT-B/32 shapes)")
 	seed := fs.Uint64("seed", 0, "recipe seed")

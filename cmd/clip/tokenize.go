@@ -35,7 +35,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 func (c tokenizeCmd) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", stderr)
+	fs := newFlagSet("tokenize", "usage: clip tokenize [--model DIR] < strings.jsonl", stderr)
 	model := fs.String("model", "", "model folder with tokenizer.json or vocab.json + merges.txt (default: built-in CLIP vocabulary)")
 	if err := fs.Parse(args); err != nil {
 		return err
