@@ -14,9 +14,9 @@ import (
 
 // runSynth writes a model folder with deterministic synthetic weights:
 //
-//	clip synth --config CONFIG.json|--preset tiny|b32 --seed N --out DIR
+//	clip synth (--preset tiny|b32 | --config CONFIG.json) [--seed N] --out DIR
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("synth", "usage: clip synth --config CONFIG.json|--preset tiny|b32 --seed N --out DIR", stderr)
+	fs := newFlagSet("synth", "usage: clip synth (--preset tiny|b32 | --config CONFIG.json) [--seed N] --out DIR", stderr)
 	config := fs.String("config", "", "config.json to take the shapes from (either layout)")
 	preset := fs.String("preset", "", "tiny (64 px, 2 layers) or b32 (ViT-B/32 shapes)")
 	seed := fs.Uint64("seed", 0, "recipe seed")
