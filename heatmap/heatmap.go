@@ -48,6 +48,15 @@ type Options struct {
 // maxLabelPx bounds the drawn length of a label; longer ones get "…".
 const maxLabelPx = 230
 
+// Size limits, so that no option or matrix can make Render allocate
+// gigabytes: maxCell bounds Options.Cell, maxPixels the PNG (2^26 RGBA
+// pixels = 256 MB, e.g. 8192×8192; the 1000×1000 matrix at the 16 px
+// minimum cell needs 16000² and must be an SVG).
+const (
+	maxCell   = 512
+	maxPixels = 1 << 26
+)
+
 // figure is a validated matrix with its resolved options and layout.
 type figure struct {
 	m          [][]float64
@@ -70,6 +79,9 @@ func Render(m [][]float32, opts *Options) (*image.RGBA, error) {
 	f, err := prepare(m, opts)
 	if err != nil {
 		return nil, err
+	}
+	if f.width*f.height > maxPixels {
+		return nil, fmt.Errorf("heatmap: a %d×%d matrix makes a %d×%d px figure, too large for a PNG (max %d pixels); write an SVG or use a smaller Cell", f.rows, f.cols, f.width, f.height, maxPixels)
 	}
 	return f.draw(), nil
 }
@@ -117,6 +129,9 @@ func prepare(m [][]float32, opts *Options) (*figure, error) {
 	f.cols = len(m[0])
 	if f.rows > 2000 || f.cols > 2000 {
 		return nil, fmt.Errorf("heatmap: %d×%d matrix is too large to draw (max 2000 per side)", f.rows, f.cols)
+	}
+	if f.o.Cell > maxCell {
+		return nil, fmt.Errorf("heatmap: cell size %d px is larger than %d", f.o.Cell, maxCell)
 	}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	f.m = make([][]float64, f.rows)

@@ -259,3 +259,26 @@ func tall(n int) [][]float32 {
 	}
 	return m
 }
+
+// TestSizeLimits: options or matrices that would need gigabytes of pixels
+// are refused before the image is allocated (Cell 1<<20 used to ask for a
+// 17 TB RGBA buffer).
+func TestSizeLimits(t *testing.T) {
+	m := [][]float32{{1, 2}, {3, 4}}
+	if _, err := Render(m, &Options{Cell: 1 << 20}); err == nil || !strings.Contains(err.Error(), "cell size") {
+		t.Errorf("Cell 1<<20: %v", err)
+	}
+	if err := WriteSVG(io.Discard, m, &Options{Cell: 1 << 20}); err == nil {
+		t.Error("SVG with Cell 1<<20 accepted")
+	}
+	big := make([][]float32, 1000)
+	for i := range big {
+		big[i] = make([]float32, 1000)
+	}
+	if _, err := Render(big, nil); err == nil || !strings.Contains(err.Error(), "too large for a PNG") {
+		t.Errorf("1000×1000 PNG: %v", err)
+	}
+	if _, err := Render(m, &Options{Cell: maxCell}); err != nil {
+		t.Errorf("Cell %d: %v", maxCell, err)
+	}
+}
