@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goclip/goclip/hub"
 )
@@ -62,6 +64,12 @@ type Dataset struct {
 	shards   []shard
 	files    []imageFile
 	maxBytes int64
+
+	countMu sync.Mutex
+	counts  map[int]int // shard index → sample count, once a pass has reached the shard's end
+	// openFile opens a local shard file; nil means os.Open (tests count
+	// the bytes read through it).
+	openFile func(string) (io.ReadSeekCloser, error)
 }
 
 type shard struct {
@@ -151,15 +159,15 @@ func openDir(root string, o Options) (*Dataset, error) {
 			return nil, err
 		}
 		if dir != root && (d.Classnames == nil || d.Templates == nil) {
-			keep := *d
+			names, templates := d.Classnames, d.Templates
 			if err := d.readTexts(dir); err != nil {
 				return nil, err
 			}
-			if keep.Classnames != nil {
-				d.Classnames = keep.Classnames
+			if names != nil {
+				d.Classnames = names
 			}
-			if keep.Templates != nil {
-				d.Templates = keep.Templates
+			if templates != nil {
+				d.Templates = templates
 			}
 		}
 		return d, nil

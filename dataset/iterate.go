@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -14,11 +15,34 @@ import (
 // shards are downloaded (or found in the cache) as they are reached. The
 // sequence stops after yielding a non-nil error.
 func (d *Dataset) Samples(ctx context.Context) iter.Seq2[Sample, error] {
+	return d.SamplesFrom(ctx, 0)
+}
+
+// SamplesFrom streams the samples of Samples from sample start on (the
+// first start samples are left out; a start at or past the end yields
+// nothing), without reading the image bytes of the samples it leaves out:
+// a shard that ends before start is skipped whole, not even opened, when
+// its sample count is known (from Counts, or an earlier complete pass
+// over it); otherwise its tar headers are read and its members' content
+// seeked over, which counts it. In the shard holding sample start, the
+// members before it are seeked over the same way. Skipped Hub shards whose
+// count is not yet known are downloaded (or found in the cache) to be
+// counted.
+func (d *Dataset) SamplesFrom(ctx context.Context, start int) iter.Seq2[Sample, error] {
 	return func(yield func(Sample, error) bool) {
-		all := func(int) bool { return true }
-		stop := fmt.Errorf("stop")
-		for _, sh := range d.shards {
-			err := d.walk(ctx, sh, all, func(_ int, s Sample) error {
+		if start < 0 {
+			yield(Sample{}, fmt.Errorf("dataset: start sample %d is negative", start))
+			return
+		}
+		stop := errors.New("stop")
+		base := 0 // index of the shard's first sample
+		for i := range d.shards {
+			if n, ok := d.knownCount(i); ok && start >= base+n {
+				base += n // skipped whole, not opened
+				continue
+			}
+			lo := max(start-base, 0)
+			n, err := d.walkCount(ctx, i, func(j int) bool { return j >= lo }, func(_ int, s Sample) error {
 				if !yield(s, nil) {
 					return stop
 				}
@@ -31,8 +55,9 @@ func (d *Dataset) Samples(ctx context.Context) iter.Seq2[Sample, error] {
 				yield(Sample{}, err)
 				return
 			}
+			base += n
 		}
-		for _, f := range d.files {
+		for _, f := range d.files[min(start, len(d.files)):] {
 			if err := ctx.Err(); err != nil {
 				yield(Sample{}, err)
 				return
@@ -45,22 +70,47 @@ func (d *Dataset) Samples(ctx context.Context) iter.Seq2[Sample, error] {
 	}
 }
 
-func (d *Dataset) walk(ctx context.Context, sh shard, want func(int) bool, fn func(int, Sample) error) error {
-	_, err := d.walkCount(ctx, sh, want, fn)
+// knownCount returns the sample count of shard i if a complete pass has
+// established it.
+func (d *Dataset) knownCount(i int) (int, bool) {
+	d.countMu.Lock()
+	defer d.countMu.Unlock()
+	n, ok := d.counts[i]
+	return n, ok
+}
+
+func (d *Dataset) walk(ctx context.Context, i int, want func(int) bool, fn func(int, Sample) error) error {
+	_, err := d.walkCount(ctx, i, want, fn)
 	return err
 }
 
-func (d *Dataset) walkCount(ctx context.Context, sh shard, want func(int) bool, fn func(int, Sample) error) (int, error) {
+// walkCount walks shard i (see walkShard) and, when it reaches the end,
+// records the shard's sample count for SamplesFrom.
+func (d *Dataset) walkCount(ctx context.Context, i int, want func(int) bool, fn func(int, Sample) error) (int, error) {
+	sh := d.shards[i]
 	p, err := sh.open(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("dataset: shard %s: %w", sh.name, err)
 	}
-	f, err := os.Open(p)
+	open := d.openFile
+	if open == nil {
+		open = func(p string) (io.ReadSeekCloser, error) { return os.Open(p) }
+	}
+	f, err := open(p)
 	if err != nil {
 		return 0, fmt.Errorf("dataset: shard %s: %w", sh.name, err)
 	}
 	defer f.Close()
-	return walkShard(ctx, f, sh.name, d.maxBytes, want, fn)
+	n, err := walkShard(ctx, f, sh.name, d.maxBytes, want, fn)
+	if err == nil {
+		d.countMu.Lock()
+		if d.counts == nil {
+			d.counts = map[int]int{}
+		}
+		d.counts[i] = n
+		d.countMu.Unlock()
+	}
+	return n, err
 }
 
 func (d *Dataset) readFile(f imageFile) (Sample, error) {
@@ -88,8 +138,8 @@ func (d *Dataset) Counts(ctx context.Context) ([]int, error) {
 	}
 	none := func(int) bool { return false }
 	out := make([]int, len(d.shards))
-	for i, sh := range d.shards {
-		n, err := d.walkCount(ctx, sh, none, nil)
+	for i := range d.shards {
+		n, err := d.walkCount(ctx, i, none, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -134,14 +184,14 @@ func (d *Dataset) RandomSample(ctx context.Context, n int, seed uint64) ([]Sampl
 		return out, nil
 	}
 	base := 0
-	for i, sh := range d.shards {
+	for i := range d.shards {
 		lo, hi := base, base+counts[i]
 		base = hi
 		if !slices.ContainsFunc(perm, func(g int) bool { return g >= lo && g < hi }) {
 			continue
 		}
 		want := func(j int) bool { _, ok := slot[lo+j]; return ok }
-		err := d.walk(ctx, sh, want, func(j int, s Sample) error {
+		err := d.walk(ctx, i, want, func(j int, s Sample) error {
 			out[slot[lo+j]] = s
 			return nil
 		})
