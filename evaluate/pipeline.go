@@ -24,12 +24,17 @@ type Scorer interface {
 	Scores(images [][]float32) ([][]float32, error)
 }
 
-// Config describes one evaluation run. Samples, Preprocess, Model and at
-// least one Scorer are required.
+// Config describes one evaluation run. Samples or SamplesFrom,
+// Preprocess, Model and at least one Scorer are required.
 type Config struct {
 	// Samples streams the dataset in its fixed order (dataset.Dataset's
 	// Samples). Sample i of this stream is sample i of the results.
 	Samples iter.Seq2[dataset.Sample, error]
+	// SamplesFrom, when set, is used instead of Samples: it streams the
+	// same samples from sample start on (dataset.Dataset's SamplesFrom),
+	// so a resumed run starts at the first sample not yet counted without
+	// reading the earlier ones.
+	SamplesFrom func(start int) iter.Seq2[dataset.Sample, error]
 	// Preprocess decodes one sample into pixel values [3,S,S]. It is called
 	// from several goroutines at once.
 	Preprocess func(dataset.Sample) ([]float32, error)
@@ -51,7 +56,8 @@ type Config struct {
 	Prefetch int
 
 	// Start holds the restored accumulators of an interrupted run, one per
-	// scorer; their N samples (the first N of the stream) are skipped.
+	// scorer; their N samples (the first N of the stream) are skipped
+	// (SamplesFrom(N) is asked for the rest, or Samples read past them).
 	// Nil starts from scratch.
 	Start []*Metrics
 	// Limit stops after the first Limit samples of the stream (counting
@@ -118,8 +124,8 @@ type job struct {
 // Metrics.N, none after) together with the error, so the caller can write
 // partial results and resume later with Config.Start.
 func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
-	if cfg.Samples == nil || cfg.Preprocess == nil || cfg.Model == nil || len(cfg.Scorers) == 0 {
-		return nil, errors.New("evaluate: Run needs Samples, Preprocess, Model and at least one Scorer")
+	if (cfg.Samples == nil && cfg.SamplesFrom == nil) || cfg.Preprocess == nil || cfg.Model == nil || len(cfg.Scorers) == 0 {
+		return nil, errors.New("evaluate: Run needs Samples or SamplesFrom, Preprocess, Model and at least one Scorer")
 	}
 	bs := cfg.BatchSize
 	if bs <= 0 {
@@ -189,7 +195,11 @@ func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
 		defer wg.Done()
 		defer close(batches)
 		defer close(jobs)
-		read(ctx, cfg, skip, bs, batches, jobs)
+		samples, first := cfg.Samples, 0
+		if cfg.SamplesFrom != nil {
+			samples, first = cfg.SamplesFrom(skip), skip
+		}
+		read(ctx, cfg, samples, first, skip, bs, batches, jobs)
 	}()
 
 	done := 0
@@ -254,10 +264,10 @@ func startMetrics(cfg Config) ([]*Metrics, error) {
 }
 
 // read streams the samples into batches (sent in order on batches before
-// their samples are handed to the decoders on jobs). It skips the first
-// skip samples and stops at cfg.Limit, at the end of the stream, or when
-// ctx is cancelled.
-func read(ctx context.Context, cfg Config, skip, bs int, batches chan<- *batch, jobs chan<- job) {
+// their samples are handed to the decoders on jobs). The stream's first
+// sample is sample first; read skips up to sample skip and stops at
+// cfg.Limit, at the end of the stream, or when ctx is cancelled.
+func read(ctx context.Context, cfg Config, samples iter.Seq2[dataset.Sample, error], first, skip, bs int, batches chan<- *batch, jobs chan<- job) {
 	var b *batch
 	send := func() bool { // hands the current batch to the consumer
 		b.wg.Add(1) // the reader's hold until the batch is complete
@@ -281,8 +291,8 @@ func read(ctx context.Context, cfg Config, skip, bs int, batches chan<- *batch, 
 			}
 		}
 	}
-	idx := 0
-	for s, err := range cfg.Samples {
+	idx := first
+	for s, err := range samples {
 		if err != nil {
 			finish(err)
 			return

@@ -378,3 +378,96 @@ func TestRunEarlyStopReturns(t *testing.T) {
 		t.Fatal("runs that failed early did not return (deadlock)")
 	}
 }
+
+// fakeSamplesFrom is fakeSamples as a SamplesFrom: it records each start
+// asked for and every index it yields.
+func fakeSamplesFrom(n int, starts *[]int, yielded *atomic.Int64) func(int) iter.Seq2[dataset.Sample, error] {
+	return func(start int) iter.Seq2[dataset.Sample, error] {
+		*starts = append(*starts, start)
+		return func(yield func(dataset.Sample, error) bool) {
+			for s, err := range fakeSamples(n, nil) {
+				var i int
+				fmt.Sscan(string(s.Image), &i)
+				if i < start {
+					continue
+				}
+				yielded.Add(1)
+				if !yield(s, err) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// TestRunSamplesFrom: a run resumed through SamplesFrom asks for the
+// stream from the first sample not yet counted, reads none before it and
+// ends with the counts of an uninterrupted run; stream positions in errors
+// and the limit still count from the dataset's first sample.
+func TestRunSamplesFrom(t *testing.T) {
+	const n, bs = 97, 8
+	cfg := fakeConfig(n)
+	cfg.BatchSize = bs
+	full, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, done := range []int{0, 8, 40, 96, 97} {
+		var starts []int
+		var yielded atomic.Int64
+		part, err := Run(context.Background(), func() Config {
+			c := fakeConfig(n)
+			c.BatchSize, c.Limit = bs, done
+			return c
+		}())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done == 0 {
+			part = nil
+		}
+		cfg := fakeConfig(n)
+		cfg.Samples = nil
+		cfg.SamplesFrom = fakeSamplesFrom(n, &starts, &yielded)
+		cfg.BatchSize, cfg.Start = bs, part
+		ms, err := Run(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(starts) != 1 || starts[0] != done || yielded.Load() != int64(n-done) {
+			t.Errorf("resume after %d: SamplesFrom called with %v, %d samples read; want [%d], %d", done, starts, yielded.Load(), done, n-done)
+		}
+		for k := range ms {
+			sameCounts(t, fmt.Sprintf("resumed after %d through SamplesFrom, scorer %d", done, k), ms[k], full[k])
+		}
+	}
+
+	// A limit counts the restored samples; an error names the stream
+	// position, not the position in the resumed stream.
+	part, _ := Run(context.Background(), func() Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return c }())
+	var starts []int
+	var yielded atomic.Int64
+	cfg = fakeConfig(n)
+	cfg.Samples, cfg.SamplesFrom = nil, fakeSamplesFrom(n, &starts, &yielded)
+	cfg.BatchSize, cfg.Start, cfg.Limit = bs, part, 30
+	ms, err := Run(context.Background(), cfg)
+	if err != nil || ms[0].N != 30 {
+		t.Fatalf("limit 30 after 16: N=%d, %v", ms[0].N, err)
+	}
+	sameCounts(t, "limit after resume", ms[0], sequential(t, 30, false))
+	part, _ = Run(context.Background(), func() Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return c }())
+	cfg = fakeConfig(n)
+	cfg.Samples, cfg.SamplesFrom = nil, fakeSamplesFrom(n, &starts, &yielded)
+	cfg.BatchSize, cfg.Start = bs, part
+	cfg.Preprocess = func(s dataset.Sample) ([]float32, error) {
+		if s.Key == "s0000021" {
+			return nil, errors.New("bad image")
+		}
+		return fakePreprocess(s)
+	}
+	_, err = Run(context.Background(), cfg)
+	var se *SampleError
+	if !errors.As(err, &se) || se.Index != 21 || se.Key != "s0000021" {
+		t.Errorf("error %v, want a SampleError for sample 21", err)
+	}
+}
