@@ -102,7 +102,7 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 		// prompt of a template) needs computing once; the last layer runs
 		// for the pooled rows only.
 		rows := m.sharePrefixes(b, ids)
-		b.x = grow(b.x, rows*w)
+		b.x = encoder.Grow(b.x, rows*w)
 		for r, tok := range b.nodeTok {
 			m.emb.forwardAt(b.x[r*w:(r+1)*w], tok, b.nodePos[r])
 		}
@@ -110,7 +110,7 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 			return nil, err
 		}
 	} else {
-		b.x = grow(b.x, total*w)
+		b.x = encoder.Grow(b.x, total*w)
 		x := b.x
 		for s := range ids {
 			m.emb.forward(x[b.offs[s]*w:], ids[s][:b.lens[s]])
@@ -199,22 +199,8 @@ type buffers struct {
 // getBuffers returns pooled scratch for n sequences (x is sized later).
 func (m *Model) getBuffers(n int) *buffers {
 	b := m.pool.Get()
-	b.lens, b.offs = growInts(b.lens, n), growInts(b.offs, n)
+	b.lens, b.offs = encoder.Grow(b.lens, n), encoder.Grow(b.offs, n)
 	return b
-}
-
-func growInts(b []int, n int) []int {
-	if cap(b) < n {
-		return make([]int, n)
-	}
-	return b[:n]
-}
-
-func grow(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
 }
 
 // InputError reports an invalid token sequence.

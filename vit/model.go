@@ -128,20 +128,13 @@ func (m *Model) getBuffers(n int) *buffers {
 	b := m.pool.Get()
 	c := &m.cfg
 	gg, t, w := c.Grid()*c.Grid(), c.Tokens(), c.HiddenSize
-	b.x = grow(b.x, n*t*w)
-	b.cols = grow(b.cols, n*gg*c.NumChannels*c.PatchSize*c.PatchSize)
-	b.patches = grow(b.patches, n*gg*w)
+	b.x = encoder.Grow(b.x, n*t*w)
+	b.cols = encoder.Grow(b.cols, n*gg*c.NumChannels*c.PatchSize*c.PatchSize)
+	b.patches = encoder.Grow(b.patches, n*gg*w)
 	b.lens, b.query = b.lens[:0], b.query[:0]
 	for i := 0; i < n; i++ {
 		b.lens = append(b.lens, t)
 		b.query = append(b.query, 0)
 	}
 	return b
-}
-
-func grow(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
 }

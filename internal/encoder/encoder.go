@@ -165,18 +165,11 @@ type scratch struct {
 func (e *Encoder) getScratch(rows int) *scratch {
 	s := e.pool.Get()
 	n := rows * e.cfg.Width
-	s.h = grow(s.h, n)
-	s.ctx = grow(s.ctx, n)
-	s.qkv = grow(s.qkv, 3*n)
-	s.mid = grow(s.mid, rows*e.cfg.Intermediate)
+	s.h = Grow(s.h, n)
+	s.ctx = Grow(s.ctx, n)
+	s.qkv = Grow(s.qkv, 3*n)
+	s.mid = Grow(s.mid, rows*e.cfg.Intermediate)
 	return s
-}
-
-func grow(b []float32, n int) []float32 {
-	if cap(b) < n {
-		return make([]float32, n)
-	}
-	return b[:n]
 }
 
 func sum(lens []int) int {

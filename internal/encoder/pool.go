@@ -32,3 +32,13 @@ func (p *Pool[T]) Put(b *T) {
 	p.free = append(p.free, b)
 	p.mu.Unlock()
 }
+
+// Grow returns b resliced to length n, or a new zeroed slice when its
+// capacity is too small: the scratch buffers of a pooled set are grown
+// with it (contents are not kept).
+func Grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
