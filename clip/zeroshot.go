@@ -188,6 +188,11 @@ func (c *Classifier) Scores(images [][]float32) ([][]float32, error) {
 	if d == 0 {
 		return nil, errors.New("clip: classifier has no classes")
 	}
+	for k, w := range c.Weights { // the fields are exported: check, don't index out of range
+		if len(w) != d {
+			return nil, fmt.Errorf("clip: classifier: class embedding %d has length %d, class 0 has %d", k, len(w), d)
+		}
+	}
 	out := make([][]float32, len(images))
 	for i, v := range images {
 		if len(v) != d {

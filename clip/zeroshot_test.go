@@ -185,6 +185,12 @@ func TestClassifierCancelAndErrors(t *testing.T) {
 			t.Errorf("classes %q opts %+v: no error", b.classes, b.opts)
 		}
 	}
+	// A hand-built classifier with ragged class embeddings: an error, not
+	// an index out of range.
+	ragged := &Classifier{Classes: []string{"a", "b"}, Weights: [][]float32{{1, 0}, {1}}, Scale: 100}
+	if _, err := ragged.Classify([][]float32{{1, 1}}, 1); err == nil || !strings.Contains(err.Error(), "class embedding 1") {
+		t.Errorf("ragged classifier: %v", err)
+	}
 }
 
 func TestClassifyTopK(t *testing.T) {
