@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,7 +20,7 @@ import (
 	"github.com/goclip/goclip/imageproc"
 )
 
-const evalUsage = `usage: clip eval --model M --dataset D [--templates openai|names|both|FILE] [--batch 32] [--limit K] [--out results.json] [--resume]
+const evalUsage = `usage: clip eval --model M --dataset D [--templates openai|names|both|FILE | --classifier FILE] [--batch 32] [--limit K] [--out results.json] [--resume]
 
 Zero-shot classification accuracy on a whole dataset, as LAION's
 CLIP_benchmark reports it: top-1, top-5 and mean per-class recall. D is a
@@ -31,14 +32,19 @@ Templates: "openai" is the dataset's zeroshot_classification_templates.txt
 when it has one, else the 80 OpenAI ImageNet templates; "names" uses the
 class names alone; "both" evaluates both settings on one pass of image
 embeddings; FILE has one template per line ("a photo of a {c}." or "{}").
+--classifier FILE uses class embeddings saved by "clip classify
+--save-classifier" or by an earlier eval (R.classifier.safetensors)
+instead of embedding the class prompts; its class count must be the
+dataset's and its dimension the model's.
 
 Writes --out, say R.json (CLIP_benchmark's JSON plus resumable counts),
 R.classes.csv (per-class recall) and R.confusions.csv (most frequent
 mistakes); with "both", R.openai.json and R.names.json and their CSVs. The
-class embeddings are kept in R[.setting].classifier.safetensors for --resume. Partial
-results are written every --checkpoint batches; Ctrl-C stops cleanly and
-writes them; --resume restores the counts, skips the samples already done
-and continues (the final numbers equal an uninterrupted run's).`
+class embeddings are kept in R[.setting].classifier.safetensors for
+--resume. Partial results are written every --checkpoint batches; Ctrl-C
+stops cleanly and writes them; --resume restores the counts and continues
+from the first sample not yet done, skipping whole shards without reading
+their images (the final numbers equal an uninterrupted run's).`
 
 // evalSetting is one template setting: its name in the results and the
 // files it writes.
@@ -56,6 +62,10 @@ type evalArgs struct {
 	batch, workers, limit, every, nconf       int
 	textBatch                                 int
 	resume                                    bool
+	// classifier is a saved classifier to use instead of embedding the
+	// class prompts; templatesSet says --templates was given explicitly.
+	classifier   string
+	templatesSet bool
 	// afterBatch, if set, is called after every batch (tests use it to
 	// interrupt a run at a known point).
 	afterBatch func(evaluate.Progress)
@@ -80,9 +90,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&a.every, "checkpoint", 10, "write partial results every this many batches")
 	fs.IntVar(&a.nconf, "confusions", 50, "confusion pairs to write")
 	fs.IntVar(&a.textBatch, "text-batch", 256, "texts per text-encoder call when embedding class prompts")
+	fs.StringVar(&a.classifier, "classifier", "", "use class embeddings saved by clip classify --save-classifier (or an earlier eval) instead of embedding the class prompts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) { a.templatesSet = a.templatesSet || f.Name == "templates" })
 	switch {
 	case fs.NArg() > 0:
 		return usageError(fs, "unexpected arguments "+strings.Join(fs.Args(), " "))
@@ -92,6 +104,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError(fs, "--batch, --checkpoint and --text-batch must be positive, --limit and --workers not negative")
 	case !strings.HasSuffix(a.out, ".json"):
 		return usageError(fs, "--out must end in .json")
+	case a.classifier != "" && a.templates == "both":
+		return usageError(fs, "--classifier holds one template setting; --templates both needs two")
 	}
 	return evalMain(ctx, a, stdout, stderr)
 }
@@ -116,6 +130,12 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	settings, err := evalSettings(a.templates, d, a.out)
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
+	}
+	var saved *clip.Classifier
+	if a.classifier != "" {
+		if saved, err = evalSavedClassifier(a, settings[0], names, stderr); err != nil {
+			return fmt.Errorf("eval: %w", err)
+		}
 	}
 	total := d.Len()
 	if total < 0 {
@@ -152,7 +172,20 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	tLoad := time.Since(t0)
 
 	t1 := time.Now()
+	if saved != nil {
+		if saved.Dim() != m.EmbedDim() {
+			return fmt.Errorf("eval: --classifier %s has %d-dimensional class embeddings; the model %s makes %d-dimensional ones",
+				a.classifier, saved.Dim(), a.model, m.EmbedDim())
+		}
+		if saved.Model != "" && saved.Model != a.model {
+			fmt.Fprintf(stderr, "eval: warning: --classifier %s was made with the text encoder of %s, this run's model is %s\n", a.classifier, saved.Model, a.model)
+		}
+		settings[0].classifier = saved
+	}
 	for _, s := range settings {
+		if s.classifier != nil {
+			continue
+		}
 		if s.classifier, err = evalClassifier(ctx, m, s, names, a.model, a.resume, a.textBatch, stderr); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return errors.New("eval: interrupted while embedding the class prompts")
@@ -190,7 +223,9 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	}
 	t2 := time.Now()
 	ms, runErr := evaluate.Run(ctx, evaluate.Config{
-		Samples: d.Samples(ctx),
+		// The counts above are known to d, so a resumed run skips the
+		// shards before its first sample without opening them.
+		SamplesFrom: func(start int) iter.Seq2[dataset.Sample, error] { return d.SamplesFrom(ctx, start) },
 		Preprocess: func(s dataset.Sample) ([]float32, error) {
 			return proc.Reader(bytes.NewReader(s.Image))
 		},
@@ -325,6 +360,39 @@ func evalRestore(settings []*evalSetting, ds, model string, classes int) error {
 		}
 	}
 	return nil
+}
+
+// evalSavedClassifier reads --classifier for the one setting, checks its
+// classes against the dataset's and its templates against an explicit
+// --templates, and names the setting after the classifier's templates.
+// The model's dimension is checked once the model is loaded.
+func evalSavedClassifier(a evalArgs, s *evalSetting, names []string, stderr io.Writer) (*clip.Classifier, error) {
+	c, err := clip.LoadClassifier(a.classifier)
+	if err != nil {
+		return nil, fmt.Errorf("--classifier: %w", err)
+	}
+	if len(c.Classes) != len(names) {
+		return nil, fmt.Errorf("--classifier %s has %d classes; the dataset %s has %d", a.classifier, len(c.Classes), a.ds, len(names))
+	}
+	for i := range names {
+		if c.Classes[i] != names[i] {
+			fmt.Fprintf(stderr, "eval: warning: --classifier %s names class %d %q, the dataset %q (labels are matched by index)\n",
+				a.classifier, i, c.Classes[i], names[i])
+			break
+		}
+	}
+	switch {
+	case a.templatesSet && !slices.Equal(c.Templates, s.templates):
+		return nil, fmt.Errorf("--classifier %s was built with %d templates, not those of --templates %s (%d); leave --templates out to use the classifier's",
+			a.classifier, len(c.Templates), a.templates, len(s.templates))
+	case len(c.Templates) == 0:
+		s.name = "names"
+	case slices.Equal(c.Templates, s.templates) && s.name == "openai":
+	default:
+		s.name = fmt.Sprintf("classifier %s (%d templates)", filepath.Base(a.classifier), len(c.Templates))
+	}
+	s.templates = c.Templates
+	return c, nil
 }
 
 // evalClassifier builds the zero-shot classifier of a setting, or, with

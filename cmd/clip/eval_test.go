@@ -611,3 +611,106 @@ func TestEvalBadInputs(t *testing.T) {
 	err = run(context.Background(), []string{"eval", "--model", f.model, "--dataset", f.root, "--templates", tf, "--out", filepath.Join(dir, "t.json")}, &so, &se)
 	expect("template without placeholder", err, "placeholder")
 }
+
+// TestEvalClassifierFlag reuses a saved classifier with --classifier: the
+// class embeddings of an earlier run, with their rows reversed, must give
+// the metrics of the reversed score columns (so the file's embeddings,
+// not freshly embedded prompts, decide), and a classifier whose class
+// count or dimension does not fit is refused with a clear error.
+func TestEvalClassifierFlag(t *testing.T) {
+	const n, classes = 24, 10
+	f := newEvalFixture(t, n, classes, []int{10, 14})
+	dir := t.TempDir()
+	evalRun := func(args ...string) (string, error) {
+		var so, se bytes.Buffer
+		err := run(context.Background(), append([]string{"eval", "--model", f.model, "--dataset", f.root, "--batch", "5"}, args...), &so, &se)
+		return se.String(), err
+	}
+	first := filepath.Join(dir, "first.json")
+	if se, err := evalRun("--templates", "names", "--out", first); err != nil {
+		t.Fatalf("%v\n%s", err, se)
+	}
+	saved, err := clip.LoadClassifier(filepath.Join(dir, "first.classifier.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := *saved
+	rev.Weights = nil
+	for i := range saved.Weights {
+		rev.Weights = append(rev.Weights, saved.Weights[classes-1-i])
+	}
+	revPath := filepath.Join(dir, "rev.safetensors")
+	if err := rev.Save(revPath); err != nil {
+		t.Fatal(err)
+	}
+	revScores := make([][]float64, n)
+	for i, s := range f.namesScores {
+		for c := range s {
+			revScores[i] = append(revScores[i], s[classes-1-c])
+		}
+	}
+	if g := minGap(revScores, f.labels); g < fixtureGap {
+		t.Fatalf("reversed scores have near-tied classes (gap %g); change the fixture", g)
+	}
+	out := filepath.Join(dir, "reused.json")
+	if se, err := evalRun("--classifier", revPath, "--out", out); err != nil {
+		t.Fatalf("%v\n%s", err, se)
+	}
+	r := readEvalResults(t, out)
+	checkMetrics(t, "--classifier (rows reversed)", r, revScores, f.labels, classes)
+	if r.Templates != "names" {
+		t.Errorf("results templates %q, want names (the classifier has none)", r.Templates)
+	}
+	if a1, _, _ := independentMetrics(f.namesScores, f.labels, classes); a1 == r.Metrics.Acc1 {
+		t.Errorf("reversed classifier gives the acc1 of the original (%.4f): the test cannot tell them apart", a1)
+	}
+	// The unchanged file reproduces the first run; --resume with it too.
+	same := filepath.Join(dir, "same.json")
+	if se, err := evalRun("--classifier", filepath.Join(dir, "first.classifier.safetensors"), "--templates", "names", "--out", same, "--limit", "10"); err != nil {
+		t.Fatalf("%v\n%s", err, se)
+	}
+	if se, err := evalRun("--classifier", filepath.Join(dir, "first.classifier.safetensors"), "--out", same, "--resume"); err != nil {
+		t.Fatalf("%v\n%s", err, se)
+	}
+	if got, want := readEvalResults(t, same), readEvalResults(t, first); !reflect.DeepEqual(got.Metrics, want.Metrics) || !reflect.DeepEqual(got.Counts, want.Counts) {
+		t.Errorf("--classifier with the first run's file, resumed: %+v, first run %+v", got.Metrics, want.Metrics)
+	}
+
+	expect := func(what string, err error, want ...string) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s: no error", what)
+			return
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", what, err, w)
+			}
+		}
+	}
+	bad := filepath.Join(dir, "bad.safetensors")
+	fewer := *saved
+	fewer.Classes, fewer.Weights = saved.Classes[:classes-1], saved.Weights[:classes-1]
+	if err := fewer.Save(bad); err != nil {
+		t.Fatal(err)
+	}
+	_, err = evalRun("--classifier", bad, "--out", filepath.Join(dir, "x.json"))
+	expect("class count", err, "bad.safetensors", "9 classes", "has 10")
+	wide := *saved
+	wide.Weights = nil
+	for _, w := range saved.Weights {
+		wide.Weights = append(wide.Weights, append(append([]float32(nil), w...), 0))
+	}
+	if err := wide.Save(bad); err != nil {
+		t.Fatal(err)
+	}
+	_, err = evalRun("--classifier", bad, "--out", filepath.Join(dir, "x.json"))
+	expect("dimension", err, "bad.safetensors", fmt.Sprintf("%d-dimensional", saved.Dim()+1), fmt.Sprintf("makes %d-dimensional", saved.Dim()))
+	_, err = evalRun("--classifier", revPath, "--templates", "both", "--out", filepath.Join(dir, "x.json"))
+	expect("both settings", err, "--templates both")
+	_, err = evalRun("--classifier", revPath, "--templates", "openai", "--out", filepath.Join(dir, "x.json"))
+	expect("templates differ", err, "templates")
+	os.WriteFile(bad, []byte("not safetensors"), 0o644)
+	_, err = evalRun("--classifier", bad, "--out", filepath.Join(dir, "x.json"))
+	expect("not a classifier", err, "bad.safetensors")
+}
