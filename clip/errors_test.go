@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,6 +226,13 @@ func TestEmbedInputErrors(t *testing.T) {
 	ctx := context.Background()
 	if _, err := m.EmbedPixels(ctx, make([]float32, 10), 1); err == nil {
 		t.Error("wrong pixel count accepted")
+	}
+	// An image count whose n·3·S·S wraps around to 0 = len(nil): with
+	// per = 3·2^z, n = 2^(64-z) gives n·per = 3·2^64.
+	per := 3 * m.ImageSize() * m.ImageSize()
+	wrap := 1 << (64 - bits.TrailingZeros(uint(per)))
+	if _, err := m.EmbedPixels(ctx, nil, wrap); err == nil {
+		t.Errorf("image count %d accepted for 0 values", wrap)
 	}
 	if _, err := m.EmbedPixels(ctx, nil, -1); err == nil {
 		t.Error("negative image count accepted")

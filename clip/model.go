@@ -182,7 +182,7 @@ func (m *Model) LogitScale() float32 { return m.logitScale }
 func (m *Model) EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]float32, error) {
 	vc := m.cfg.VisionConfig
 	per := vc.NumChannels * vc.ImageSize * vc.ImageSize
-	if n < 0 || len(pixels) != n*per {
+	if n < 0 || len(pixels)%per != 0 || len(pixels)/per != n { // n·per could overflow
 		return nil, fmt.Errorf("clip: EmbedPixels: %d values for %d images of [%d,%d,%d]", len(pixels), n, vc.NumChannels, vc.ImageSize, vc.ImageSize)
 	}
 	if err := vit.CheckPixels(pixels, per); err != nil { // indices in the whole batch

@@ -73,7 +73,7 @@ type ForwardOptions struct {
 func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardOptions) ([]float32, error) {
 	c := &m.cfg
 	s, w, t := c.ImageSize, c.HiddenSize, c.Tokens()
-	if n < 0 || len(px) != n*c.NumChannels*s*s {
+	if per := c.NumChannels * s * s; n < 0 || len(px)%per != 0 || len(px)/per != n { // n·per could overflow
 		return nil, fmt.Errorf("vit: %d pixel values for %d images, want %d each (%d×%d×%d)",
 			len(px), n, c.NumChannels*s*s, c.NumChannels, s, s)
 	}
