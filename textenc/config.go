@@ -48,16 +48,20 @@ func DefaultConfig() Config {
 	}
 }
 
+// maxVocab bounds vocab_size (CLIP's is 49,408; multilingual ones about
+// 250,000), so that tensor sizes computed from the config cannot overflow.
+const maxVocab = 1 << 24
+
 // Validate reports a malformed config, naming the field.
 func (c *Config) Validate() error {
 	if _, err := c.encoderConfig(); err != nil {
 		return fmt.Errorf("text_config: %w", err)
 	}
 	switch {
-	case c.VocabSize <= 0:
-		return fmt.Errorf("text_config: vocab_size %d must be positive", c.VocabSize)
-	case c.MaxPositionEmbeddings <= 0:
-		return fmt.Errorf("text_config: max_position_embeddings %d must be positive", c.MaxPositionEmbeddings)
+	case c.VocabSize <= 0 || c.VocabSize > maxVocab:
+		return fmt.Errorf("text_config: vocab_size %d must be in [1,%d]", c.VocabSize, maxVocab)
+	case c.MaxPositionEmbeddings <= 0 || c.MaxPositionEmbeddings > encoder.MaxDim:
+		return fmt.Errorf("text_config: max_position_embeddings %d must be in [1,%d]", c.MaxPositionEmbeddings, encoder.MaxDim)
 	}
 	return nil
 }

@@ -52,8 +52,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("vision_config: %w", err)
 	}
 	switch {
-	case c.NumChannels <= 0:
-		return fmt.Errorf("vision_config: num_channels %d must be positive", c.NumChannels)
+	case c.NumChannels <= 0 || c.NumChannels > 64:
+		return fmt.Errorf("vision_config: num_channels %d must be in [1,64]", c.NumChannels)
 	case c.PatchSize <= 0:
 		return fmt.Errorf("vision_config: patch_size %d must be positive", c.PatchSize)
 	case c.ImageSize < c.PatchSize || c.ImageSize%c.PatchSize != 0:
