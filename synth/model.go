@@ -26,6 +26,31 @@ type Config struct {
 	LogitScaleInitValue float64
 }
 
+// maxTensor bounds the values of one synthesised tensor (1 GB of float32),
+// which WriteSafetensors holds in memory; the largest in published CLIP
+// models (ViT-bigG/14) has 13.6 M.
+const maxTensor = 1 << 28
+
+// Validate checks cfg as clip.Config.Validate does, and that no tensor is
+// too large to synthesise.
+func (c Config) Validate() error {
+	if err := c.Vision.Validate(); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	if err := c.Text.Validate(); err != nil {
+		return fmt.Errorf("synth: %w", err)
+	}
+	if c.ProjectionDim <= 0 || c.ProjectionDim > 1<<16 {
+		return fmt.Errorf("synth: projection_dim %d must be in [1,%d]", c.ProjectionDim, 1<<16)
+	}
+	for _, s := range Specs(c) {
+		if s.elems() > maxTensor {
+			return fmt.Errorf("synth: tensor %s %v has more than %d values", s.Name, s.Shape, maxTensor)
+		}
+	}
+	return nil
+}
+
 // Tiny is the shape of the reference tiny models: 64 px images, patch 16,
 // vision width 48 and text width 32, 2 layers and 4 heads each, projection
 // 24, the full 49,408-token vocabulary. hidden_act and eos_token_id are
@@ -113,6 +138,9 @@ func (s Spec) elems() int {
 // for seed to path (tensors in name order, header padded to 8 bytes,
 // metadata {"format":"pt"} like a PyTorch export).
 func WriteSafetensors(path string, cfg Config, seed uint64) (err error) {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	specs := Specs(cfg)
 	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
 	off := 0
@@ -192,6 +220,9 @@ func float32Bytes(v []float32) []byte {
 // recipe's weights for seed, and preprocessor_config.json. Tokenizer files
 // are not written: the tokenizer package has the CLIP vocabulary built in.
 func WriteModel(dir string, cfg Config, seed uint64) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}

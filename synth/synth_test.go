@@ -212,3 +212,23 @@ func TestConfigJSON(t *testing.T) {
 		t.Errorf("round trip: got %+v, want %+v", got, cfg)
 	}
 }
+
+// TestBadConfig: a malformed or huge config is an error before anything
+// is allocated or written (negative sizes used to panic in make).
+func TestBadConfig(t *testing.T) {
+	neg := synth.Tiny()
+	neg.Vision.IntermediateSize = -1
+	noProj := synth.Tiny()
+	noProj.ProjectionDim = 0
+	huge := synth.Tiny()
+	huge.Vision.HiddenSize, huge.Vision.IntermediateSize, huge.Vision.NumAttentionHeads = 1<<16, 1<<16, 1
+	for name, cfg := range map[string]synth.Config{"negative": neg, "projection": noProj, "huge tensor": huge} {
+		dir := filepath.Join(t.TempDir(), "m")
+		if err := synth.WriteModel(dir, cfg, 1); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("%s: model folder created", name)
+		}
+	}
+}
