@@ -73,7 +73,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("unknown command %q (run `clip help`)", args[0])
 	}
-	return c.run(ctx, args[1:], stdout, stderr)
+	err := c.run(ctx, args[1:], stdout, stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !strings.HasPrefix(err.Error(), args[0]+": ") {
+		// Every error line names its command, whether or not the command
+		// added the prefix itself.
+		err = fmt.Errorf("%s: %w", args[0], err)
+	}
+	return err
 }
 
 func usage(w io.Writer, cmds map[string]command) {

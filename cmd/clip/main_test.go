@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"image"
+	imgpng "image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,9 +29,10 @@ func TestErrorLine(t *testing.T) {
 	}
 }
 
-// TestEmbedErrorOneClip runs `clip embed` on a model folder whose weights
-// are truncated: the printed line names the file once, with one "clip:".
-func TestEmbedErrorOneClip(t *testing.T) {
+// TestErrorLineNamesCommand runs commands on a model folder whose weights
+// are garbage: each printed line has one "clip:", the command's name
+// (whether or not the command added it) and the file name.
+func TestErrorLineNamesCommand(t *testing.T) {
 	dir := t.TempDir()
 	if err := synth.WriteModel(dir, synth.Tiny(), 1); err != nil {
 		t.Fatal(err)
@@ -38,14 +41,33 @@ func TestEmbedErrorOneClip(t *testing.T) {
 	if err := os.WriteFile(wpath, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"embed", "--model", dir, "--out", filepath.Join(t.TempDir(), "e.safetensors")}, &stdout, &stderr)
-	if err == nil {
-		t.Fatal("truncated weights accepted")
+	texts := filepath.Join(t.TempDir(), "texts.txt")
+	if err := os.WriteFile(texts, []byte(`"a"`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	line := errorLine(err)
-	if strings.Count(line, "clip:") != 1 || !strings.Contains(line, wpath) || !strings.HasPrefix(line, "clip: embed: ") {
-		t.Errorf("error line %q: want one \"clip:\" prefix, the command and the file name", line)
+	img := filepath.Join(t.TempDir(), "grey.png")
+	var png bytes.Buffer
+	if err := imgpng.Encode(&png, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(img, png.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"embed", "--model", dir, "--texts", texts, "--out", filepath.Join(t.TempDir(), "e.safetensors")},
+		{"classify", "--model", dir, "--classes", texts, "--templates", "names", img},
+		{"similarity", "--model", dir, "--text", "a", img},
+		{"bench", "--model", dir, "--duration", "1ms"},
+	} {
+		err := run(context.Background(), args, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("%s: garbage weights accepted", args[0])
+			continue
+		}
+		line := errorLine(err)
+		if strings.Count(line, "clip:") != 1 || !strings.Contains(line, wpath) || !strings.HasPrefix(line, "clip: "+args[0]+": ") {
+			t.Errorf("error line %q: want one \"clip:\", the command and the file name", line)
+		}
 	}
 }
 
