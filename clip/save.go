@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/nlpodyssey/safetensors"
@@ -39,8 +40,18 @@ func EncodeTensors(ts []NamedTensor, metadata map[string]string) ([]byte, error)
 			if d < 0 {
 				return nil, fmt.Errorf("clip: tensor %q: negative dimension in %v", t.Name, t.Shape)
 			}
-			n *= d
 			shape[i] = uint64(d)
+		}
+		if slices.Contains(t.Shape, 0) {
+			n = 0
+		} else {
+			for _, d := range t.Shape {
+				if n > len(t.Data)/d { // more values than given: stop before n·d overflows
+					n = -1
+					break
+				}
+				n *= d
+			}
 		}
 		if n != len(t.Data) {
 			return nil, fmt.Errorf("clip: tensor %q: %d values for shape %v", t.Name, len(t.Data), t.Shape)
