@@ -80,6 +80,28 @@ func TestRender10(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeSample(t, "heatmap10.png", img)
+	// Every row's largest value, found here independently, is framed in
+	// ink; the other cells of the row are not.
+	f, err := prepare(m, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ink := color.RGBA{0x22, 0x22, 0x22, 0xff}
+	for i, row := range m {
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		for j := range row {
+			// The left edge of cell (i,j), inside its 1 px separator.
+			got := img.RGBAAt(f.gridX+j*f.cell+2, f.gridY+i*f.cell+f.cell/2)
+			if (got == ink) != (j == best) {
+				t.Errorf("row %d col %d (best %d): edge pixel %v", i, j, best, got)
+			}
+		}
+	}
 }
 
 func TestRender30(t *testing.T) {
