@@ -5,14 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"image"
-	imgpng "image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/goclip/goclip/synth"
 )
 
 func TestErrorLine(t *testing.T) {
@@ -33,24 +29,14 @@ func TestErrorLine(t *testing.T) {
 // are garbage: each printed line has one "clip:", the command's name
 // (whether or not the command added it) and the file name.
 func TestErrorLineNamesCommand(t *testing.T) {
-	dir := t.TempDir()
-	if err := synth.WriteModel(dir, synth.Tiny(), 1); err != nil {
-		t.Fatal(err)
-	}
+	dir, imgs := tinyModelAndImages(t, 1)
+	img := imgs[0]
 	wpath := filepath.Join(dir, "model.safetensors")
 	if err := os.WriteFile(wpath, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	texts := filepath.Join(t.TempDir(), "texts.txt")
 	if err := os.WriteFile(texts, []byte(`"a"`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	img := filepath.Join(t.TempDir(), "grey.png")
-	var png bytes.Buffer
-	if err := imgpng.Encode(&png, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(img, png.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
