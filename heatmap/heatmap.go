@@ -49,12 +49,12 @@ type Options struct {
 const maxLabelPx = 230
 
 // Size limits, so that no option or matrix can make Render allocate
-// gigabytes: maxCell bounds Options.Cell, maxPixels the PNG (2^26 RGBA
-// pixels = 256 MB, e.g. 8192×8192; the 1000×1000 matrix at the 16 px
-// minimum cell needs 16000² and must be an SVG).
+// gigabytes: maxCell bounds Options.Cell, maxPixels the PNG (2^27 RGBA
+// pixels = 512 MB, e.g. 11585² px: about 700×700 cells at the 16 px
+// minimum; a 1000×1000 matrix needs 16000² px and must be an SVG).
 const (
 	maxCell   = 512
-	maxPixels = 1 << 26
+	maxPixels = 1 << 27
 )
 
 // figure is a validated matrix with its resolved options and layout.
