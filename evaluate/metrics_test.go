@@ -4,40 +4,22 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
-	"sort"
 	"testing"
+
+	"github.com/goclip/goclip/internal/metricsref"
 )
 
-// naive recomputes the metrics by sorting each score vector, independently
-// of Metrics.Add's counting.
-func naive(labels []int, scores [][]float32) (acc1, acc5, mpcr float64) {
-	k := len(scores[0])
-	support, correct := make([]int, k), make([]int, k)
+// toF64 widens float32 score vectors for metricsref, the independent
+// (sorting-based) reference.
+func toF64(scores [][]float32) [][]float64 {
+	out := make([][]float64, len(scores))
 	for i, s := range scores {
-		idx := make([]int, k)
-		for j := range idx {
-			idx[j] = j
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return s[idx[a]] > s[idx[b]] })
-		support[labels[i]]++
-		if idx[0] == labels[i] {
-			acc1++
-			correct[labels[i]]++
-		}
-		for _, j := range idx[:min(5, k)] {
-			if j == labels[i] {
-				acc5++
-			}
+		out[i] = make([]float64, len(s))
+		for j, v := range s {
+			out[i][j] = float64(v)
 		}
 	}
-	n := 0
-	for c := range support {
-		if support[c] > 0 {
-			mpcr += float64(correct[c]) / float64(support[c])
-			n++
-		}
-	}
-	return acc1 / float64(len(labels)), acc5 / float64(len(labels)), mpcr / float64(n)
+	return out
 }
 
 func TestMetricsAgainstSorting(t *testing.T) {
@@ -57,7 +39,7 @@ func TestMetricsAgainstSorting(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a1, a5, mp := naive(labels, scores)
+	a1, a5, mp := metricsref.Metrics(toF64(scores), labels, classes)
 	if m.Acc1() != a1 || m.Acc5() != a5 || math.Abs(m.MeanPerClassRecall()-mp) > 1e-12 {
 		t.Fatalf("got %v %v %v, want %v %v %v", m.Acc1(), m.Acc5(), m.MeanPerClassRecall(), a1, a5, mp)
 	}

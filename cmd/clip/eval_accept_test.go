@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/metricsref"
 	"github.com/goclip/goclip/synth"
 )
 
@@ -93,7 +94,7 @@ func TestEvalAcceptanceB32(t *testing.T) {
 	t.Logf("independent embeddings: %v", time.Since(t0))
 	labels := make([]int, n)
 	for i, s := range ns {
-		r := ranking(s)
+		r := metricsref.Ranking(s)
 		labels[i] = [3]int{r[0], r[1+i%4], r[10+i%500]}[i%3]
 	}
 	if g := min(minGap(ns, labels), minGap(ts, labels)); g < fixtureGap {

@@ -12,13 +12,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/evaluate"
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/metricsref"
 	"github.com/goclip/goclip/synth"
 )
 
@@ -167,43 +167,6 @@ func independentScores(t testing.TB, m *clip.Model, modelDir string, images [][]
 	return scores
 }
 
-// ranking returns the class indices by decreasing score.
-func ranking(s []float64) []int {
-	idx := make([]int, len(s))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return s[idx[a]] > s[idx[b]] })
-	return idx
-}
-
-// independentMetrics computes acc1, acc5 and mean per-class recall from
-// scores by sorting, as CLIP_benchmark (topk + balanced accuracy) does.
-func independentMetrics(scores [][]float64, labels []int, classes int) (acc1, acc5, mpcr float64) {
-	support, correct := make([]int, classes), make([]int, classes)
-	for i, s := range scores {
-		r := ranking(s)
-		support[labels[i]]++
-		if r[0] == labels[i] {
-			acc1++
-			correct[labels[i]]++
-		}
-		for _, c := range r[:min(5, classes)] {
-			if c == labels[i] {
-				acc5++
-			}
-		}
-	}
-	n := 0
-	for c := range support {
-		if support[c] > 0 {
-			mpcr += float64(correct[c]) / float64(support[c])
-			n++
-		}
-	}
-	return acc1 / float64(len(labels)), acc5 / float64(len(labels)), mpcr / float64(n)
-}
-
 // minGap is the smallest score difference that decides a metric: between
 // the label's score and any other class's (the label's rank) and between
 // the two best classes (the confusion pair). Rankings closer than float32
@@ -212,7 +175,7 @@ func independentMetrics(scores [][]float64, labels []int, classes int) (acc1, ac
 func minGap(scores [][]float64, labels []int) float64 {
 	g := math.Inf(1)
 	for i, s := range scores {
-		r := ranking(s)
+		r := metricsref.Ranking(s)
 		g = min(g, s[r[0]]-s[r[1]])
 		for c, v := range s {
 			if c != labels[i] {
@@ -275,7 +238,7 @@ func newEvalFixture(t *testing.T, n, classes int, shardSizes []int) *evalFixture
 			mean[c] += v
 		}
 	}
-	top := ranking(mean)[:40]
+	top := metricsref.Ranking(mean)[:40]
 	bestA, bestB, bestBal := -1, -1, -1
 	for x, a := range top {
 		for _, b := range top[x+1:] {
@@ -296,7 +259,7 @@ func newEvalFixture(t *testing.T, n, classes int, shardSizes []int) *evalFixture
 	}
 	// Fillers: classes below both A and B for every image.
 	var fill []int
-	for _, c := range ranking(mean) {
+	for _, c := range metricsref.Ranking(mean) {
 		below := c != bestA && c != bestB
 		for _, s := range ps {
 			below = below && s[c] < min(s[bestA], s[bestB])-10*fixtureGap
@@ -324,7 +287,7 @@ func newEvalFixture(t *testing.T, n, classes int, shardSizes []int) *evalFixture
 	f.namesScores = independentScores(t, m, f.model, f.images, f.names, nil)
 	f.tScore = independentScores(t, m, f.model, f.images, f.names, f.templates)
 	for i, s := range f.namesScores {
-		r := ranking(s)
+		r := metricsref.Ranking(s)
 		other := 3 // the index of A
 		if r[0] == 3 {
 			other = 7 // B
@@ -352,7 +315,7 @@ func readEvalResults(t *testing.T, path string) *evaluate.Results {
 // they agree to rounding (1e-12).
 func checkMetrics(t *testing.T, what string, r *evaluate.Results, scores [][]float64, labels []int, classes int) {
 	t.Helper()
-	a1, a5, mp := independentMetrics(scores, labels, classes)
+	a1, a5, mp := metricsref.Metrics(scores, labels, classes)
 	got := r.Metrics
 	if math.Abs(got.Acc1-a1) > 1e-12 || math.Abs(got.Acc5-a5) > 1e-12 || math.Abs(got.MeanPerClassRecall-mp) > 1e-12 {
 		t.Errorf("%s: acc1 %.6f acc5 %.6f mpcr %.6f, independently %.6f %.6f %.6f",
@@ -414,7 +377,7 @@ func TestEvalMatchesIndependent(t *testing.T) {
 	}
 	wantConf := map[[2]int]int{}
 	for i, s := range f.namesScores {
-		if p := ranking(s)[0]; p != f.labels[i] {
+		if p := metricsref.Ranking(s)[0]; p != f.labels[i] {
 			wantConf[[2]int{f.labels[i], p}]++
 		}
 	}
@@ -661,7 +624,7 @@ func TestEvalClassifierFlag(t *testing.T) {
 	if r.Templates != "names" {
 		t.Errorf("results templates %q, want names (the classifier has none)", r.Templates)
 	}
-	if a1, _, _ := independentMetrics(f.namesScores, f.labels, classes); a1 == r.Metrics.Acc1 {
+	if a1, _, _ := metricsref.Metrics(f.namesScores, f.labels, classes); a1 == r.Metrics.Acc1 {
 		t.Errorf("reversed classifier gives the acc1 of the original (%.4f): the test cannot tell them apart", a1)
 	}
 	// The unchanged file reproduces the first run; --resume with it too.
