@@ -134,7 +134,14 @@ func (l *Linear) ForwardAdd(dst, x []float32, rows int) {
 
 // MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
 // pooled buffer; for a fixed b use a Linear.
-func MatMulT(dst, a, b []float32, m, n, k int) {
+func MatMulT(dst, a, b []float32, m, n, k int) { matMul(dst, a, b, m, n, k, k, packBT) }
+
+// MatMul computes dst[m,n] = a[m,k]·b[k,n].
+func MatMul(dst, a, b []float32, m, n, k int) { matMul(dst, a, b, m, n, k, n, packBN) }
+
+// matMul packs b (n·k values with row stride ldb: [n,k] for packBT, [k,n]
+// for packBN) into a pooled panel buffer and runs the GEMM.
+func matMul(dst, a, b []float32, m, n, k, ldb int, pack func(s isa, dst, b []float32, ldb, n, k int)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -145,24 +152,7 @@ func MatMulT(dst, a, b []float32, m, n, k int) {
 	}
 	s := simd
 	p := getFloats(packedLen(s, n, k))
-	packBT(s, *p, b, k, n, k)
-	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k}.run()
-	floatPool.Put(p)
-}
-
-// MatMul computes dst[m,n] = a[m,k]·b[k,n].
-func MatMul(dst, a, b []float32, m, n, k int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	_ = dst[m*n-1]
-	if k > 0 {
-		_ = a[m*k-1]
-		_ = b[k*n-1]
-	}
-	s := simd
-	p := getFloats(packedLen(s, n, k))
-	packBN(s, *p, b, n, n, k)
+	pack(s, *p, b, ldb, n, k)
 	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k}.run()
 	floatPool.Put(p)
 }
