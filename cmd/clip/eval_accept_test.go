@@ -3,14 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -101,20 +99,11 @@ func TestEvalAcceptanceB32(t *testing.T) {
 		t.Logf("warning: near-tied classes (gap %g); a mismatch below may be a tie", g)
 	}
 	os.RemoveAll(root)
-	if err := os.MkdirAll(filepath.Join(root, "test"), 0o755); err != nil {
-		t.Fatal(err)
+	sizes := make([]int, shards)
+	for k := range sizes {
+		sizes[k] = (k+1)*n/shards - k*n/shards
 	}
-	for k := range shards {
-		var ms []tarMember
-		for i := k * n / shards; i < (k+1)*n/shards; i++ {
-			key := fmt.Sprintf("s%07d", i)
-			ms = append(ms, tarMember{key + ".cls", []byte(fmt.Sprint(labels[i]))}, tarMember{key + ".jpg", images[i]})
-		}
-		writeTar(t, filepath.Join(root, "test", fmt.Sprintf("%d.tar", k)), ms)
-	}
-	os.WriteFile(filepath.Join(root, "test", "nshards.txt"), []byte(fmt.Sprintln(shards)), 0o644)
-	os.WriteFile(filepath.Join(root, "classnames.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644)
-	os.WriteFile(filepath.Join(root, "zeroshot_classification_templates.txt"), []byte(strings.Join(templates, "\n")+"\n"), 0o644)
+	writeWDS(t, root, "jpg", images, labels, sizes, names, templates)
 
 	out := filepath.Join(dir, "results.json")
 	var so, se bytes.Buffer

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/evaluate"
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/fakewds"
 	"github.com/goclip/goclip/internal/metricsref"
 	"github.com/goclip/goclip/synth"
 )
@@ -44,52 +44,27 @@ func evalPNG(t testing.TB, k, w, h int) []byte {
 	return b.Bytes()
 }
 
-type tarMember struct {
-	name string
-	data []byte
-}
-
-func writeTar(t testing.TB, path string, ms []tarMember) {
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, m := range ms {
-		if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write(m.data)
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // writeEvalWDS writes a dataset shaped like clip-benchmark/wds_imagenetv2:
 // classnames.txt and zeroshot_classification_templates.txt at the root,
 // test/nshards.txt and test/0.tar … with s%07d.png + s%07d.cls samples.
 func writeEvalWDS(t testing.TB, root string, images [][]byte, labels []int, shardSizes []int, names, templates []string) {
-	if err := os.MkdirAll(filepath.Join(root, "test"), 0o755); err != nil {
+	writeWDS(t, root, "png", images, labels, shardSizes, names, templates)
+}
+
+// writeWDS writes images (all encoded as ext) with their labels as
+// fakewds.Layout lays them out.
+func writeWDS(t testing.TB, root, ext string, images [][]byte, labels []int, shardSizes []int, names, templates []string) {
+	t.Helper()
+	samples := make([]fakewds.Sample, len(images))
+	for i, b := range images {
+		samples[i] = fakewds.Sample{Key: fmt.Sprintf("s%07d", i), Ext: ext, Image: b, Label: labels[i]}
+	}
+	files, err := fakewds.Layout(samples, shardSizes, names, templates)
+	if err != nil {
 		t.Fatal(err)
 	}
-	i := 0
-	for k, n := range shardSizes {
-		var ms []tarMember
-		for ; n > 0; n-- {
-			key := fmt.Sprintf("s%07d", i)
-			ms = append(ms, tarMember{key + ".cls", []byte(fmt.Sprint(labels[i]))}, tarMember{key + ".png", images[i]})
-			i++
-		}
-		writeTar(t, filepath.Join(root, "test", fmt.Sprintf("%d.tar", k)), ms)
-	}
-	if i != len(images) {
-		t.Fatalf("shard sizes cover %d of %d images", i, len(images))
-	}
-	os.WriteFile(filepath.Join(root, "test", "nshards.txt"), []byte(fmt.Sprintln(len(shardSizes))), 0o644)
-	os.WriteFile(filepath.Join(root, "classnames.txt"), []byte(strings.Join(names, "\n")+"\n"), 0o644)
-	if templates != nil {
-		os.WriteFile(filepath.Join(root, "zeroshot_classification_templates.txt"), []byte(strings.Join(templates, "\n")+"\n"), 0o644)
+	if err := fakewds.WriteDir(root, files); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -152,15 +151,7 @@ func TestClassifyRun(t *testing.T) {
 func tinyWebDataset(t *testing.T, n int, classes []string) string {
 	t.Helper()
 	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "test"), 0o755)
-	os.WriteFile(filepath.Join(dir, "classnames.txt"), []byte(strings.Join(classes, "\n")+"\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "test", "nshards.txt"), []byte("1\n"), 0o644)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	add := func(name string, data []byte) {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
-		tw.Write(data)
-	}
+	images, labels := make([][]byte, n), make([]int, n)
 	for k := range n {
 		im := image.NewRGBA(image.Rect(0, 0, 32+4*k, 40))
 		for y := range 40 {
@@ -170,12 +161,9 @@ func tinyWebDataset(t *testing.T, n int, classes []string) string {
 		}
 		var p bytes.Buffer
 		png.Encode(&p, im)
-		key := fmt.Sprintf("s%07d", k)
-		add(key+".png", p.Bytes())
-		add(key+".cls", []byte(strconv.Itoa(k%len(classes))))
+		images[k], labels[k] = p.Bytes(), k%len(classes)
 	}
-	tw.Close()
-	os.WriteFile(filepath.Join(dir, "test", "0.tar"), buf.Bytes(), 0o644)
+	writeWDS(t, dir, "png", images, labels, []int{n}, classes, nil)
 	return dir
 }
 

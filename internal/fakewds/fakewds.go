@@ -113,39 +113,65 @@ func ImageNetV2(opts *Options) (map[string][]byte, []Sample, error) {
 		}
 	}
 
-	classes := clip.ImageNetClasses()
-	files := map[string][]byte{
-		"classnames.txt":   []byte(strings.Join(classes, "\n") + "\n"),
-		"test/nshards.txt": []byte(strconv.Itoa(o.Shards) + "\n"),
-	}
 	var tmpl []string
 	for _, t := range clip.ImageNetTemplates() {
 		tmpl = append(tmpl, strings.ReplaceAll(t, clip.TemplatePlaceholder, "{c}"))
 	}
-	files["zeroshot_classification_templates.txt"] = []byte(strings.Join(tmpl, "\n") + "\n")
 	per := (len(samples) + o.Shards - 1) / o.Shards
-	for s := range o.Shards {
+	sizes := make([]int, o.Shards)
+	for s := range sizes {
+		sizes[s] = max(0, min(per, len(samples)-s*per))
+	}
+	files, err := Layout(samples, sizes, clip.ImageNetClasses(), tmpl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, samples, nil
+}
+
+// Layout returns the files of a WebDataset shaped like
+// clip-benchmark/wds_imagenetv2 that holds samples in order:
+// test/nshards.txt, test/K.tar with shardSizes[K] samples each (KEY.EXT
+// image + KEY.cls label), classnames.txt, and
+// zeroshot_classification_templates.txt when templates is not nil.
+func Layout(samples []Sample, shardSizes []int, classnames, templates []string) (map[string][]byte, error) {
+	files := map[string][]byte{
+		"classnames.txt":   []byte(strings.Join(classnames, "\n") + "\n"),
+		"test/nshards.txt": []byte(strconv.Itoa(len(shardSizes)) + "\n"),
+	}
+	if templates != nil {
+		files["zeroshot_classification_templates.txt"] = []byte(strings.Join(templates, "\n") + "\n")
+	}
+	i := 0
+	for k, n := range shardSizes {
+		if i+n > len(samples) {
+			return nil, fmt.Errorf("fakewds: shard sizes exceed the %d samples", len(samples))
+		}
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)
-		for _, smp := range samples[min(s*per, len(samples)):min((s+1)*per, len(samples))] {
+		for _, smp := range samples[i : i+n] {
 			for _, m := range []struct {
 				name string
 				data []byte
 			}{{smp.Key + "." + smp.Ext, smp.Image}, {smp.Key + ".cls", []byte(strconv.Itoa(smp.Label))}} {
-				if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data))}); err != nil {
-					return nil, nil, err
+				if err := tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o644, Size: int64(len(m.data)), Typeflag: tar.TypeReg}); err != nil {
+					return nil, err
 				}
 				if _, err := tw.Write(m.data); err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 			}
 		}
 		if err := tw.Close(); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		files[fmt.Sprintf("test/%d.tar", s)] = buf.Bytes()
+		files[fmt.Sprintf("test/%d.tar", k)] = buf.Bytes()
+		i += n
 	}
-	return files, samples, nil
+	if i != len(samples) {
+		return nil, fmt.Errorf("fakewds: shard sizes cover %d of %d samples", i, len(samples))
+	}
+	return files, nil
 }
 
 // WriteDir writes repository files under dir, creating folders.
