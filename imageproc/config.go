@@ -60,6 +60,17 @@ func DefaultConfig(size int) *Config {
 	}
 }
 
+// DefaultSigLIPConfig returns SiglipImageProcessor's defaults at size px,
+// which fill the fields a SigLIP preprocessor_config.json omits: resize
+// straight to size x size (no aspect ratio kept, no crop) with
+// antialiased bicubic, x 1/255, mean and std 0.5 (IMAGENET_STANDARD).
+func DefaultSigLIPConfig(size int) *Config {
+	c := DefaultConfig(size)
+	c.Size, c.DoCenterCrop = Size{Height: size, Width: size}, false
+	c.ImageMean, c.ImageStd = []float64{0.5, 0.5, 0.5}, []float64{0.5, 0.5, 0.5}
+	return c
+}
+
 // ConfigError reports an invalid or unsupported preprocessor configuration.
 type ConfigError struct {
 	Field string
@@ -73,13 +84,27 @@ func (e *ConfigError) Error() string {
 // ParseConfig parses preprocessor_config.json in either layout: the 2021
 // one ("size": 224, "crop_size": 224, integers meaning shortest edge and
 // square crop) or the newer one ({"shortest_edge": 224},
-// {"height": 224, "width": 224}). Unknown fields are ignored.
+// {"height": 224, "width": 224}). Unknown fields are ignored. Omitted
+// fields take CLIPImageProcessor's defaults, or SiglipImageProcessor's
+// (DefaultSigLIPConfig) when image_processor_type names it.
 func ParseConfig(data []byte) (*Config, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, &ConfigError{"json", err.Error()}
 	}
 	c := DefaultConfig(224)
+	if v, ok := raw["image_processor_type"]; ok {
+		var typ string
+		if err := json.Unmarshal(v, &typ); err != nil {
+			return nil, &ConfigError{"image_processor_type", err.Error()}
+		}
+		switch typ {
+		case "SiglipImageProcessor", "SiglipImageProcessorFast":
+			c = DefaultSigLIPConfig(224)
+		case "Siglip2ImageProcessor", "Siglip2ImageProcessorFast":
+			return nil, &ConfigError{"image_processor_type", typ + " (NaFlex, variable resolution) is not supported"}
+		}
+	}
 	for _, f := range []struct {
 		name string
 		dst  *bool

@@ -40,6 +40,10 @@ func Scale(name string) (center, halfwidth float64) {
 	switch {
 	case name == "logit_scale":
 		return 4.6052, 0
+	case name == "logit_bias": // SigLIP
+		return -10, 0
+	case isOpenCLIPNorm(name): // OpenCLIP's ln_1, ln_2, ln_pre, ln_post, ln_final
+		return 1, 0.25
 	case strings.HasSuffix(name, "layer_norm1.weight"), strings.HasSuffix(name, "layer_norm2.weight"),
 		strings.HasSuffix(name, "layernorm.weight"), strings.HasSuffix(name, "layrnorm.weight"),
 		strings.HasSuffix(name, "final_layer_norm.weight"):
@@ -62,6 +66,15 @@ func Scale(name string) (center, halfwidth float64) {
 		return 0, 0.06
 	}
 	return 0, 0.035
+}
+
+// isOpenCLIPNorm reports a name "….ln_*.weight" (or "ln_*.weight").
+func isOpenCLIPNorm(name string) bool {
+	base, ok := strings.CutSuffix(name, ".weight")
+	if !ok {
+		return false
+	}
+	return strings.HasPrefix(base[strings.LastIndexByte(base, '.')+1:], "ln_")
 }
 
 // Tensor returns the recipe's values for a float tensor of the given shape

@@ -34,6 +34,15 @@ func TestScaleRules(t *testing.T) {
 		"text_model.encoder.layers.0.self_attn.k_proj.weight": {0, 0.12},
 		"text_model.encoder.layers.0.mlp.fc1.weight":          {0, 0.06},
 		"visual_projection.weight":                            {0, 0.035},
+		// SigLIP and OpenCLIP names.
+		"logit_bias":                                         {-10, 0},
+		"vision_model.head.layernorm.weight":                 {1, 0.25},
+		"vision_model.head.probe":                            {0, 0.035},
+		"visual.transformer.resblocks.0.ln_1.weight":         {1, 0.25},
+		"ln_final.weight":                                    {1, 0.25},
+		"visual.ln_post.bias":                                {0, 0.05},
+		"visual.transformer.resblocks.0.attn.in_proj_weight": {0, 0.035},
+		"visual.kln_1.weight":                                {0, 0.035},
 	}
 	for name, want := range cases {
 		c, a := synth.Scale(name)

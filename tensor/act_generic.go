@@ -52,6 +52,10 @@ func activate(s isa, x []float32, act Activation) {
 	if act == ActNone || len(x) == 0 {
 		return
 	}
+	if act == ActGELUTanh {
+		geluTanh(s, x)
+		return
+	}
 	w := vecWidth(s)
 	body := len(x) &^ (w - 1)
 	var buf [maxVecWidth]float32
@@ -74,4 +78,26 @@ func activate(s isa, x []float32, act Activation) {
 		}
 	}
 	copy(tail, buf[:])
+}
+
+// geluTanh applies the tanh GELU to x in place through the exp kernel of
+// s: 0.5x(1+tanh(u)) = x/(1+exp(-2u)) with u = √(2/π)(x+0.044715x³)
+// computed in float32 as PyTorch does. Where exp overflows (x < -9.9)
+// the kernel's clamp gives x/(1+e^88), which rounds to the true value's
+// magnitude of at most 1e-36.
+func geluTanh(s isa, x []float32) {
+	const chunk = 256
+	var buf [chunk]float32
+	const k = -2 * 0.7978845608028654 // -2√(2/π)
+	for len(x) > 0 {
+		n := min(len(x), chunk)
+		for i, v := range x[:n] {
+			buf[i] = v + 0.044715*v*v*v
+		}
+		expScaled(s, buf[:n], k, 0)
+		for i, v := range x[:n] {
+			x[i] = v / (1 + buf[i])
+		}
+		x = x[n:]
+	}
 }

@@ -26,6 +26,7 @@ func actInputs() []float32 {
 //	exp       relative error ≤ 7.6e-8 (1.3 ulp)        bound 1.5e-7
 //	QuickGELU |error| ≤ 1.1e-7·max(1,|x|)              bound 2.5e-7·max(1,|x|)
 //	GELU      |error| ≤ 1.5e-7·max(1,|x|)              bound 3e-7·max(1,|x|)
+//	GELUTanh  |error| ≤ 1.2e-7·max(1,|x|)              bound 3e-7·max(1,|x|)
 //
 // (erf by Abramowitz–Stegun 7.1.26, |error| ≤ 1.5e-7, as PyTorch's
 // vectorised erf.) The bounds leave about 2× headroom over the measured
@@ -58,6 +59,11 @@ func TestActivations(t *testing.T) {
 		}, func(v, _ float64) float64 { return 2.5e-7 * max(1, math.Abs(v)) })
 		check("GELU", func(v []float32) { activate(s, v, ActGELU) }, func(v float64) float64 {
 			return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+		}, func(v, _ float64) float64 { return 3e-7 * max(1, math.Abs(v)) })
+		// tanh GELU through the exp kernel: the float32 inner polynomial
+		// and the scaled exp each round once, bound as GELU's.
+		check("GELUTanh", func(v []float32) { activate(s, v, ActGELUTanh) }, func(v float64) float64 {
+			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
 		}, func(v, _ float64) float64 { return 3e-7 * max(1, math.Abs(v)) })
 	})
 }

@@ -9,6 +9,7 @@ const (
 	ActNone      Activation = iota // identity
 	ActQuickGELU                   // x·σ(1.702x), CLIP's original activation
 	ActGELU                        // exact erf GELU
+	ActGELUTanh                    // 0.5x(1+tanh(√(2/π)(x+0.044715x³))), SigLIP's gelu_pytorch_tanh
 )
 
 // Linear is the affine map y = x·Wᵀ + b of a PyTorch nn.Linear.

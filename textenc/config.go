@@ -27,6 +27,13 @@ type Config struct {
 	// means the legacy rule, the position of the highest token id;
 	// otherwise the first position holding EOSTokenID.
 	EOSTokenID int `json:"eos_token_id"`
+	// ProjectionSize is SigLIP's projection_size, the output width of the
+	// text head (0 means hidden_size).
+	ProjectionSize int `json:"projection_size"`
+	// SigLIP selects SiglipTextTransformer: no causal mask and no
+	// attention mask, pooling at the last position, a Linear head. It is
+	// set by the model loader from model_type, not read from the JSON.
+	SigLIP bool `json:"-"`
 }
 
 // DefaultConfig returns transformers' CLIPTextConfig defaults, which fill
@@ -48,6 +55,25 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultSigLIPConfig returns transformers' SiglipTextConfig defaults
+// (SigLIP B/16: 64 positions, vocab 32,000).
+func DefaultSigLIPConfig() Config {
+	c := DefaultConfig()
+	c.VocabSize, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads = 32000, 768, 3072, 12
+	c.MaxPositionEmbeddings, c.HiddenAct, c.LayerNormEps = 64, "gelu_pytorch_tanh", 1e-6
+	c.ProjectionDim, c.SigLIP = 0, true
+	return c
+}
+
+// HeadSize is the width of the pooled output: SigLIP's projection_size
+// (hidden_size when 0), CLIP's hidden_size.
+func (c *Config) HeadSize() int {
+	if c.SigLIP && c.ProjectionSize > 0 {
+		return c.ProjectionSize
+	}
+	return c.HiddenSize
+}
+
 // maxVocab bounds vocab_size (CLIP's is 49,408; multilingual ones about
 // 250,000), so that tensor sizes computed from the config cannot overflow.
 const maxVocab = 1 << 24
@@ -62,6 +88,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("text_config: vocab_size %d must be in [1,%d]", c.VocabSize, maxVocab)
 	case c.MaxPositionEmbeddings <= 0 || c.MaxPositionEmbeddings > encoder.MaxDim:
 		return fmt.Errorf("text_config: max_position_embeddings %d must be in [1,%d]", c.MaxPositionEmbeddings, encoder.MaxDim)
+	case c.ProjectionSize < 0 || c.ProjectionSize > encoder.MaxDim:
+		return fmt.Errorf("text_config: projection_size %d must be in [0,%d]", c.ProjectionSize, encoder.MaxDim)
 	}
 	return nil
 }
@@ -73,6 +101,6 @@ func (c *Config) encoderConfig() (encoder.Config, error) {
 		Intermediate: c.IntermediateSize,
 		Layers:       c.NumHiddenLayers,
 		Eps:          float32(c.LayerNormEps),
-		Causal:       true,
+		Causal:       !c.SigLIP,
 	}.WithAct(c.HiddenAct)
 }

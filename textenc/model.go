@@ -14,8 +14,9 @@ type Model struct {
 	cfg         Config
 	emb         *Embeddings
 	enc         *encoder.Encoder
-	finalWeight []float32 // final_layer_norm.weight [width]
-	finalBias   []float32 // final_layer_norm.bias [width]
+	finalWeight []float32      // final_layer_norm.weight [width]
+	finalBias   []float32      // final_layer_norm.bias [width]
+	head        *tensor.Linear // SigLIP's head: weight [projection_size, width], bias [projection_size]; nil in CLIP
 	pool        encoder.Pool[buffers]
 }
 
@@ -37,6 +38,11 @@ func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
 	if m.finalWeight, m.finalBias, err = encoder.LoadLayerNorm(st, prefix+"final_layer_norm", cfg.HiddenSize); err != nil {
 		return nil, err
 	}
+	if cfg.SigLIP {
+		if m.head, err = encoder.LoadLinear(st, prefix+"head", cfg.HeadSize(), cfg.HiddenSize); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -48,6 +54,9 @@ func (m *Model) Config() Config { return m.cfg }
 // the highest token id, otherwise the first position holding eos_token_id
 // (0 if there is none).
 func (m *Model) PoolIndex(ids []int32) int {
+	if m.cfg.SigLIP {
+		return len(ids) - 1
+	}
 	best := 0
 	if m.cfg.EOSTokenID == 2 {
 		for i, id := range ids {
@@ -80,6 +89,9 @@ type ForwardOptions struct {
 // of the hidden state at PoolIndex. Only positions up to PoolIndex are
 // computed, which under the causal mask gives the same result.
 func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions) ([]float32, error) {
+	if m.cfg.SigLIP {
+		return m.forwardSigLIP(ctx, ids, opts)
+	}
 	w := m.cfg.HiddenSize
 	b := m.getBuffers(len(ids))
 	defer m.pool.Put(b)
@@ -187,6 +199,7 @@ func (m *Model) sharePrefixes(b *buffers, ids [][]int32) int {
 type buffers struct {
 	x          []float32 // [rows, width] hidden states
 	lens, offs []int     // per sequence: tokens computed, first row
+	query      []int     // SigLIP: per sequence, the pooled (last) position
 	// The prefix trie of sharePrefixes: row of (parent row+1, token id),
 	// each row's token and position, the rows of each sequence's tokens.
 	nodes        map[uint64]int

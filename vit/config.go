@@ -1,6 +1,11 @@
 // Package vit is CLIP's vision transformer (transformers' CLIPVisionTransformer):
 // patch and position embeddings, pre_layrnorm, the encoder, and post_layernorm
 // on the class token. The projection to the joint embedding lives in clip.
+//
+// With Config.SigLIP it is SigLIP's (SiglipVisionTransformer): no class
+// token and no pre-layernorm, a patch-embedding bias, post_layernorm on
+// every token and the multihead attention pooling head, whose output is
+// the image embedding.
 package vit
 
 import (
@@ -21,6 +26,12 @@ type Config struct {
 	PatchSize         int     `json:"patch_size"`
 	HiddenAct         string  `json:"hidden_act"`
 	LayerNormEps      float64 `json:"layer_norm_eps"`
+	// VisionUseHead is SigLIP's vision_use_head (nil means true; false
+	// is refused: the head's output is the image embedding).
+	VisionUseHead *bool `json:"vision_use_head"`
+	// SigLIP selects SiglipVisionTransformer. It is set by the model
+	// loader from model_type, not read from the tower's JSON.
+	SigLIP bool `json:"-"`
 }
 
 // DefaultConfig returns transformers' CLIPVisionConfig defaults (ViT-B/32),
@@ -40,11 +51,25 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultSigLIPConfig returns transformers' SiglipVisionConfig defaults
+// (SigLIP B/16 at 224 px).
+func DefaultSigLIPConfig() Config {
+	c := DefaultConfig()
+	c.PatchSize, c.HiddenAct, c.LayerNormEps, c.SigLIP = 16, "gelu_pytorch_tanh", 1e-6, true
+	return c
+}
+
 // Grid is the number of patches along one side.
 func (c *Config) Grid() int { return c.ImageSize / c.PatchSize }
 
-// Tokens is the sequence length: the class token and one per patch.
-func (c *Config) Tokens() int { return c.Grid()*c.Grid() + 1 }
+// Tokens is the sequence length: the class token (not in SigLIP) and one
+// per patch.
+func (c *Config) Tokens() int {
+	if c.SigLIP {
+		return c.Grid() * c.Grid()
+	}
+	return c.Grid()*c.Grid() + 1
+}
 
 // Validate reports a malformed config, naming the field.
 func (c *Config) Validate() error {
@@ -60,6 +85,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("vision_config: image_size %d must be a positive multiple of patch_size %d", c.ImageSize, c.PatchSize)
 	case c.ImageSize > 4096:
 		return fmt.Errorf("vision_config: image_size %d is unreasonably large", c.ImageSize)
+	case c.VisionUseHead != nil && !*c.VisionUseHead:
+		return fmt.Errorf("vision_config: vision_use_head false is not supported (the pooling head gives the image embedding)")
+	case c.VisionUseHead != nil && !c.SigLIP:
+		return fmt.Errorf("vision_config: vision_use_head is a SigLIP field (model_type is not siglip)")
 	}
 	return nil
 }

@@ -9,11 +9,12 @@ import (
 
 // Embeddings is CLIPVisionEmbeddings: a stride-P convolution without bias
 // over the image (computed as a Linear over flattened patches), a learned
-// class token prepended, and learned position embeddings added.
+// class token prepended, and learned position embeddings added. SigLIP's
+// (SiglipVisionEmbeddings) has a convolution bias and no class token.
 type Embeddings struct {
-	patch *tensor.Linear // patch_embedding.weight [width, channels, P, P] viewed as [width, channels·P·P]
-	class []float32      // class_embedding [width]
-	pos   []float32      // position_embedding.weight [grid²+1, width]
+	patch *tensor.Linear // patch_embedding.weight [width, channels, P, P] viewed as [width, channels·P·P]; SigLIP: bias [width]
+	class []float32      // class_embedding [width]; nil in SigLIP
+	pos   []float32      // position_embedding.weight [tokens, width]
 	cfg   *Config
 }
 
@@ -24,13 +25,21 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 	if err != nil {
 		return nil, err
 	}
-	patch, err := tensor.NewLinear(pw, nil, w, k)
+	var pb []float32
+	if c.SigLIP {
+		if pb, err = encoder.Tensor(st, prefix+"patch_embedding.bias", w); err != nil {
+			return nil, err
+		}
+	}
+	patch, err := tensor.NewLinear(pw, pb, w, k)
 	if err != nil {
 		return nil, fmt.Errorf("%spatch_embedding: %w", prefix, err)
 	}
-	class, err := encoder.Tensor(st, prefix+"class_embedding", w)
-	if err != nil {
-		return nil, err
+	var class []float32
+	if !c.SigLIP {
+		if class, err = encoder.Tensor(st, prefix+"class_embedding", w); err != nil {
+			return nil, err
+		}
 	}
 	pos, err := encoder.Tensor(st, prefix+"position_embedding.weight", c.Tokens(), w)
 	if err != nil {
@@ -74,6 +83,15 @@ func (e *Embeddings) forward(dst, px, cols, patches []float32, n int) {
 		e.im2col(cols[i*g*g*k:(i+1)*g*g*k], px[i*per:(i+1)*per])
 	})
 	e.patch.Forward(patches, cols, n*g*g, tensor.ActNone)
+	if e.class == nil {
+		for i := 0; i < n; i++ {
+			img, src := dst[i*t*w:(i+1)*t*w], patches[i*t*w:(i+1)*t*w]
+			for j := range img {
+				img[j] = src[j] + e.pos[j]
+			}
+		}
+		return
+	}
 	for i := 0; i < n; i++ {
 		img := dst[i*t*w : (i+1)*t*w]
 		for j, v := range e.class {

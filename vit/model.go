@@ -19,6 +19,7 @@ type Model struct {
 	enc        *encoder.Encoder
 	postWeight []float32 // post_layernorm.weight [width]
 	postBias   []float32 // post_layernorm.bias [width]
+	head       *poolHead // SigLIP's attention pooling head ("head."); nil in CLIP
 	pool       encoder.Pool[buffers]
 }
 
@@ -29,6 +30,9 @@ type buffers struct {
 	patches []float32 // [n·grid², width] patch embeddings
 	lens    []int     // n × tokens
 	query   []int     // n × 0: the class token is pooled
+	// SigLIP's head: keys and values [n·tokens, 2·width], attention
+	// output [n, width], MLP [n, intermediate].
+	kv, ctx, mid []float32
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
@@ -44,14 +48,21 @@ func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
 		return nil, err
 	}
 	// "pre_layrnorm" is the real (misspelt) name in every CLIP checkpoint.
-	if m.preWeight, m.preBias, err = encoder.LoadLayerNorm(st, prefix+"pre_layrnorm", cfg.HiddenSize); err != nil {
-		return nil, err
+	if !cfg.SigLIP {
+		if m.preWeight, m.preBias, err = encoder.LoadLayerNorm(st, prefix+"pre_layrnorm", cfg.HiddenSize); err != nil {
+			return nil, err
+		}
 	}
 	if m.enc, err = encoder.Load(st, prefix+"encoder.", ec); err != nil {
 		return nil, err
 	}
 	if m.postWeight, m.postBias, err = encoder.LoadLayerNorm(st, prefix+"post_layernorm", cfg.HiddenSize); err != nil {
 		return nil, err
+	}
+	if cfg.SigLIP {
+		if m.head, err = loadPoolHead(st, prefix+"head.", &m.cfg, &ec); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -69,7 +80,8 @@ type ForwardOptions struct {
 }
 
 // Forward embeds n images px [n, channels, S, S] and returns the pooled
-// output (post_layernorm of the class token) [n, width].
+// output [n, width]: post_layernorm of the class token, or in SigLIP the
+// attention pooling head's output over every post_layernorm'd token.
 func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardOptions) ([]float32, error) {
 	c := &m.cfg
 	s, w, t := c.ImageSize, c.HiddenSize, c.Tokens()
@@ -87,8 +99,26 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	defer m.pool.Put(b)
 	x := b.x
 	m.emb.forward(x, px, b.cols, b.patches, n)
-	tensor.LayerNorm(x, x, m.preWeight, m.preBias, n*t, w, float32(c.LayerNormEps))
+	if m.preWeight != nil {
+		tensor.LayerNorm(x, x, m.preWeight, m.preBias, n*t, w, float32(c.LayerNormEps))
+	}
 	pooled := make([]float32, n*w)
+	if m.head != nil {
+		var hidden func(int, []float32)
+		if opts != nil && opts.Hidden != nil {
+			hidden = func(index int, h []float32) {
+				for i := 0; i < n; i++ {
+					opts.Hidden(index, i, h[i*t*w:(i+1)*t*w])
+				}
+			}
+		}
+		if err := m.enc.Forward(ctx, x, b.lens, hidden); err != nil {
+			return nil, err
+		}
+		tensor.LayerNorm(x, x, m.postWeight, m.postBias, n*t, w, float32(c.LayerNormEps))
+		m.head.forward(pooled, x, b.kv, b.ctx, b.mid, n, t, w)
+		return pooled, nil
+	}
 	if opts == nil || opts.Hidden == nil {
 		// Only the class tokens are pooled: the last layer runs for them.
 		if err := m.enc.ForwardPooled(ctx, x, b.lens, b.query, pooled); err != nil {
@@ -131,6 +161,11 @@ func (m *Model) getBuffers(n int) *buffers {
 	b.x = encoder.Grow(b.x, n*t*w)
 	b.cols = encoder.Grow(b.cols, n*gg*c.NumChannels*c.PatchSize*c.PatchSize)
 	b.patches = encoder.Grow(b.patches, n*gg*w)
+	if m.head != nil {
+		b.kv = encoder.Grow(b.kv, n*t*2*w)
+		b.ctx = encoder.Grow(b.ctx, n*w)
+		b.mid = encoder.Grow(b.mid, n*c.IntermediateSize)
+	}
 	b.lens, b.query = b.lens[:0], b.query[:0]
 	for i := 0; i < n; i++ {
 		b.lens = append(b.lens, t)

@@ -32,7 +32,7 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 	if err != nil {
 		return nil, fmt.Errorf("%sqkv: %w", prefix, err)
 	}
-	out, err := loadLinear(st, prefix+"out_proj", width, width)
+	out, err := LoadLinear(st, prefix+"out_proj", width, width)
 	if err != nil {
 		return nil, err
 	}
@@ -50,8 +50,8 @@ func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, rows, outRows int, se
 	a.out.ForwardAdd(dst, ctxBuf, outRows)
 }
 
-// loadLinear reads prefix.weight [out,in] and prefix.bias [out].
-func loadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, error) {
+// LoadLinear reads prefix.weight [out,in] and prefix.bias [out].
+func LoadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, error) {
 	w, err := Tensor(st, prefix+".weight", out, in)
 	if err != nil {
 		return nil, err

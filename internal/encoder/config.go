@@ -67,8 +67,10 @@ func ParseAct(name string) (tensor.Activation, error) {
 		return tensor.ActQuickGELU, nil
 	case "gelu":
 		return tensor.ActGELU, nil
+	case "gelu_pytorch_tanh", "gelu_new": // the same tanh approximation in transformers
+		return tensor.ActGELUTanh, nil
 	}
-	return 0, fmt.Errorf("hidden_act %q is not supported (want quick_gelu or gelu)", name)
+	return 0, fmt.Errorf("hidden_act %q is not supported (want quick_gelu, gelu or gelu_pytorch_tanh)", name)
 }
 
 // Tensor reads name from st and checks that the store returned as many

@@ -8,21 +8,23 @@ type MLP struct {
 	fc2 *tensor.Linear // weight [width, intermediate], bias [width]
 }
 
-func loadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
-	fc1, err := loadLinear(st, prefix+"fc1", c.Intermediate, c.Width)
+// LoadMLP reads prefix+"fc1" [intermediate, width] and prefix+"fc2"
+// [width, intermediate] (weights and biases).
+func LoadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
+	fc1, err := LoadLinear(st, prefix+"fc1", c.Intermediate, c.Width)
 	if err != nil {
 		return nil, err
 	}
-	fc2, err := loadLinear(st, prefix+"fc2", c.Width, c.Intermediate)
+	fc2, err := LoadLinear(st, prefix+"fc2", c.Width, c.Intermediate)
 	if err != nil {
 		return nil, err
 	}
 	return &MLP{fc1: fc1, fc2: fc2}, nil
 }
 
-// forward adds fc2(act(fc1(x))) to dst [rows,width] (the residual
+// Forward adds fc2(act(fc1(x))) to dst [rows,width] (the residual
 // connection fused into fc2); mid is scratch [rows, intermediate].
-func (m *MLP) forward(dst, x, mid []float32, rows int, act tensor.Activation) {
+func (m *MLP) Forward(dst, x, mid []float32, rows int, act tensor.Activation) {
 	m.fc1.Forward(mid, x, rows, act)
 	m.fc2.ForwardAdd(dst, mid, rows)
 }

@@ -46,6 +46,10 @@ def fnv1a64(s):
 def scale_for(name):
     if name == "logit_scale":
         return 4.6052, 0.0
+    if name == "logit_bias":  # SigLIP
+        return -10.0, 0.0
+    if name.endswith(".weight") and name[:-len(".weight")].rsplit(".", 1)[-1].startswith("ln_"):
+        return 1.0, 0.25  # OpenCLIP's ln_1, ln_2, ln_pre, ln_post, ln_final
     for suf in ("layer_norm1.weight", "layer_norm2.weight", "layernorm.weight", "layrnorm.weight",
                 "final_layer_norm.weight"):
         if name.endswith(suf):
