@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"similarity": {"cosine-similarity matrix of images and texts, with a heatmap", runSimilarity},
 		"classify":   {"zero-shot classification of images", runClassify},
 		"eval":       {"zero-shot accuracy on a WebDataset or image-folder dataset", runEval},
+		"index":      {"build, search and export an on-disk image index", runIndex},
 	}
 }
 

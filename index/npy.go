@@ -1,0 +1,178 @@
+package index
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"unsafe"
+)
+
+// The embeddings file is a NumPy .npy file, format version 1.0, so that
+// numpy.load reads it as it is: a 2-D C-order array of little-endian
+// float32 ('<f4') or float16 ('<f2').
+
+const npyMagic = "\x93NUMPY"
+
+// writeNPY writes rows×dim values as a .npy array of dtype ("float32" or
+// "float16"). Float16 values are rounded to nearest, ties to even.
+func writeNPY(w io.Writer, data []float32, rows, dim int, dtype string) error {
+	descr, size := "<f4", 4
+	if dtype == Float16 {
+		descr, size = "<f2", 2
+	}
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, rows, dim)
+	// magic(6) + version(2) + header length(2) + header + '\n', padded to 64.
+	total := 10 + len(header) + 1
+	pad := (64 - total%64) % 64
+	var pre [10]byte
+	copy(pre[:], npyMagic)
+	pre[6], pre[7] = 1, 0
+	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)+pad+1))
+	bw := bufio.NewWriterSize(w, 1<<20)
+	bw.Write(pre[:])
+	bw.WriteString(header)
+	for range pad {
+		bw.WriteByte(' ')
+	}
+	bw.WriteByte('\n')
+	var buf [4]byte
+	for _, v := range data[:rows*dim] {
+		if size == 2 {
+			binary.LittleEndian.PutUint16(buf[:], f32ToF16(v))
+		} else {
+			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
+		}
+		if _, err := bw.Write(buf[:size]); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+var npyHeaderRE = regexp.MustCompile(`^\{'descr': '(<f4|<f2)', 'fortran_order': False, 'shape': \((\d+), (\d+)\), \} *\n$`)
+
+// readNPY reads a .npy file written by writeNPY (2-D, C order, '<f4' or
+// '<f2') and returns the values as float32. wantRows and wantDim are
+// checked against the header so that a file cannot make us allocate more
+// than the manifest announced.
+func readNPY(r io.Reader, wantRows, wantDim int) ([]float32, string, error) {
+	var pre [10]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return nil, "", fmt.Errorf("npy header: %w", err)
+	}
+	if string(pre[:6]) != npyMagic || pre[6] != 1 {
+		return nil, "", fmt.Errorf("not a version 1 .npy file")
+	}
+	hl := int(binary.LittleEndian.Uint16(pre[8:]))
+	if hl > 4096 {
+		return nil, "", fmt.Errorf("npy header of %d bytes", hl)
+	}
+	h := make([]byte, hl)
+	if _, err := io.ReadFull(r, h); err != nil {
+		return nil, "", fmt.Errorf("npy header: %w", err)
+	}
+	m := npyHeaderRE.FindSubmatch(h)
+	if m == nil {
+		return nil, "", fmt.Errorf("npy header %q: want a 2-D C-order '<f4' or '<f2' array", h)
+	}
+	rows, err1 := strconv.Atoi(string(m[2]))
+	dim, err2 := strconv.Atoi(string(m[3]))
+	if err1 != nil || err2 != nil || rows != wantRows || dim != wantDim {
+		return nil, "", fmt.Errorf("npy shape (%s, %s), manifest says (%d, %d)", m[2], m[3], wantRows, wantDim)
+	}
+	out := make([]float32, rows*dim)
+	if string(m[1]) == "<f4" {
+		b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 4*len(out))
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, "", fmt.Errorf("npy data: %w", err)
+		}
+		if !littleEndian() {
+			for i := range out {
+				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+		}
+		return out, Float32, nil
+	}
+	buf := make([]byte, 1<<16)
+	for i := 0; i < len(out); {
+		n := min(len(buf)/2, len(out)-i)
+		if _, err := io.ReadFull(r, buf[:2*n]); err != nil {
+			return nil, "", fmt.Errorf("npy data: %w", err)
+		}
+		for j := range n {
+			out[i+j] = f16ToF32(binary.LittleEndian.Uint16(buf[2*j:]))
+		}
+		i += n
+	}
+	return out, Float16, nil
+}
+
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
+}
+
+// f32ToF16 rounds a float32 to the nearest IEEE 754 binary16 (ties to
+// even), as numpy's astype(np.float16) does; overflow gives ±Inf, NaN
+// stays NaN.
+func f32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23) & 0xff
+	man := b & 0x7fffff
+	switch {
+	case exp == 0xff: // Inf or NaN
+		if man != 0 {
+			return sign | 0x7e00
+		}
+		return sign | 0x7c00
+	case exp > 127+15: // overflow
+		return sign | 0x7c00
+	case exp >= 127-14: // normal half
+		e := uint32(exp-127+15) << 10
+		v := e | man>>13
+		rest := man & 0x1fff
+		if rest > 0x1000 || (rest == 0x1000 && v&1 == 1) {
+			v++ // may carry into the exponent, up to Inf: correct
+		}
+		return sign | uint16(v)
+	case exp >= 127-25: // subnormal half (or rounds to the smallest normal)
+		m := man | 0x800000
+		// value = m·2^(exp-150); in units of 2^-24 that is m >> (126-exp).
+		shift := uint32(126 - exp)
+		v := m >> shift
+		rest := m & (1<<shift - 1)
+		half := uint32(1) << (shift - 1)
+		if rest > half || (rest == half && v&1 == 1) {
+			v++
+		}
+		return sign | uint16(v)
+	default:
+		return sign
+	}
+}
+
+// f16ToF32 converts an IEEE 754 binary16 value to float32 exactly.
+func f16ToF32(h uint16) float32 {
+	sign := uint32(h&0x8000) << 16
+	exp := uint32(h>>10) & 0x1f
+	man := uint32(h & 0x3ff)
+	switch {
+	case exp == 0x1f:
+		return math.Float32frombits(sign | 0x7f800000 | man<<13)
+	case exp != 0:
+		return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
+	case man == 0:
+		return math.Float32frombits(sign)
+	default: // subnormal: man·2^-24, exact in float32
+		f := float32(man) / (1 << 24)
+		if sign != 0 {
+			f = -f
+		}
+		return f
+	}
+}
