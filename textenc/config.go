@@ -30,6 +30,12 @@ type Config struct {
 	// ProjectionSize is SigLIP's projection_size, the output width of the
 	// text head (0 means hidden_size).
 	ProjectionSize int `json:"projection_size"`
+	// Pooling overrides the pooled position (set by the model loader for
+	// OpenCLIP's text_pool_type, not read from the JSON): "" follows
+	// EOSTokenID as above, "argmax" the first position of the highest id,
+	// "eos" the first position holding EOSTokenID, "last" the last
+	// position of the sequence as given (padded to the context length).
+	Pooling string `json:"-"`
 	// SigLIP selects SiglipTextTransformer: no causal mask and no
 	// attention mask, pooling at the last position, a Linear head. It is
 	// set by the model loader from model_type, not read from the JSON.
@@ -88,6 +94,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("text_config: vocab_size %d must be in [1,%d]", c.VocabSize, maxVocab)
 	case c.MaxPositionEmbeddings <= 0 || c.MaxPositionEmbeddings > encoder.MaxDim:
 		return fmt.Errorf("text_config: max_position_embeddings %d must be in [1,%d]", c.MaxPositionEmbeddings, encoder.MaxDim)
+	case c.Pooling != "" && c.Pooling != "argmax" && c.Pooling != "eos" && c.Pooling != "last":
+		return fmt.Errorf("text_config: pooling %q is not supported (want argmax, eos or last)", c.Pooling)
 	case c.ProjectionSize < 0 || c.ProjectionSize > encoder.MaxDim:
 		return fmt.Errorf("text_config: projection_size %d must be in [0,%d]", c.ProjectionSize, encoder.MaxDim)
 	}

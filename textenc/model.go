@@ -52,13 +52,13 @@ func (m *Model) Config() Config { return m.cfg }
 // PoolIndex is the position whose final hidden state is the pooled output,
 // as transformers chooses it: with eos_token_id 2 the (first) position of
 // the highest token id, otherwise the first position holding eos_token_id
-// (0 if there is none).
+// (0 if there is none). Config.Pooling and SigLIP override the rule.
 func (m *Model) PoolIndex(ids []int32) int {
-	if m.cfg.SigLIP {
+	if m.cfg.SigLIP || m.cfg.Pooling == "last" {
 		return len(ids) - 1
 	}
 	best := 0
-	if m.cfg.EOSTokenID == 2 {
+	if m.cfg.Pooling == "argmax" || m.cfg.Pooling == "" && m.cfg.EOSTokenID == 2 {
 		for i, id := range ids {
 			if id > ids[best] {
 				best = i

@@ -29,6 +29,9 @@ type Config struct {
 	// VisionUseHead is SigLIP's vision_use_head (nil means true; false
 	// is refused: the head's output is the image embedding).
 	VisionUseHead *bool `json:"vision_use_head"`
+	// NoPreLayerNorm drops pre_layrnorm (OpenCLIP's no_ln_pre). Set by
+	// the model loader, not read from the JSON.
+	NoPreLayerNorm bool `json:"-"`
 	// SigLIP selects SiglipVisionTransformer. It is set by the model
 	// loader from model_type, not read from the tower's JSON.
 	SigLIP bool `json:"-"`

@@ -48,7 +48,7 @@ func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
 		return nil, err
 	}
 	// "pre_layrnorm" is the real (misspelt) name in every CLIP checkpoint.
-	if !cfg.SigLIP {
+	if !cfg.SigLIP && !cfg.NoPreLayerNorm {
 		if m.preWeight, m.preBias, err = encoder.LoadLayerNorm(st, prefix+"pre_layrnorm", cfg.HiddenSize); err != nil {
 			return nil, err
 		}
