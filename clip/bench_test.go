@@ -30,7 +30,7 @@ func benchImages(b *testing.B, cfg synth.Config, n int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := m.EmbedPixels(ctx, px, n); err != nil {
+		if _, err := m.EmbedPixels(ctx, px); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ func TestConcurrentUse(t *testing.T) {
 	s := m.ImageSize()
 	px := synth.Tensor("pixels.weight", []int{3, 3, s, s}, 9)
 	ids := [][]int32{{49406, 320, 1125, 539, 320, 2368, 49407}, {49406, 49407}, {49406, 1929, 49407, 49407}}
-	wantImg, err := m.EmbedPixels(ctx, px, 3)
+	wantImg, err := m.EmbedPixels(ctx, px)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestConcurrentUse(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := 0; r < 3; r++ {
-				img, err := m.EmbedPixels(ctx, px, 3)
+				img, err := m.EmbedPixels(ctx, px)
 				if err != nil || !equalRows(img, wantImg) {
 					errs <- "image embeddings differ under concurrency"
 					return
@@ -60,13 +60,13 @@ func TestBatchIndependence(t *testing.T) {
 	c := m.imagesPerChunk()
 	n := c + 3 // spans two chunks
 	px := synth.Tensor("pixels.weight", []int{n, 3, s, s}, 4)
-	all, err := m.EmbedPixels(ctx, px, n)
+	all, err := m.EmbedPixels(ctx, px)
 	if err != nil {
 		t.Fatal(err)
 	}
 	per := 3 * s * s
 	for _, i := range []int{0, c - 1, c, n - 1} {
-		one, err := m.EmbedPixels(ctx, px[i*per:(i+1)*per], 1)
+		one, err := m.EmbedPixels(ctx, px[i*per:(i+1)*per])
 		if err != nil {
 			t.Fatal(err)
 		}

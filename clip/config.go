@@ -61,12 +61,19 @@ func ParseConfig(data []byte) (*Config, error) {
 	cfg := DefaultConfig()
 	var raw struct {
 		Config
+		ModelType        string          `json:"model_type"`
 		TextConfigDict   json.RawMessage `json:"text_config_dict"`
 		VisionConfigDict json.RawMessage `json:"vision_config_dict"`
 	}
 	raw.Config = cfg
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, jsonConfigError("", err)
+	}
+	// Another architecture's config (siglip, blip, …) often parses as a
+	// CLIPConfig with defaults filled in; refuse it instead of loading
+	// weights it does not describe.
+	if raw.ModelType != "" && raw.ModelType != "clip" {
+		return nil, &ConfigError{Field: "model_type", Err: fmt.Errorf("model type %q is not supported (want \"clip\")", raw.ModelType)}
 	}
 	cfg = raw.Config
 	// As in transformers, a non-null *_config_dict is expanded with the

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"github.com/goclip/goclip/internal/safetensors"
 )
 
 // toHalf rounds f to the nearest IEEE binary16 (ties to even) and returns
@@ -46,7 +48,7 @@ func toBF16(f float32) (uint16, float32) {
 // BF16 bits, or F32 holding the same rounded values), other tensors as they are.
 func rewrite(t *testing.T, src, dst, dtype string, round func(float32) (uint16, float32)) {
 	t.Helper()
-	w, err := OpenWeights(src)
+	w, err := safetensors.Open(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,8 +64,8 @@ func rewrite(t *testing.T, src, dst, dtype string, round func(float32) (uint16, 
 		}
 		start := len(data)
 		if dt != "F32" {
-			tv, _ := w.st.Tensor(name)
-			data = append(data, tv.Data()...)
+			raw, _ := w.Raw(name)
+			data = append(data, raw...)
 		} else {
 			v, err := w.Tensor(name, shape...)
 			if err != nil {
@@ -122,7 +124,7 @@ func TestHalfPrecisionModels(t *testing.T) {
 			}
 			ids := [][]int32{{49406, 320, 1125, 539, 320, 2368, 49407}}
 			embed := func(m *Model) (img, txt [][]float32) {
-				img, err := m.EmbedPixels(ctx, px, 2)
+				img, err := m.EmbedPixels(ctx, px)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -139,7 +141,7 @@ func TestHalfPrecisionModels(t *testing.T) {
 		})
 	}
 	// A misaligned F32 tensor (after a 2-byte one) reads correctly.
-	w, err := ParseWeights("m.safetensors", append(stFile(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}`, 2), 0, 0, 0x80, 0x3f))
+	w, err := safetensors.Parse("m.safetensors", append(stFile(`{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}`, 2), 0, 0, 0x80, 0x3f))
 	if err != nil {
 		t.Fatal(err)
 	}

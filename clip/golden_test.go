@@ -279,7 +279,7 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 		t.Fatal(err)
 	}
 	check("text_pooled", tp, "f64_text_pooled", tc.HiddenSize, pooledTol, true)
-	img, err := m.EmbedPixels(ctx, pixels, n)
+	img, err := m.EmbedPixels(ctx, pixels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,10 @@ func checkGolden(t *testing.T, m *Model, g *golden, pixels []float32, name strin
 		}
 		check("text_embeds (EmbedTexts)", flatten(fromText), "f64_text_embeds", d, embedTol, true)
 	}
-	logits := m.Logits(img, txt)
+	logits, err := m.Logits(img, txt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	check("logits", flatten(logits), "f64_logits_per_image", len(txt), logitTol, false)
 	Normalize(img)
 	Normalize(txt)

@@ -4,22 +4,25 @@
 package clip
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/internal/encoder"
+	"github.com/goclip/goclip/internal/safetensors"
 	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/tokenizer"
 	"github.com/goclip/goclip/vit"
 )
 
-// Model is a loaded CLIP model (transformers' CLIPModel). After Load it is
-// safe for concurrent use.
+// Model is a loaded CLIP model (transformers' CLIPModel) with its
+// tokenizer and image processor. It is safe for concurrent use; Close
+// waits for the calls in flight.
 type Model struct {
 	cfg        Config
 	vision     *vit.Model
@@ -27,80 +30,138 @@ type Model struct {
 	visualProj *tensor.Linear // visual_projection.weight [projection_dim, vision hidden_size], no bias
 	textProj   *tensor.Linear // text_projection.weight [projection_dim, text hidden_size], no bias
 	logitScale float32        // exp(logit_scale); logit_scale is a scalar []
-	weights    weightStore
 	tok        *tokenizer.Tokenizer
+	proc       *imageproc.Processor
+	wk         *tensor.Workers
+	batch      int // images or texts per forward pass (before the token cap)
+
+	weights  safetensors.Store // memory-mapped: read by the towers until Close
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when inflight drops to 0
+	inflight int
+	closed   atomic.Bool // set by Close: new calls fail, calls in flight stop at the next batch
 }
 
-// LoadOptions tune Load; nil means defaults.
-type LoadOptions struct{}
+// Precision selects the arithmetic of the towers' matrix products.
+type Precision string
 
-// Batch sizes of one pass through a tower: large enough for efficient
-// matrix products, small enough to bound scratch memory. Activations take
-// about (6·width + intermediate)·4 bytes per token: a chunk of 32 ViT-B/32
-// images (1,600 tokens) about 50 MB; for larger towers the image chunk
-// shrinks to keep about chunkTokens tokens (ViT-L/14-336: 3 images).
+// Precisions. F32 is the parity path: the same numbers as transformers in
+// float32.
 const (
-	imageChunk  = 32
-	textChunk   = 32
-	chunkTokens = 2048
+	F32  Precision = "f32"
+	BF16 Precision = "bf16"
+	Int8 Precision = "int8"
+)
+
+// LoadOptions tune Load; nil means defaults.
+type LoadOptions struct {
+	// Threads is the number of goroutines one call computes on (matrix
+	// products, attention, image resizing); concurrent calls share them.
+	// 0 means runtime.GOMAXPROCS(0).
+	Threads int
+	// BatchSize is the number of images (or texts) per forward pass inside
+	// the Embed methods: larger batches are more efficient, smaller ones
+	// need less scratch memory. 0 means 32. Large vision towers use fewer
+	// images per pass, to keep about 2,048 tokens.
+	BatchSize int
+	// Precision is F32 (the default, "" means F32).
+	Precision Precision
+}
+
+// chunkTokens caps the tokens of one vision pass: activations take about
+// (6·width + intermediate)·4 bytes per token, so a pass of 32 ViT-B/32
+// images (1,600 tokens) about 50 MB, and ViT-L/14-336 gets 3 images.
+const (
+	defaultBatch = 32
+	chunkTokens  = 2048
 )
 
 // imagesPerChunk is the number of images per vision forward pass.
 func (m *Model) imagesPerChunk() int {
-	return max(1, min(imageChunk, chunkTokens/m.cfg.VisionConfig.Tokens()))
+	return max(1, min(m.batch, chunkTokens/m.cfg.VisionConfig.Tokens()))
 }
 
-// Load reads a Hugging Face model folder (config.json, model.safetensors
-// or the shards of model.safetensors.index.json, tokenizer files). The
-// weights are memory-mapped; Close releases them.
+// Load reads a Hugging Face model folder: config.json, model.safetensors
+// (or the shards of model.safetensors.index.json), the tokenizer files and
+// preprocessor_config.json (CLIP's defaults when absent). The weights are
+// memory-mapped; Close releases them.
 func Load(dir string, opts *LoadOptions) (*Model, error) {
+	var o LoadOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Precision != "" && o.Precision != F32 {
+		return nil, fmt.Errorf("clip: precision %q is not supported yet (want %q)", o.Precision, F32)
+	}
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
 	}
-	w, err := openWeightStore(dir)
+	w, err := safetensors.OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(*cfg, w)
+	m, err := newModel(*cfg, w, &o)
+	if err == nil {
+		m.proc, err = loadProcessor(dir, cfg.VisionConfig.ImageSize, m.wk.N())
+	}
+	if err == nil {
+		m.tok, err = loadTokenizer(dir)
+	}
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
 	m.weights = w
-	tok, err := loadTokenizer(dir)
-	if err != nil {
-		w.Close()
-		return nil, err
-	}
-	m.tok = tok
 	return m, nil
 }
 
-// New builds a model from a config and a weight store (for example
-// *Weights). The store's slices are retained. The model has no tokenizer
-// unless loaded with Load.
-func New(cfg Config, st tensor.Store) (*Model, error) {
+// loadProcessor reads dir/preprocessor_config.json, or takes OpenAI CLIP's
+// preprocessing at the vision tower's size when the folder has none.
+func loadProcessor(dir string, size, workers int) (*imageproc.Processor, error) {
+	var p *imageproc.Processor
+	var err error
+	if _, serr := os.Stat(filepath.Join(dir, "preprocessor_config.json")); serr == nil {
+		p, err = imageproc.LoadProcessor(dir)
+	} else {
+		p, err = imageproc.New(imageproc.DefaultConfig(size))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p.WithWorkers(workers), nil
+}
+
+// newModel builds a model from a config and a weight store, whose slices
+// it retains.
+func newModel(cfg Config, st tensor.Store, o *LoadOptions) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg}
+	if o.Threads < 0 || o.BatchSize < 0 {
+		return nil, fmt.Errorf("clip: LoadOptions: Threads %d and BatchSize %d must not be negative", o.Threads, o.BatchSize)
+	}
+	m := &Model{cfg: cfg, wk: tensor.NewWorkers(o.Threads), batch: o.BatchSize}
+	if m.batch == 0 {
+		m.batch = defaultBatch
+	}
+	m.idle.L = &m.mu
 	var err error
-	if m.vision, err = vit.New(cfg.VisionConfig, st, "vision_model."); err != nil {
+	if m.vision, err = vit.New(cfg.VisionConfig, st, "vision_model.", m.wk); err != nil {
 		return nil, err
 	}
 	// The towers keep packed copies of their matrices, so the mapped pages
 	// read so far need not stay resident (the few tensors used in place,
 	// embeddings and layer-norm parameters, fault back in on use).
 	dropStorePages(st)
-	if m.text, err = textenc.New(cfg.TextConfig, st, "text_model."); err != nil {
+	if m.text, err = textenc.New(cfg.TextConfig, st, "text_model.", m.wk); err != nil {
 		return nil, err
 	}
 	p := cfg.ProjectionDim
-	if m.visualProj, err = loadProjection(st, "visual_projection.weight", p, cfg.VisionConfig.HiddenSize); err != nil {
+	if m.visualProj, err = m.loadProjection(st, "visual_projection.weight", p, cfg.VisionConfig.HiddenSize); err != nil {
 		return nil, err
 	}
-	if m.textProj, err = loadProjection(st, "text_projection.weight", p, cfg.TextConfig.HiddenSize); err != nil {
+	if m.textProj, err = m.loadProjection(st, "text_projection.weight", p, cfg.TextConfig.HiddenSize); err != nil {
 		return nil, err
 	}
 	ls, err := encoder.Tensor(st, "logit_scale")
@@ -118,42 +179,64 @@ func dropStorePages(st tensor.Store) {
 	}
 }
 
-// openWeightStore opens dir/model.safetensors, or the shards listed in
-// dir/model.safetensors.index.json.
-func openWeightStore(dir string) (weightStore, error) {
-	wpath := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(wpath); err == nil {
-		return OpenWeights(wpath)
-	}
-	if ipath := wpath + ".index.json"; fileExists(ipath) {
-		return openSharded(ipath)
-	}
-	if fileExists(filepath.Join(dir, "pytorch_model.bin")) {
-		return nil, fmt.Errorf("clip: %s has only pytorch_model.bin; convert it to model.safetensors", dir)
-	}
-	return nil, fmt.Errorf("clip: no model weights in %s: model.safetensors not found", dir)
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-func loadProjection(st tensor.Store, name string, out, in int) (*tensor.Linear, error) {
+func (m *Model) loadProjection(st tensor.Store, name string, out, in int) (*tensor.Linear, error) {
 	w, err := encoder.Tensor(st, name, out, in)
 	if err != nil {
 		return nil, err
 	}
-	l, err := tensor.NewLinear(w, nil, out, in)
+	l, err := tensor.NewLinear(m.wk, w, nil, out, in)
 	if err != nil {
 		return nil, fmt.Errorf("clip: %s: %w", name, err)
 	}
 	return l, nil
 }
 
-// Close releases the memory-mapped weights. The Model must not be used after.
+// acquire registers a call that reads the weights; it fails with ErrClosed
+// once Close has begun. Every acquire is paired with a release.
+func (m *Model) acquire() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	m.inflight++
+	return nil
+}
+
+func (m *Model) release() {
+	m.mu.Lock()
+	if m.inflight--; m.inflight == 0 {
+		m.idle.Broadcast()
+	}
+	m.mu.Unlock()
+}
+
+// stopped reports, between batches of a call in flight, that Close has
+// begun: the call returns ErrClosed instead of finishing its input.
+func (m *Model) stopped() error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close stops new calls (they return ErrClosed), lets each call in flight
+// finish the batch it is computing (it then returns ErrClosed), and
+// releases the memory-mapped weights. It is safe to call more than once
+// and concurrently with other methods.
 func (m *Model) Close() error {
-	if m == nil || m.weights == nil {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Swap(true) {
+		return nil
+	}
+	for m.inflight > 0 {
+		m.idle.Wait()
+	}
+	if m.weights == nil {
 		return nil
 	}
 	return m.weights.Close()
@@ -162,11 +245,12 @@ func (m *Model) Close() error {
 // Config returns the model's configuration.
 func (m *Model) Config() Config { return m.cfg }
 
-// Vision returns the vision tower (for hidden states and pooled outputs).
-func (m *Model) Vision() *vit.Model { return m.vision }
+// Processor returns the model's image preprocessing (CLIPImageProcessor
+// from preprocessor_config.json), for callers of EmbedPixels.
+func (m *Model) Processor() *imageproc.Processor { return m.proc }
 
-// Text returns the text tower (for hidden states and pooled outputs).
-func (m *Model) Text() *textenc.Model { return m.text }
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // ImageSize is the side S of the [3,S,S] pixel input.
 func (m *Model) ImageSize() int { return m.cfg.VisionConfig.ImageSize }
@@ -176,134 +260,3 @@ func (m *Model) EmbedDim() int { return m.cfg.ProjectionDim }
 
 // LogitScale is exp(logit_scale), the factor CLIP multiplies cosine similarities by.
 func (m *Model) LogitScale() float32 { return m.logitScale }
-
-// EmbedPixels embeds n images given as pixel values [n,3,S,S]; it returns
-// projected, unnormalised embeddings [n][EmbedDim] (get_image_features).
-func (m *Model) EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]float32, error) {
-	vc := m.cfg.VisionConfig
-	per := vc.NumChannels * vc.ImageSize * vc.ImageSize
-	if n < 0 || len(pixels)%per != 0 || len(pixels)/per != n { // n·per could overflow
-		return nil, fmt.Errorf("clip: EmbedPixels: %d values for %d images of [%d,%d,%d]", len(pixels), n, vc.NumChannels, vc.ImageSize, vc.ImageSize)
-	}
-	if err := vit.CheckPixels(pixels, per); err != nil { // indices in the whole batch
-		return nil, fmt.Errorf("clip: %w", err)
-	}
-	out := make([][]float32, 0, n)
-	chunk := m.imagesPerChunk()
-	for i := 0; i < n; i += chunk {
-		k := min(chunk, n-i)
-		pooled, err := m.vision.Forward(ctx, pixels[i*per:(i+k)*per], k, nil)
-		if err != nil {
-			return nil, fmt.Errorf("clip: %w", err)
-		}
-		out = append(out, m.project(m.visualProj, pooled, k)...)
-	}
-	return out, nil
-}
-
-// EmbedTokens embeds token-id sequences (BOS … EOS, unpadded or padded);
-// projected, unnormalised (get_text_features).
-func (m *Model) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, error) {
-	out := make([][]float32, 0, len(ids))
-	for i := 0; i < len(ids); i += textChunk {
-		k := min(textChunk, len(ids)-i)
-		pooled, err := m.text.Forward(ctx, ids[i:i+k], nil)
-		if err != nil {
-			var te *textenc.InputError
-			if errors.As(err, &te) {
-				te.Seq += i
-			}
-			return nil, fmt.Errorf("clip: %w", err)
-		}
-		out = append(out, m.project(m.textProj, pooled, k)...)
-	}
-	return out, nil
-}
-
-// EmbedTexts tokenizes texts with the model's tokenizer (BOS … EOS,
-// truncated to 77 tokens keeping the EOS) and embeds them.
-func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
-	if m.tok == nil {
-		return nil, errors.New("clip: EmbedTexts: model has no tokenizer (made with New, not Load)")
-	}
-	ids := make([][]int32, len(texts))
-	for i, t := range texts {
-		ids[i] = m.tok.Encode(t)
-	}
-	return m.EmbedTokens(ctx, ids)
-}
-
-// project applies a projection to n pooled rows and splits the result.
-func (m *Model) project(l *tensor.Linear, pooled []float32, n int) [][]float32 {
-	d := m.cfg.ProjectionDim
-	flat := make([]float32, n*d)
-	l.Forward(flat, pooled, n, tensor.ActNone)
-	rows := make([][]float32, n)
-	for i := range rows {
-		rows[i] = flat[i*d : (i+1)*d : (i+1)*d]
-	}
-	return rows
-}
-
-// Logits returns CLIP's logits_per_image [len(images)][len(texts)]:
-// LogitScale times the cosine similarity. The inputs are not modified.
-func (m *Model) Logits(images, texts [][]float32) [][]float32 {
-	s := Similarity(images, texts)
-	for _, r := range s {
-		for j := range r {
-			r[j] *= m.logitScale
-		}
-	}
-	return s
-}
-
-// Normalize scales every row of v to unit L2 norm, in place (rows of zeros
-// stay zero).
-func Normalize(v [][]float32) {
-	for _, r := range v {
-		var ss float64
-		for _, x := range r {
-			ss += float64(x) * float64(x)
-		}
-		if ss == 0 {
-			continue
-		}
-		inv := 1 / math.Sqrt(ss)
-		for i, x := range r {
-			r[i] = float32(float64(x) * inv)
-		}
-	}
-}
-
-// Similarity returns the cosine-similarity matrix [len(a)][len(b)]; a and
-// b need not be normalised and are not modified. Rows of different lengths
-// are compared over their common prefix.
-func Similarity(a, b [][]float32) [][]float32 {
-	na, nb := norms(a), norms(b)
-	out := make([][]float32, len(a))
-	for i, x := range a {
-		out[i] = make([]float32, len(b))
-		for j, y := range b {
-			var dot float64
-			for k := range min(len(x), len(y)) {
-				dot += float64(x[k]) * float64(y[k])
-			}
-			if d := na[i] * nb[j]; d != 0 {
-				out[i][j] = float32(dot / d)
-			}
-		}
-	}
-	return out
-}
-
-func norms(v [][]float32) []float64 {
-	n := make([]float64, len(v))
-	for i, r := range v {
-		var ss float64
-		for _, x := range r {
-			ss += float64(x) * float64(x)
-		}
-		n[i] = math.Sqrt(ss)
-	}
-	return n
-}

@@ -47,7 +47,7 @@ func TestTextSharedPrefixExact(t *testing.T) {
 			}
 			ids = append(ids, append(append([]int32(nil), ids[0]...), 0, 0, 0)) // padded after EOS
 			ctx := context.Background()
-			text := m.Text()
+			text := m.text
 			shared, err := text.Forward(ctx, ids, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -18,7 +18,3 @@ func loadTokenizer(dir string) (*tokenizer.Tokenizer, error) {
 	}
 	return tokenizer.New()
 }
-
-// Tokenizer returns the model's tokenizer (nil for a Model made with New
-// rather than Load).
-func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }

@@ -26,13 +26,13 @@ func BenchmarkImageTower(b *testing.B) {
 	for _, n := range []int{1, 10, 64} {
 		px := synth.Tensor("bench.weight", []int{n, 3, s, s}, 1)
 		b.Run(fmt.Sprintf("B32/batch%d", n), func(b *testing.B) {
-			if _, err := m.EmbedPixels(ctx, px, n); err != nil { // warm the pools
+			if _, err := m.EmbedPixels(ctx, px); err != nil { // warm the pools
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := m.EmbedPixels(ctx, px, n); err != nil {
+				if _, err := m.EmbedPixels(ctx, px); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/goclip/goclip/internal/safetensors"
 )
 
 // TextEmbedder is the text side a zero-shot classifier needs: projected
@@ -19,12 +21,6 @@ import (
 type TextEmbedder interface {
 	EmbedTexts(ctx context.Context, texts []string) ([][]float32, error)
 	LogitScale() float32
-}
-
-// ImageEmbedder is the image side: projected embeddings of n images given as
-// pixel values [n,3,S,S]. *Model satisfies it.
-type ImageEmbedder interface {
-	EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]float32, error)
 }
 
 // ClassifierOptions tune NewClassifier; nil means defaults.
@@ -73,37 +69,15 @@ func NewClassifier(ctx context.Context, emb TextEmbedder, classes []string, opts
 	if opts != nil {
 		o = *opts
 	}
-	if emb == nil {
-		return nil, errors.New("clip: NewClassifier: nil text embedder")
-	}
-	if len(classes) == 0 {
-		return nil, errors.New("clip: NewClassifier: no classes")
-	}
-	for i, c := range classes {
-		if c == "" {
-			return nil, fmt.Errorf("clip: NewClassifier: class %d has an empty name", i)
-		}
-	}
-	for i, t := range o.Templates {
-		if !strings.Contains(t, TemplatePlaceholder) {
-			return nil, fmt.Errorf("clip: NewClassifier: template %d %q has no %q placeholder", i, t, TemplatePlaceholder)
-		}
+	if err := checkClassifierInput(emb, classes, o.Templates); err != nil {
+		return nil, err
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 256
 	}
-	perClass := max(len(o.Templates), 1)
-	total := len(classes) * perClass
-	prompt := func(k int) string { // k-th text: class-major order
-		c := classes[k/perClass]
-		if len(o.Templates) == 0 {
-			return c
-		}
-		return ApplyTemplate(o.Templates[k%perClass], c)
-	}
-
-	sums := make([][]float64, len(classes))
-	dim := -1
+	e := &ensemble{classes: classes, templates: o.Templates, perClass: max(len(o.Templates), 1), dim: -1}
+	e.sums = make([][]float64, len(classes))
+	total := len(classes) * e.perClass
 	texts := make([]string, 0, o.BatchSize)
 	for start := 0; start < total; start += o.BatchSize {
 		if err := ctx.Err(); err != nil {
@@ -112,56 +86,22 @@ func NewClassifier(ctx context.Context, emb TextEmbedder, classes []string, opts
 		end := min(start+o.BatchSize, total)
 		texts = texts[:0]
 		for k := start; k < end; k++ {
-			texts = append(texts, prompt(k))
+			texts = append(texts, e.prompt(k))
 		}
 		out, err := emb.EmbedTexts(ctx, texts)
 		if err != nil {
 			return nil, fmt.Errorf("clip: embedding class prompts %d..%d: %w", start, end-1, err)
 		}
-		if len(out) != len(texts) {
-			return nil, fmt.Errorf("clip: text embedder returned %d embeddings for %d texts", len(out), len(texts))
-		}
-		for j, v := range out {
-			if dim < 0 {
-				if len(v) == 0 {
-					return nil, errors.New("clip: text embedder returned an empty embedding")
-				}
-				dim = len(v)
-			}
-			if len(v) != dim {
-				return nil, fmt.Errorf("clip: text embedding %d has length %d, want %d", start+j, len(v), dim)
-			}
-			n := norm64(v)
-			if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
-				return nil, fmt.Errorf("clip: prompt %q has a zero or non-finite embedding", texts[j])
-			}
-			c := (start + j) / perClass
-			if sums[c] == nil {
-				sums[c] = make([]float64, dim)
-			}
-			for i, x := range v {
-				sums[c][i] += float64(x) / n
-			}
+		if err := e.add(start, texts, out); err != nil {
+			return nil, err
 		}
 		if o.Progress != nil {
 			o.Progress(end, total)
 		}
 	}
-
-	w := make([][]float32, len(classes))
-	for c, s := range sums {
-		var n float64
-		for _, x := range s {
-			n += x * x
-		}
-		n = math.Sqrt(n)
-		if n == 0 {
-			return nil, fmt.Errorf("clip: class %q: its prompt embeddings average to zero", classes[c])
-		}
-		w[c] = make([]float32, dim)
-		for i, x := range s {
-			w[c][i] = float32(x / n)
-		}
+	w, err := e.weights()
+	if err != nil {
+		return nil, err
 	}
 	return &Classifier{
 		Classes:   append([]string(nil), classes...),
@@ -170,6 +110,92 @@ func NewClassifier(ctx context.Context, emb TextEmbedder, classes []string, opts
 		Scale:     emb.LogitScale(),
 		Model:     o.Model,
 	}, nil
+}
+
+func checkClassifierInput(emb TextEmbedder, classes, templates []string) error {
+	if emb == nil {
+		return errors.New("clip: NewClassifier: nil text embedder")
+	}
+	if len(classes) == 0 {
+		return errors.New("clip: NewClassifier: no classes")
+	}
+	for i, c := range classes {
+		if c == "" {
+			return fmt.Errorf("clip: NewClassifier: class %d has an empty name", i)
+		}
+	}
+	for i, t := range templates {
+		if !strings.Contains(t, TemplatePlaceholder) {
+			return fmt.Errorf("clip: NewClassifier: template %d %q has no %q placeholder", i, t, TemplatePlaceholder)
+		}
+	}
+	return nil
+}
+
+// ensemble accumulates the normalised prompt embeddings of each class.
+type ensemble struct {
+	classes, templates []string
+	perClass, dim      int
+	sums               [][]float64 // per class, the sum of its unit prompt embeddings
+}
+
+// prompt is the k-th text, in class-major order.
+func (e *ensemble) prompt(k int) string {
+	c := e.classes[k/e.perClass]
+	if len(e.templates) == 0 {
+		return c
+	}
+	return ApplyTemplate(e.templates[k%e.perClass], c)
+}
+
+// add accumulates the embeddings out of texts, prompts start, start+1, ….
+func (e *ensemble) add(start int, texts []string, out [][]float32) error {
+	if len(out) != len(texts) {
+		return fmt.Errorf("clip: text embedder returned %d embeddings for %d texts", len(out), len(texts))
+	}
+	for j, v := range out {
+		if e.dim < 0 {
+			if len(v) == 0 {
+				return errors.New("clip: text embedder returned an empty embedding")
+			}
+			e.dim = len(v)
+		}
+		if len(v) != e.dim {
+			return fmt.Errorf("clip: text embedding %d has length %d, want %d", start+j, len(v), e.dim)
+		}
+		n := norm64(v)
+		if n == 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+			return fmt.Errorf("clip: prompt %q has a zero or non-finite embedding", texts[j])
+		}
+		c := (start + j) / e.perClass
+		if e.sums[c] == nil {
+			e.sums[c] = make([]float64, e.dim)
+		}
+		for i, x := range v {
+			e.sums[c][i] += float64(x) / n
+		}
+	}
+	return nil
+}
+
+// weights normalises each class's mean prompt embedding.
+func (e *ensemble) weights() ([][]float32, error) {
+	w := make([][]float32, len(e.classes))
+	for c, s := range e.sums {
+		var n float64
+		for _, x := range s {
+			n += x * x
+		}
+		n = math.Sqrt(n)
+		if n == 0 {
+			return nil, fmt.Errorf("clip: class %q: its prompt embeddings average to zero", e.classes[c])
+		}
+		w[c] = make([]float32, e.dim)
+		for i, x := range s {
+			w[c][i] = float32(x / n)
+		}
+	}
+	return w, nil
 }
 
 // Dim is the embedding dimension of the class embeddings.
@@ -231,16 +257,6 @@ func (c *Classifier) Classify(images [][]float32, k int) ([][]Prediction, error)
 	return out, nil
 }
 
-// ClassifyPixels embeds n images given as pixel values [n,3,S,S] and
-// classifies them (see Classify).
-func (c *Classifier) ClassifyPixels(ctx context.Context, m ImageEmbedder, pixels []float32, n, k int) ([][]Prediction, error) {
-	emb, err := m.EmbedPixels(ctx, pixels, n)
-	if err != nil {
-		return nil, err
-	}
-	return c.Classify(emb, k)
-}
-
 // TopK ranks cosine scores: logits are scale×score, probabilities the
 // softmax of all logits (computed in float64), and the k best are returned
 // best first (ties: lower index first). names may be nil.
@@ -274,14 +290,6 @@ func TopK(scores []float32, scale float32, names []string, k int) []Prediction {
 	return out
 }
 
-func norm64(v []float32) float64 {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	return math.Sqrt(s)
-}
-
 // ---- file format ----------------------------------------------------------
 
 // classifierFormat is the "format" metadata value of a saved classifier.
@@ -307,7 +315,7 @@ func (c *Classifier) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	return SaveTensors(path, ts, md)
+	return safetensors.Save(path, ts, md)
 }
 
 // Write writes the classifier in the format of Save.
@@ -316,7 +324,7 @@ func (c *Classifier) Write(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	b, err := EncodeTensors(ts, md)
+	b, err := safetensors.Encode(ts, md)
 	if err != nil {
 		return err
 	}
@@ -324,7 +332,7 @@ func (c *Classifier) Write(w io.Writer) error {
 	return err
 }
 
-func (c *Classifier) tensors() ([]NamedTensor, map[string]string, error) {
+func (c *Classifier) tensors() ([]safetensors.NamedTensor, map[string]string, error) {
 	d := c.Dim()
 	if d == 0 || len(c.Weights) != len(c.Classes) {
 		return nil, nil, fmt.Errorf("clip: classifier has %d classes and %d embeddings", len(c.Classes), len(c.Weights))
@@ -343,7 +351,7 @@ func (c *Classifier) tensors() ([]NamedTensor, map[string]string, error) {
 		"logit_scale": strconv.FormatFloat(float64(c.Scale), 'g', -1, 32),
 		"model":       c.Model,
 	}
-	return []NamedTensor{{Name: "class_embeddings", Shape: []int{len(c.Weights), d}, Data: Rows(c.Weights)}}, md, nil
+	return []safetensors.NamedTensor{{Name: "class_embeddings", Shape: []int{len(c.Weights), d}, Data: safetensors.Rows(c.Weights)}}, md, nil
 }
 
 // LoadClassifier reads a file written by Save.
@@ -360,7 +368,7 @@ func LoadClassifier(path string) (*Classifier, error) {
 }
 
 func parseClassifier(b []byte) (*Classifier, string) {
-	w, err := ParseWeights("classifier", b)
+	w, err := safetensors.Parse("classifier", b)
 	if err != nil {
 		return nil, err.Error()
 	}

@@ -15,7 +15,7 @@ import (
 // ImageEmbedder embeds n preprocessed images given as pixel values
 // [n,3,S,S]. *clip.Model satisfies it.
 type ImageEmbedder interface {
-	EmbedPixels(ctx context.Context, pixels []float32, n int) ([][]float32, error)
+	EmbedPixels(ctx context.Context, pixels []float32) ([][]float32, error)
 }
 
 // Scorer turns image embeddings into class scores [len(images)][classes]
@@ -372,7 +372,7 @@ func batchError(b *batch) error {
 // score embeds a complete batch and adds its samples to every accumulator.
 // The accumulators change only if the whole batch succeeds.
 func score(ctx context.Context, cfg Config, ms []*Metrics, b *batch, per int) error {
-	emb, err := cfg.Model.EmbedPixels(ctx, b.pixels[:b.n*per], b.n)
+	emb, err := cfg.Model.EmbedPixels(ctx, b.pixels[:b.n*per])
 	if err != nil {
 		return fmt.Errorf("evaluate: samples %d…%d: %w", b.first, b.first+b.n-1, err)
 	}

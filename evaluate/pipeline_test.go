@@ -64,8 +64,9 @@ type passModel struct {
 	fail  int // fail the call that starts at this stream position (via count), -1 never
 }
 
-func (m *passModel) EmbedPixels(ctx context.Context, px []float32, n int) ([][]float32, error) {
+func (m *passModel) EmbedPixels(ctx context.Context, px []float32) ([][]float32, error) {
 	m.calls.Add(1)
+	n := len(px) / fakeClasses
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -258,12 +259,12 @@ func TestRunCancelResume(t *testing.T) {
 
 type failModel struct{ after int }
 
-func (m *failModel) EmbedPixels(ctx context.Context, px []float32, n int) ([][]float32, error) {
+func (m *failModel) EmbedPixels(ctx context.Context, px []float32) ([][]float32, error) {
 	if m.after <= 0 {
 		return nil, errors.New("out of memory (fake)")
 	}
 	m.after--
-	return (&passModel{}).EmbedPixels(ctx, px, n)
+	return (&passModel{}).EmbedPixels(ctx, px)
 }
 
 func TestRunErrors(t *testing.T) {

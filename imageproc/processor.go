@@ -117,6 +117,19 @@ func (p *Processor) WithDecodeOptions(opts *DecodeOptions) *Processor {
 	return &q
 }
 
+// WithWorkers returns a copy of p that resizes one image, or decodes the
+// files of one Files call, on at most n goroutines; n <= 0 means
+// runtime.GOMAXPROCS(0), the default. A clip.Model sets it to its thread
+// budget.
+func (p *Processor) WithWorkers(n int) *Processor {
+	q := *p
+	q.workers = n
+	if n <= 0 {
+		q.workers = runtime.GOMAXPROCS(0)
+	}
+	return &q
+}
+
 // Size is the side S of the [3,S,S] output.
 func (p *Processor) Size() int { return p.size }
 

@@ -19,7 +19,7 @@ import (
 // Heads run in parallel (see Parallel); each materialises one
 // tokens×tokens score block, and both products run on the GEMM kernels.
 // A call allocates nothing in steady state.
-func Attention(dst, q, k, v []float32, tokens, heads, headDim, stride int, causal bool) {
+func Attention(wk *Workers, dst, q, k, v []float32, tokens, heads, headDim, stride int, causal bool) {
 	if tokens == 0 || heads == 0 || headDim == 0 {
 		return
 	}
@@ -30,7 +30,7 @@ func Attention(dst, q, k, v []float32, tokens, heads, headDim, stride int, causa
 	c.attnArgs = attnArgs{dst: dst, q: q, k: k, v: v, headDim: headDim,
 		stride: stride, width: width, heads: heads, causal: causal, s: simd}
 	c.seqs = append(c.seqs[:0], AttnSeq{N: tokens, Q0: 0, Q1: tokens, Out: 0})
-	c.start()
+	c.start(wk)
 	c.release()
 }
 
@@ -44,7 +44,7 @@ func Attention(dst, q, k, v []float32, tokens, heads, headDim, stride int, causa
 // computed (the one a pooled output needs), and dst is [len(lens),
 // heads·headDim]; that row equals the one the full call gives. Every
 // query[s] must lie in [0, lens[s]).
-func AttentionBatch(dst, qkv []float32, lens []int, heads, headDim int, causal bool, query []int) {
+func AttentionBatch(wk *Workers, dst, qkv []float32, lens []int, heads, headDim int, causal bool, query []int) {
 	if len(lens) == 0 || heads == 0 || headDim == 0 {
 		return
 	}
@@ -71,7 +71,7 @@ func AttentionBatch(dst, qkv []float32, lens []int, heads, headDim int, causal b
 		_ = qkv[off*stride-1]
 		_ = dst[outRows*width-1]
 	}
-	c.start()
+	c.start(wk)
 	c.release()
 }
 
@@ -91,7 +91,7 @@ type AttnSeq struct {
 // projection [rows, 3·heads·headDim], and for every sequence the outputs
 // of tokens Q0…Q1-1 are written to dst [·, heads·headDim]. With causal,
 // token i attends to tokens 0…i of its sequence.
-func AttentionSeqs(dst, qkv []float32, seqs []AttnSeq, heads, headDim int, causal bool) {
+func AttentionSeqs(wk *Workers, dst, qkv []float32, seqs []AttnSeq, heads, headDim int, causal bool) {
 	if len(seqs) == 0 || heads == 0 || headDim == 0 {
 		return
 	}
@@ -100,7 +100,7 @@ func AttentionSeqs(dst, qkv []float32, seqs []AttnSeq, heads, headDim int, causa
 	c.attnArgs = attnArgs{dst: dst, q: qkv, k: qkv[width:], v: qkv[2*width:], headDim: headDim,
 		stride: 3 * width, width: width, heads: heads, causal: causal, s: simd}
 	c.seqs = append(c.seqs[:0], seqs...)
-	c.start()
+	c.start(wk)
 	clear(c.seqs) // drop the Rows references
 	c.release()
 }
@@ -133,19 +133,19 @@ var attnCalls = sync.Pool{New: func() any {
 	return c
 }}
 
-func (c *attnCall) start() {
+func (c *attnCall) start(wk *Workers) {
 	tasks := len(c.seqs) * c.heads
 	flops := 0
 	for _, sq := range c.seqs {
 		flops += 4 * (sq.Q1 - sq.Q0) * sq.N * c.width
 	}
-	if flops < parallelMinFlops || maxWorkers == 1 {
+	if flops < parallelMinFlops || wk.N() == 1 {
 		for t := 0; t < tasks; t++ {
 			c.task(t)
 		}
 		return
 	}
-	c.r.run(tasks)
+	c.r.run(wk, tasks)
 }
 
 func (c *attnCall) release() {

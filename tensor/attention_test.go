@@ -73,7 +73,7 @@ func TestAttention(t *testing.T) {
 				}
 				q, k, v := qkv, qkv[width:], qkv[2*width:]
 				dst, check := guarded(t, c.tokens*width)
-				Attention(dst, q, k, v, c.tokens, c.heads, c.d, stride, causal)
+				Attention(tw, dst, q, k, v, c.tokens, c.heads, c.d, stride, causal)
 				check()
 				want, tol := refAttention(q, k, v, c.tokens, c.heads, c.d, stride, causal)
 				for i := range want {
@@ -109,11 +109,11 @@ func TestAttentionBatch(t *testing.T) {
 				off := 0
 				for _, n := range lens {
 					q := qkv[off*3*width:]
-					Attention(want[off*width:(off+n)*width], q, q[width:], q[2*width:], n, heads, d, 3*width, causal)
+					Attention(tw, want[off*width:(off+n)*width], q, q[width:], q[2*width:], n, heads, d, 3*width, causal)
 					off += n
 				}
 				got, check := guarded(t, rows*width)
-				AttentionBatch(got, qkv, lens, heads, d, causal, nil)
+				AttentionBatch(tw, got, qkv, lens, heads, d, causal, nil)
 				check()
 				for i := range want {
 					if got[i] != want[i] {
@@ -125,7 +125,7 @@ func TestAttentionBatch(t *testing.T) {
 					query[s] = r.IntN(n)
 				}
 				one, check := guarded(t, len(lens)*width)
-				AttentionBatch(one, qkv, lens, heads, d, causal, query)
+				AttentionBatch(tw, one, qkv, lens, heads, d, causal, query)
 				check()
 				off = 0
 				for s, n := range lens {
@@ -163,7 +163,7 @@ func TestAttentionSeqsShared(t *testing.T) {
 				seqs = append(seqs, AttnSeq{N: len(p), Rows: p, Q0: q0, Q1: len(p), Out: p[q0]})
 			}
 			got, check := guarded(t, rows*width)
-			AttentionSeqs(got, qkv, seqs, heads, d, causal)
+			AttentionSeqs(tw, got, qkv, seqs, heads, d, causal)
 			check()
 			for s, p := range paths {
 				own := make([]float32, len(p)*3*width)
@@ -171,7 +171,7 @@ func TestAttentionSeqsShared(t *testing.T) {
 					copy(own[i*3*width:(i+1)*3*width], qkv[row*3*width:])
 				}
 				want := make([]float32, len(p)*width)
-				Attention(want, own, own[width:], own[2*width:], len(p), heads, d, 3*width, causal)
+				Attention(tw, want, own, own[width:], own[2*width:], len(p), heads, d, 3*width, causal)
 				for i := owned[s]; i < len(p); i++ {
 					for j := 0; j < width; j++ {
 						if g, w := got[p[i]*width+j], want[i*width+j]; g != w {
@@ -191,7 +191,7 @@ func TestAttentionAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	qkv := randSlice(r, 50*3*768)
 	dst := make([]float32, 50*768)
-	f := func() { Attention(dst, qkv, qkv[768:], qkv[1536:], 50, 12, 64, 3*768, false) }
+	f := func() { Attention(tw, dst, qkv, qkv[768:], qkv[1536:], 50, 12, 64, 3*768, false) }
 	f()
 	if a := testing.AllocsPerRun(20, f); a != 0 {
 		t.Errorf("Attention allocates %v times per call", a)

@@ -38,6 +38,7 @@ type gemmArgs struct {
 	act        Activation
 	accum      bool // C += product (residual add) instead of C = product
 	kc, panels int
+	wk         *Workers // goroutine budget; nil: the calling goroutine only
 }
 
 func (g *gemmArgs) setup() {
@@ -136,7 +137,7 @@ func (g gemmArgs) run() {
 		return
 	}
 	g.setup()
-	workers := maxWorkers
+	workers := g.wk.N()
 	if 2*g.m*g.n*g.k < parallelMinFlops || workers == 1 {
 		g.rect(0, g.m, 0, g.panels)
 		return
@@ -158,7 +159,7 @@ func (g gemmArgs) run() {
 	c.pBlock = max(1, min(4, g.panels*c.mBlocks/(16*workers)))
 	c.pBlocks = (g.panels + c.pBlock - 1) / c.pBlock
 	tasks := c.mBlocks * c.pBlocks
-	c.r.run(tasks)
+	c.r.run(g.wk, tasks)
 	c.gemmArgs = gemmArgs{}
 	gemmCalls.Put(c)
 }

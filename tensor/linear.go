@@ -22,20 +22,21 @@ type Linear struct {
 }
 
 // NewLinear packs weights w [out,in] (PyTorch layout) and optional bias b
-// [out] into the layout of this CPU's GEMM kernel. Neither slice is
-// retained: w may be memory-mapped and released after the call.
-func NewLinear(w, b []float32, out, in int) (*Linear, error) {
+// [out] into the layout of this CPU's GEMM kernel, on up to wk.N()
+// goroutines. Neither slice is retained: w may be memory-mapped and
+// released after the call.
+func NewLinear(wk *Workers, w, b []float32, out, in int) (*Linear, error) {
 	if b == nil {
-		return NewLinearStacked([][]float32{w}, nil, out, in)
+		return NewLinearStacked(wk, [][]float32{w}, nil, out, in)
 	}
-	return NewLinearStacked([][]float32{w}, [][]float32{b}, out, in)
+	return NewLinearStacked(wk, [][]float32{w}, [][]float32{b}, out, in)
 }
 
 // NewLinearStacked is NewLinear for a weight stacked from parts along the
 // output dimension (for example q_proj ‖ k_proj ‖ v_proj, packed straight
 // into one fused Linear without an intermediate copy): ws[i] is [out_i,
 // in] with Σ out_i = out, and bs is nil or holds the matching biases.
-func NewLinearStacked(ws, bs [][]float32, out, in int) (*Linear, error) {
+func NewLinearStacked(wk *Workers, ws, bs [][]float32, out, in int) (*Linear, error) {
 	if out <= 0 || in <= 0 {
 		return nil, fmt.Errorf("tensor: linear shape [%d,%d] must be positive", out, in)
 	}
@@ -66,7 +67,7 @@ func NewLinearStacked(ws, bs [][]float32, out, in int) (*Linear, error) {
 	nr := l.s.shape().nr
 	panels := (out + nr - 1) / nr
 	const group = 8 // panels per task
-	Parallel((panels+group-1)/group, func(t int) {
+	wk.Parallel((panels+group-1)/group, func(t int) {
 		p0, p1 := t*group, min(panels, (t+1)*group)
 		packRows(l.s, l.packed[p0*nr*in:p1*nr*in], ws, p0*nr, min(out, p1*nr), in)
 	})
@@ -107,42 +108,46 @@ func packRows(s isa, dst []float32, ws [][]float32, r0, r1, k int) {
 }
 
 // Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b), with bias and
-// activation applied to each register tile as it is finished. It uses up
-// to GOMAXPROCS goroutines (see maxWorkers) and allocates nothing in
-// steady state. dst must not overlap x.
-func (l *Linear) Forward(dst, x []float32, rows int, act Activation) {
+// activation applied to each register tile as it is finished. It computes
+// on up to wk.N() goroutines and allocates nothing in steady state. dst
+// must not overlap x.
+func (l *Linear) Forward(wk *Workers, dst, x []float32, rows int, act Activation) {
 	if rows == 0 {
 		return
 	}
 	_ = dst[rows*l.Out-1]
 	_ = x[rows*l.In-1]
 	gemmArgs{s: l.s, dst: dst, ldc: l.Out, a: x, lda: l.In, b: l.packed,
-		m: rows, n: l.Out, k: l.In, bias: l.b, act: act}.run()
+		m: rows, n: l.Out, k: l.In, bias: l.b, act: act, wk: wk}.run()
 }
 
 // ForwardAdd adds the layer's output to dst: dst[rows,Out] += x[rows,In]·Wᵀ
 // + b, the residual connection fused into the product (each tile of dst is
 // read, accumulated and written once). dst must not overlap x.
-func (l *Linear) ForwardAdd(dst, x []float32, rows int) {
+func (l *Linear) ForwardAdd(wk *Workers, dst, x []float32, rows int) {
 	if rows == 0 {
 		return
 	}
 	_ = dst[rows*l.Out-1]
 	_ = x[rows*l.In-1]
 	gemmArgs{s: l.s, dst: dst, ldc: l.Out, a: x, lda: l.In, b: l.packed,
-		m: rows, n: l.Out, k: l.In, bias: l.b, accum: true}.run()
+		m: rows, n: l.Out, k: l.In, bias: l.b, accum: true, wk: wk}.run()
 }
 
 // MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
 // pooled buffer; for a fixed b use a Linear.
-func MatMulT(dst, a, b []float32, m, n, k int) { matMul(dst, a, b, m, n, k, k, packBT) }
+func MatMulT(wk *Workers, dst, a, b []float32, m, n, k int) {
+	matMul(wk, dst, a, b, m, n, k, k, packBT)
+}
 
 // MatMul computes dst[m,n] = a[m,k]·b[k,n].
-func MatMul(dst, a, b []float32, m, n, k int) { matMul(dst, a, b, m, n, k, n, packBN) }
+func MatMul(wk *Workers, dst, a, b []float32, m, n, k int) {
+	matMul(wk, dst, a, b, m, n, k, n, packBN)
+}
 
 // matMul packs b (n·k values with row stride ldb: [n,k] for packBT, [k,n]
 // for packBN) into a pooled panel buffer and runs the GEMM.
-func matMul(dst, a, b []float32, m, n, k, ldb int, pack func(s isa, dst, b []float32, ldb, n, k int)) {
+func matMul(wk *Workers, dst, a, b []float32, m, n, k, ldb int, pack func(s isa, dst, b []float32, ldb, n, k int)) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -154,6 +159,6 @@ func matMul(dst, a, b []float32, m, n, k, ldb int, pack func(s isa, dst, b []flo
 	s := simd
 	p := getFloats(packedLen(s, n, k))
 	pack(s, *p, b, ldb, n, k)
-	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k}.run()
+	gemmArgs{s: s, dst: dst, ldc: n, a: a, lda: k, b: *p, m: m, n: n, k: k, wk: wk}.run()
 	floatPool.Put(p)
 }

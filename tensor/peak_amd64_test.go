@@ -61,7 +61,7 @@ func BenchmarkSgemmEfficiency(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
-		l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+		l, _ := NewLinear(tw, randSlice(r, n*k), randSlice(r, n), n, k)
 		x, dst := randSlice(r, m*k), make([]float32, m*n)
 		iters := int(2 * float64(m*k*n) / (24 * 16 * 2))
 		b.Run(shapeName(s), func(b *testing.B) {

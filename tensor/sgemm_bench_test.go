@@ -34,12 +34,12 @@ func BenchmarkSgemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
-		l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+		l, _ := NewLinear(tw, randSlice(r, n*k), randSlice(r, n), n, k)
 		x, dst := randSlice(r, m*k), make([]float32, m*n)
 		b.Run(shapeName(s), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				l.Forward(dst, x, m, ActNone)
+				l.Forward(tw, dst, x, m, ActNone)
 			}
 			gflops(b, s)
 		})
@@ -52,7 +52,7 @@ func BenchmarkSgemm1Core(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
-		l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+		l, _ := NewLinear(tw, randSlice(r, n*k), randSlice(r, n), n, k)
 		x, dst := randSlice(r, m*k), make([]float32, m*n)
 		b.Run(shapeName(s), func(b *testing.B) {
 			b.ReportAllocs()

@@ -94,7 +94,7 @@ func TestMatMulT(t *testing.T) {
 				for _, k := range testSizes {
 					a, b := randSlice(r, m*k), randSlice(r, n*k)
 					dst, check := guarded(t, m*n)
-					MatMulT(dst, a, b, m, n, k)
+					MatMulT(tw, dst, a, b, m, n, k)
 					check()
 					want, mag := refMatMulT(a, b, nil, m, n, k)
 					for i := range want {
@@ -122,7 +122,7 @@ func TestMatMul(t *testing.T) {
 						}
 					}
 					dst, check := guarded(t, m*n)
-					MatMul(dst, a, b, m, n, k)
+					MatMul(tw, dst, a, b, m, n, k)
 					check()
 					want, mag := refMatMulT(a, bt, nil, m, n, k)
 					for i := range want {
@@ -147,12 +147,12 @@ func TestLinearLarge(t *testing.T) {
 			m, k, n := sh[0], sh[1], sh[2]
 			x, w, b := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
 			for _, act := range acts {
-				l, err := NewLinear(w, b, n, k)
+				l, err := NewLinear(tw, w, b, n, k)
 				if err != nil {
 					t.Fatal(err)
 				}
 				dst, check := guarded(t, m*n)
-				l.Forward(dst, x, m, act)
+				l.Forward(tw, dst, x, m, act)
 				check()
 				want, mag := refMatMulT(x, w, b, m, n, k)
 				for i, v := range want {
@@ -183,14 +183,14 @@ func TestForwardAdd(t *testing.T) {
 		for _, sh := range shapes {
 			m, k, n := sh[0], sh[1], sh[2]
 			x, w, b := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, n)
-			l, err := NewLinear(w, b, n, k)
+			l, err := NewLinear(tw, w, b, n, k)
 			if err != nil {
 				t.Fatal(err)
 			}
 			res := randSlice(r, m*n)
 			dst, check := guarded(t, m*n)
 			copy(dst, res)
-			l.ForwardAdd(dst, x, m)
+			l.ForwardAdd(tw, dst, x, m)
 			check()
 			want, mag := refMatMulT(x, w, b, m, n, k)
 			for i, v := range want {
@@ -255,8 +255,8 @@ func TestLayerNorm(t *testing.T) {
 // included.
 func TestParallel(t *testing.T) {
 	var hits [100]atomic.Int32
-	Parallel(10, func(i int) {
-		Parallel(10, func(j int) { hits[i*10+j].Add(1) })
+	tw.Parallel(10, func(i int) {
+		tw.Parallel(10, func(j int) { hits[i*10+j].Add(1) })
 	})
 	for i := range hits {
 		if n := hits[i].Load(); n != 1 {
@@ -273,7 +273,7 @@ func TestMatMulTGonum(t *testing.T) {
 			m, n, k := sh[0], sh[1], sh[2]
 			a, b := randSlice(r, m*k), randSlice(r, n*k)
 			got := make([]float32, m*n)
-			MatMulT(got, a, b, m, n, k)
+			MatMulT(tw, got, a, b, m, n, k)
 			want := make([]float32, m*n)
 			blas32.Implementation().Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, want, n)
 			_, mag := refMatMulT(a, b, nil, m, n, k)
@@ -294,14 +294,14 @@ func TestForwardAllocs(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	m, k, n := 50, 768, 768
-	l, _ := NewLinear(randSlice(r, n*k), randSlice(r, n), n, k)
+	l, _ := NewLinear(tw, randSlice(r, n*k), randSlice(r, n), n, k)
 	x, dst := randSlice(r, m*k), make([]float32, m*n)
-	l.Forward(dst, x, m, ActGELU)
-	if a := testing.AllocsPerRun(20, func() { l.Forward(dst, x, m, ActGELU) }); a != 0 {
+	l.Forward(tw, dst, x, m, ActGELU)
+	if a := testing.AllocsPerRun(20, func() { l.Forward(tw, dst, x, m, ActGELU) }); a != 0 {
 		t.Errorf("Forward allocates %v times per call", a)
 	}
 	b := randSlice(r, n*k)
-	if a := testing.AllocsPerRun(20, func() { MatMulT(dst, x, b, m, n, k) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { MatMulT(tw, dst, x, b, m, n, k) }); a != 0 {
 		t.Errorf("MatMulT allocates %v times per call", a)
 	}
 }
@@ -311,8 +311,8 @@ func TestNewLinearErrors(t *testing.T) {
 		w, b    []float32
 		out, in int
 	}{{nil, nil, 0, 1}, {make([]float32, 5), nil, 2, 3}, {make([]float32, 6), make([]float32, 3), 2, 3}} {
-		if _, err := NewLinear(c.w, c.b, c.out, c.in); err == nil {
-			t.Errorf("NewLinear(%d values, %d bias, %d, %d): no error", len(c.w), len(c.b), c.out, c.in)
+		if _, err := NewLinear(tw, c.w, c.b, c.out, c.in); err == nil {
+			t.Errorf("NewLinear(tw, %d values, %d bias, %d, %d): no error", len(c.w), len(c.b), c.out, c.in)
 		}
 	}
 }
@@ -332,11 +332,11 @@ func TestNewLinearStacked(t *testing.T) {
 			ws, bs = append(ws, randSlice(r, o*in)), append(bs, randSlice(r, o))
 			w, b = append(w, ws[len(ws)-1]...), append(b, bs[len(bs)-1]...)
 		}
-		want, err := NewLinear(w, b, 64, in)
+		want, err := NewLinear(tw, w, b, 64, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := NewLinearStacked(ws, bs, 64, in)
+		got, err := NewLinearStacked(tw, ws, bs, 64, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -353,17 +353,17 @@ func TestNewLinearStacked(t *testing.T) {
 				t.Fatalf("bias[%d] = %g, want %g", i, got.b[i], want.b[i])
 			}
 		}
-		if _, err := NewLinearStacked(ws, bs[:2], 64, in); err == nil {
+		if _, err := NewLinearStacked(tw, ws, bs[:2], 64, in); err == nil {
 			t.Error("mismatched bias parts accepted")
 		}
-		if _, err := NewLinearStacked(ws, nil, 63, in); err == nil {
+		if _, err := NewLinearStacked(tw, ws, nil, 63, in); err == nil {
 			t.Error("wrong out accepted")
 		}
 	})
 }
 
 // TestParallelBudget checks that concurrent callers share one budget of
-// maxWorkers-1 helpers: with C callers, at most C+maxWorkers-1 tasks ever
+// N-1 helpers: with C callers, at most C+N-1 tasks ever
 // run at once, however many tasks each call has.
 func TestParallelBudget(t *testing.T) {
 	const callers, tasks = 4, 40
@@ -373,7 +373,7 @@ func TestParallelBudget(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			Parallel(tasks, func(int) {
+			tw.Parallel(tasks, func(int) {
 				n := running.Add(1)
 				for {
 					p := peak.Load()
@@ -387,7 +387,7 @@ func TestParallelBudget(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if p, limit := peak.Load(), int32(callers+maxWorkers-1); p > limit {
+	if p, limit := peak.Load(), int32(callers+tw.N()-1); p > limit {
 		t.Errorf("%d tasks ran at once, want at most %d (callers + helpers)", p, limit)
 	}
 }

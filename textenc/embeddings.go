@@ -7,15 +7,15 @@ import (
 	"github.com/goclip/goclip/tensor"
 )
 
-// Embeddings is CLIPTextEmbeddings: token embedding plus learned absolute
+// embeddings is CLIPTextEmbeddings: token embedding plus learned absolute
 // position embedding (positions 0…len-1).
-type Embeddings struct {
+type embeddings struct {
 	token []float32 // token_embedding.weight [vocab, width]
 	pos   []float32 // position_embedding.weight [max_position_embeddings, width]
 	cfg   *Config
 }
 
-func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, error) {
+func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*embeddings, error) {
 	tok, err := encoder.Tensor(st, prefix+"token_embedding.weight", c.VocabSize, c.HiddenSize)
 	if err != nil {
 		return nil, err
@@ -24,12 +24,12 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 	if err != nil {
 		return nil, err
 	}
-	return &Embeddings{token: tok, pos: pos, cfg: c}, nil
+	return &embeddings{token: tok, pos: pos, cfg: c}, nil
 }
 
 // forward writes the embeddings of ids to dst [len(ids), width]. The ids
 // must have been checked against the vocabulary.
-func (e *Embeddings) forward(dst []float32, ids []int32) {
+func (e *embeddings) forward(dst []float32, ids []int32) {
 	w := e.cfg.HiddenSize
 	for i, id := range ids {
 		row := dst[i*w : (i+1)*w]
@@ -43,7 +43,7 @@ func (e *Embeddings) forward(dst []float32, ids []int32) {
 
 // forwardAt writes the embedding of token id at position pos to dst
 // [width]; id and pos must have been checked.
-func (e *Embeddings) forwardAt(dst []float32, id int32, pos int) {
+func (e *embeddings) forwardAt(dst []float32, id int32, pos int) {
 	w := e.cfg.HiddenSize
 	tok := e.token[int(id)*w : (int(id)+1)*w]
 	p := e.pos[pos*w : (pos+1)*w]
@@ -53,7 +53,7 @@ func (e *Embeddings) forwardAt(dst []float32, id int32, pos int) {
 }
 
 // checkIDs validates one sequence.
-func (e *Embeddings) checkIDs(ids []int32) error {
+func (e *embeddings) checkIDs(ids []int32) error {
 	if len(ids) == 0 {
 		return fmt.Errorf("empty token sequence")
 	}

@@ -12,22 +12,25 @@ import (
 // concurrent use.
 type Model struct {
 	cfg         Config
-	emb         *Embeddings
+	emb         *embeddings
 	enc         *encoder.Encoder
 	finalWeight []float32      // final_layer_norm.weight [width]
 	finalBias   []float32      // final_layer_norm.bias [width]
 	head        *tensor.Linear // SigLIP's head: weight [projection_size, width], bias [projection_size]; nil in CLIP
 	pool        encoder.Pool[buffers]
+	wk          *tensor.Workers
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
-// checkpoint, "text_model.").
-func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
+// checkpoint, "text_model."). The tower computes on up to wk.N()
+// goroutines (nil: the calling goroutine only).
+func New(cfg Config, st tensor.Store, prefix string, wk *tensor.Workers) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	ec, _ := cfg.encoderConfig()
-	m := &Model{cfg: cfg}
+	ec.Workers = wk
+	m := &Model{cfg: cfg, wk: wk}
 	var err error
 	if m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg); err != nil {
 		return nil, err
@@ -39,7 +42,7 @@ func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
 		return nil, err
 	}
 	if cfg.SigLIP {
-		if m.head, err = encoder.LoadLinear(st, prefix+"head", cfg.HeadSize(), cfg.HiddenSize); err != nil {
+		if m.head, err = encoder.LoadLinear(st, prefix+"head", cfg.HeadSize(), cfg.HiddenSize, wk); err != nil {
 			return nil, err
 		}
 	}

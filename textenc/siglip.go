@@ -60,6 +60,6 @@ func (m *Model) forwardSigLIP(ctx context.Context, ids [][]int32, opts *ForwardO
 	}
 	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
 	out := make([]float32, len(ids)*m.cfg.HeadSize())
-	m.head.Forward(out, pooled, len(ids), tensor.ActNone)
+	m.head.Forward(m.wk, out, pooled, len(ids), tensor.ActNone)
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goclip/goclip/internal/goldentest"
 	"github.com/goclip/goclip/synth"
+	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
 )
 
@@ -49,7 +50,7 @@ func checkSigLIPText(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	seed, _ := strconv.ParseUint(g.Meta["seed"], 10, 64)
-	m, err := textenc.New(cfg, &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}, "text_model.")
+	m, err := textenc.New(cfg, &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}, "text_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)
 	}

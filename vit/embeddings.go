@@ -7,18 +7,19 @@ import (
 	"github.com/goclip/goclip/tensor"
 )
 
-// Embeddings is CLIPVisionEmbeddings: a stride-P convolution without bias
+// embeddings is CLIPVisionEmbeddings: a stride-P convolution without bias
 // over the image (computed as a Linear over flattened patches), a learned
 // class token prepended, and learned position embeddings added. SigLIP's
 // (SiglipVisionEmbeddings) has a convolution bias and no class token.
-type Embeddings struct {
+type embeddings struct {
 	patch *tensor.Linear // patch_embedding.weight [width, channels, P, P] viewed as [width, channels·P·P]; SigLIP: bias [width]
 	class []float32      // class_embedding [width]; nil in SigLIP
 	pos   []float32      // position_embedding.weight [tokens, width]
 	cfg   *Config
+	wk    *tensor.Workers
 }
 
-func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, error) {
+func loadEmbeddings(st tensor.Store, prefix string, c *Config, wk *tensor.Workers) (*embeddings, error) {
 	w, p := c.HiddenSize, c.PatchSize
 	k := c.NumChannels * p * p
 	pw, err := encoder.Tensor(st, prefix+"patch_embedding.weight", w, c.NumChannels, p, p)
@@ -31,7 +32,7 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 			return nil, err
 		}
 	}
-	patch, err := tensor.NewLinear(pw, pb, w, k)
+	patch, err := tensor.NewLinear(wk, pw, pb, w, k)
 	if err != nil {
 		return nil, fmt.Errorf("%spatch_embedding: %w", prefix, err)
 	}
@@ -45,13 +46,13 @@ func loadEmbeddings(st tensor.Store, prefix string, c *Config) (*Embeddings, err
 	if err != nil {
 		return nil, err
 	}
-	return &Embeddings{patch: patch, class: class, pos: pos, cfg: c}, nil
+	return &embeddings{patch: patch, class: class, pos: pos, cfg: c, wk: wk}, nil
 }
 
 // im2col writes the patches of one image px [channels, S, S] to cols
 // [grid², channels·P·P]: row gy·g+gx holds the patch in (channel, y, x)
 // order, the order of the flattened convolution kernel.
-func (e *Embeddings) im2col(cols, px []float32) {
+func (e *embeddings) im2col(cols, px []float32) {
 	c := e.cfg
 	g, p, s := c.Grid(), c.PatchSize, c.ImageSize
 	k := c.NumChannels * p * p
@@ -74,15 +75,15 @@ func (e *Embeddings) im2col(cols, px []float32) {
 // [n·tokens, width]. cols is scratch [n·grid², channels·P·P] and patches
 // scratch [n·grid², width]: the patch embedding of the whole batch is one
 // product.
-func (e *Embeddings) forward(dst, px, cols, patches []float32, n int) {
+func (e *embeddings) forward(dst, px, cols, patches []float32, n int) {
 	c := e.cfg
 	g, s, w, t := c.Grid(), c.ImageSize, c.HiddenSize, c.Tokens()
 	k := c.NumChannels * c.PatchSize * c.PatchSize
 	per := c.NumChannels * s * s
-	encoder.Parallel(n, func(i int) {
+	e.wk.Parallel(n, func(i int) {
 		e.im2col(cols[i*g*g*k:(i+1)*g*g*k], px[i*per:(i+1)*per])
 	})
-	e.patch.Forward(patches, cols, n*g*g, tensor.ActNone)
+	e.patch.Forward(e.wk, patches, cols, n*g*g, tensor.ActNone)
 	if e.class == nil {
 		for i := 0; i < n; i++ {
 			img, src := dst[i*t*w:(i+1)*t*w], patches[i*t*w:(i+1)*t*w]

@@ -13,7 +13,7 @@ import (
 // concurrent use.
 type Model struct {
 	cfg        Config
-	emb        *Embeddings
+	emb        *embeddings
 	preWeight  []float32 // pre_layrnorm.weight [width]
 	preBias    []float32 // pre_layrnorm.bias [width]
 	enc        *encoder.Encoder
@@ -36,15 +36,17 @@ type buffers struct {
 }
 
 // New loads the tower's weights from st under prefix (for a CLIPModel
-// checkpoint, "vision_model.").
-func New(cfg Config, st tensor.Store, prefix string) (*Model, error) {
+// checkpoint, "vision_model."). The tower computes on up to wk.N()
+// goroutines (nil: the calling goroutine only).
+func New(cfg Config, st tensor.Store, prefix string, wk *tensor.Workers) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	ec, _ := cfg.encoderConfig()
+	ec.Workers = wk
 	m := &Model{cfg: cfg}
 	var err error
-	if m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg); err != nil {
+	if m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg, wk); err != nil {
 		return nil, err
 	}
 	// "pre_layrnorm" is the real (misspelt) name in every CLIP checkpoint.
@@ -92,7 +94,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	if n == 0 {
 		return nil, nil
 	}
-	if err := CheckPixels(px, c.NumChannels*s*s); err != nil {
+	if err := checkPixels(px, c.NumChannels*s*s); err != nil {
 		return nil, err
 	}
 	b := m.getBuffers(n)
@@ -141,13 +143,25 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	return pooled, nil
 }
 
-// CheckPixels reports the first NaN or Inf in px, images of per values
-// each: one would spread through attention to every output value, so it
-// is rejected instead of giving a NaN embedding.
-func CheckPixels(px []float32, per int) error {
+// PixelError reports a pixel value that is NaN or infinite: one would
+// spread through attention to every output value, so it is rejected
+// instead of giving a NaN embedding.
+type PixelError struct {
+	Image int     // index of the image in the batch
+	Index int     // index of the value within the image's [channels,S,S]
+	Value float32 // the value
+}
+
+func (e *PixelError) Error() string {
+	return fmt.Sprintf("vit: image %d: pixel value %g at index %d is not finite", e.Image, e.Value, e.Index)
+}
+
+// checkPixels reports the first NaN or Inf in px, images of per values
+// each.
+func checkPixels(px []float32, per int) error {
 	for i, v := range px {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("vit: image %d: pixel value %g at index %d is not finite", i/per, v, i%per)
+			return &PixelError{Image: i / per, Index: i % per, Value: v}
 		}
 	}
 	return nil

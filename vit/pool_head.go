@@ -27,6 +27,7 @@ type poolHead struct {
 	heads    int
 	eps      float32
 	act      tensor.Activation
+	wk       *tensor.Workers
 }
 
 func loadPoolHead(st tensor.Store, prefix string, c *Config, ec *encoder.Config) (*poolHead, error) {
@@ -43,17 +44,17 @@ func loadPoolHead(st tensor.Store, prefix string, c *Config, ec *encoder.Config)
 	if err != nil {
 		return nil, err
 	}
-	h := &poolHead{heads: c.NumAttentionHeads, eps: ec.Eps, act: ec.Act}
-	q, err := tensor.NewLinear(inW[:w*w], inB[:w], w, w)
+	h := &poolHead{heads: c.NumAttentionHeads, eps: ec.Eps, act: ec.Act, wk: ec.Workers}
+	q, err := tensor.NewLinear(h.wk, inW[:w*w], inB[:w], w, w)
 	if err != nil {
 		return nil, fmt.Errorf("%sattention: %w", prefix, err)
 	}
 	h.query = make([]float32, w)
-	q.Forward(h.query, probe, 1, tensor.ActNone)
-	if h.kv, err = tensor.NewLinear(inW[w*w:], inB[w:], 2*w, w); err != nil {
+	q.Forward(h.wk, h.query, probe, 1, tensor.ActNone)
+	if h.kv, err = tensor.NewLinear(h.wk, inW[w*w:], inB[w:], 2*w, w); err != nil {
 		return nil, fmt.Errorf("%sattention: %w", prefix, err)
 	}
-	if h.out, err = encoder.LoadLinear(st, prefix+"attention.out_proj", w, w); err != nil {
+	if h.out, err = encoder.LoadLinear(st, prefix+"attention.out_proj", w, w, h.wk); err != nil {
 		return nil, err
 	}
 	if h.lnWeight, h.lnBias, err = encoder.LoadLayerNorm(st, prefix+"layernorm", w); err != nil {
@@ -69,10 +70,10 @@ func loadPoolHead(st tensor.Store, prefix string, c *Config, ec *encoder.Config)
 // dst [n, width]. kv is scratch [n·tokens, 2·width], ctx [n, width], mid
 // [n, intermediate].
 func (h *poolHead) forward(dst, x, kv, ctx, mid []float32, n, tokens, w int) {
-	h.kv.Forward(kv, x, n*tokens, tensor.ActNone)
+	h.kv.Forward(h.wk, kv, x, n*tokens, tensor.ActNone)
 	hd := w / h.heads
 	scale := 1 / math.Sqrt(float64(hd))
-	encoder.Parallel(n*h.heads, func(job int) {
+	h.wk.Parallel(n*h.heads, func(job int) {
 		i, hh := job/h.heads, job%h.heads
 		img := kv[i*tokens*2*w : (i+1)*tokens*2*w]
 		q := h.query[hh*hd : (hh+1)*hd]
@@ -110,7 +111,7 @@ func (h *poolHead) forward(dst, x, kv, ctx, mid []float32, n, tokens, w int) {
 			c[j] = float32(o / sum)
 		}
 	})
-	h.out.Forward(dst[:n*w], ctx[:n*w], n, tensor.ActNone)
+	h.out.Forward(h.wk, dst[:n*w], ctx[:n*w], n, tensor.ActNone)
 	tensor.LayerNorm(ctx[:n*w], dst[:n*w], h.lnWeight, h.lnBias, n, w, h.eps)
-	h.mlp.Forward(dst[:n*w], ctx[:n*w], mid, n, h.act)
+	h.mlp.Forward(h.wk, dst[:n*w], ctx[:n*w], mid, n, h.act)
 }

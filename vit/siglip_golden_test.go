@@ -9,6 +9,7 @@ import (
 
 	"github.com/goclip/goclip/internal/goldentest"
 	"github.com/goclip/goclip/synth"
+	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/vit"
 )
 
@@ -54,7 +55,7 @@ func checkSigLIPVision(t *testing.T, path string) {
 	}
 	seed, _ := strconv.ParseUint(g.Meta["seed"], 10, 64)
 	st := &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}
-	m, err := vit.New(cfg, st, "vision_model.")
+	m, err := vit.New(cfg, st, "vision_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for i := range px { // a deterministic pattern in the normalised range
 			px[i] = float32(i%251)/125 - 1
 		}
-		r, ms, err := rate(b, func() error { _, err := m.EmbedPixels(ctx, px, b); return err })
+		r, ms, err := rate(b, func() error { _, err := m.EmbedPixels(ctx, px); return err })
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}

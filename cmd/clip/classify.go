@@ -102,7 +102,11 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 	}
 	t1 := time.Now()
-	preds, err := c.ClassifyPixels(ctx, m, pixels, len(images), *top)
+	emb, err := m.EmbedPixels(ctx, pixels)
+	if err != nil {
+		return err
+	}
+	preds, err := c.Classify(emb, *top)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,8 @@ import (
 	"os"
 	"sort"
 
-	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/safetensors"
+
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -53,11 +54,11 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	d := m.EmbedDim()
 	var img, txt [][]float32
 	if *pixelsPath != "" {
-		px, n, err := readPixelValues(*pixelsPath, m.ImageSize())
+		px, _, err := readPixelValues(*pixelsPath, m.ImageSize())
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
-		if img, err = m.EmbedPixels(ctx, px, n); err != nil {
+		if img, err = m.EmbedPixels(ctx, px); err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
 	}
@@ -73,7 +74,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
-		if img, err = m.EmbedPixels(ctx, px, fs.NArg()); err != nil {
+		if img, err = m.EmbedPixels(ctx, px); err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
 	}
@@ -116,7 +117,7 @@ func readJSONLines(path string) ([]string, error) {
 // readPixelValues reads every tensor of a safetensors file, in name order,
 // each F32 [3,S,S].
 func readPixelValues(path string, size int) ([]float32, int, error) {
-	w, err := clip.OpenWeights(path)
+	w, err := safetensors.Open(path)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -136,8 +137,8 @@ func readPixelValues(path string, size int) ([]float32, int, error) {
 
 // writeEmbeddings writes F32 image_embeds [N,d] and text_embeds [M,d].
 func writeEmbeddings(path string, d int, img, txt [][]float32) error {
-	return clip.SaveTensors(path, []clip.NamedTensor{
-		{Name: "image_embeds", Shape: []int{len(img), d}, Data: clip.Rows(img)},
-		{Name: "text_embeds", Shape: []int{len(txt), d}, Data: clip.Rows(txt)},
+	return safetensors.Save(path, []safetensors.NamedTensor{
+		{Name: "image_embeds", Shape: []int{len(img), d}, Data: safetensors.Rows(img)},
+		{Name: "text_embeds", Shape: []int{len(txt), d}, Data: safetensors.Rows(txt)},
 	}, map[string]string{"format": "pt"})
 }

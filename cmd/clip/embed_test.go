@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goclip/goclip/internal/safetensors"
+
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/synth"
@@ -65,7 +67,7 @@ func TestEmbedPixelValues(t *testing.T) {
 	if err != nil {
 		t.Fatalf("embed: %v\n%s", err, stderr.String())
 	}
-	w, err := clip.OpenWeights(out)
+	w, err := safetensors.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestEmbedPixelValues(t *testing.T) {
 	}
 	defer m.Close()
 	for i, p := range px {
-		want, err := m.EmbedPixels(context.Background(), p, 1)
+		want, err := m.EmbedPixels(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +197,7 @@ func TestEmbedTextsAndImages(t *testing.T) {
 	if err := run(context.Background(), []string{"embed", "--model", dir, "--out", out, "--texts", texts, img, img}, &log, &log); err != nil {
 		t.Fatalf("embed: %v\n%s", err, log.String())
 	}
-	w, err := clip.OpenWeights(out)
+	w, err := safetensors.Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +234,7 @@ func TestEmbedTextsAndImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantImg, err := m.EmbedPixels(context.Background(), px, 1)
+	wantImg, err := m.EmbedPixels(context.Background(), px)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func independentScores(t testing.TB, m *clip.Model, modelDir string, images [][]
 		}
 		px = append(px, p...)
 	}
-	ie, err := m.EmbedPixels(ctx, px, len(images))
+	ie, err := m.EmbedPixels(ctx, px)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,8 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/internal/safetensors"
+
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -70,11 +71,11 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	s := proc.Size()
 	n := 3 * s * s
-	ts := make([]clip.NamedTensor, len(paths))
+	ts := make([]safetensors.NamedTensor, len(paths))
 	for i, p := range paths {
-		ts[i] = clip.NamedTensor{Name: filepath.Base(p), Shape: []int{3, s, s}, Data: px[i*n : (i+1)*n]}
+		ts[i] = safetensors.NamedTensor{Name: filepath.Base(p), Shape: []int{3, s, s}, Data: px[i*n : (i+1)*n]}
 	}
-	if err := clip.SaveTensors(*out, ts, map[string]string{"format": "pt", "size": fmt.Sprint(s)}); err != nil {
+	if err := safetensors.Save(*out, ts, map[string]string{"format": "pt", "size": fmt.Sprint(s)}); err != nil {
 		return fmt.Errorf("preprocess: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %d image(s) as [3,%d,%d] F32 to %s\n", len(paths), s, s, *out)

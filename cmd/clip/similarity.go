@@ -106,7 +106,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tLoad := time.Since(t0)
 
 	t1 := time.Now()
-	imgEmb, err := m.EmbedPixels(ctx, in.pixels, len(in.imageLabels))
+	imgEmb, err := m.EmbedPixels(ctx, in.pixels)
 	if err != nil {
 		return err
 	}
@@ -119,7 +119,10 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tTxt := time.Since(t2)
 	clip.Normalize(imgEmb)
 	clip.Normalize(txtEmb)
-	sim := clip.Similarity(imgEmb, txtEmb)
+	sim, err := clip.Similarity(imgEmb, txtEmb)
+	if err != nil {
+		return err
+	}
 
 	best := make([]clip.Prediction, len(sim))
 	for i, row := range sim {

@@ -75,7 +75,7 @@ func TestSimilarityRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ie, _ := m.EmbedPixels(context.Background(), px, len(paths))
+	ie, _ := m.EmbedPixels(context.Background(), px)
 	te, _ := m.EmbedTexts(context.Background(), texts)
 	if res.ImageShape != [2]int{3, m.EmbedDim()} || len(res.Similarity) != 3 {
 		t.Fatalf("shape %v, %d rows", res.ImageShape, len(res.Similarity))

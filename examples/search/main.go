@@ -8,20 +8,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/signal"
-	"sort"
+	"path/filepath"
 	"strings"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/hub"
-	"github.com/goclip/goclip/imageproc"
 )
 
 func main() {
@@ -32,43 +29,37 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	dir, err := hub.ResolveModel(ctx, *model, hub.New(&hub.Config{Progress: hub.NewProgressReporter(os.Stderr)}))
+	dir, err := hub.ResolveModel(ctx, *model, nil)
 	check(err)
 	m, err := clip.Load(dir, nil)
 	check(err)
 	defer m.Close()
 
-	// Index: one normalised embedding per image.
-	proc, err := imageproc.LoadProcessor(dir)
+	// The index: one embedding per image file; files that are not images
+	// are reported and left out.
+	files, err := filepath.Glob(filepath.Join(*images, "*"))
 	check(err)
-	d, err := dataset.Open(ctx, *images, nil) // a folder of images (or class sub-folders)
-	check(err)
-	var names []string
-	var pixels []float32
-	for s, err := range d.Samples(ctx) {
-		check(err)
-		px, err := proc.Reader(bytes.NewReader(s.Image))
-		check(err)
-		pixels = append(pixels, px...)
-		names = append(names, s.Key)
+	emb, err := m.EmbedFiles(ctx, files, &clip.EmbedFilesOptions{SkipBad: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "skipped:", err)
 	}
-	index, err := m.EmbedPixels(ctx, pixels, len(names))
-	check(err)
-	clip.Normalize(index)
+	var names []string
+	var index [][]float32
+	for i, e := range emb {
+		if e != nil {
+			names, index = append(names, files[i]), append(index, e)
+		}
+	}
 	fmt.Fprintf(os.Stderr, "indexed %d images\n", len(names))
 
 	answer := func(q string) {
-		emb, err := m.EmbedTexts(ctx, []string{q})
+		qe, err := m.EmbedTexts(ctx, []string{q})
 		check(err)
-		scores := clip.Similarity(emb, index)[0] // cosine of the query with every image
-		order := make([]int, len(names))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
+		best, err := clip.Rank(qe[0], index, *top)
+		check(err)
 		fmt.Printf("%q\n", q)
-		for _, i := range order[:min(*top, len(order))] {
-			fmt.Printf("  %.4f  %s\n", scores[i], names[i])
+		for _, b := range best {
+			fmt.Printf("  %.4f  %s\n", b.Score, names[b.Index])
 		}
 	}
 	if flag.NArg() > 0 {

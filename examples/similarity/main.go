@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// Embed both sides, normalise, compare.
 	t1 := time.Now()
-	imgEmb, err := m.EmbedPixels(ctx, pixels, len(samples))
+	imgEmb, err := m.EmbedPixels(ctx, pixels)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
 	clip.Normalize(imgEmb)
 	clip.Normalize(txtEmb)
-	sim := clip.Similarity(imgEmb, txtEmb)
+	sim, err := clip.Similarity(imgEmb, txtEmb)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
 
 	// The heatmap.

@@ -294,7 +294,7 @@ func checkOutput(t *testing.T, out, modelDir string, samples []fakewds.Sample) {
 		names = append(names, clip.ImageNetClasses()[s.Label])
 	}
 	ctx := context.Background()
-	img, err := m.EmbedPixels(ctx, pixels, len(keys))
+	img, err := m.EmbedPixels(ctx, pixels)
 	if err != nil {
 		t.Fatal(err)
 	}

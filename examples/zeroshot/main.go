@@ -1,40 +1,44 @@
-// Command zeroshot classifies every image of a folder zero-shot against
-// the 1,000 ImageNet classes, with OpenAI's 80 prompt templates.
+// Command zeroshot classifies image files zero-shot against the 1,000
+// ImageNet classes with OpenAI's 80 prompt templates, or against labels of
+// one's own.
 //
-//	go run ./examples/zeroshot -images ./photos
+//	go run ./examples/zeroshot photos/*.jpg
+//	go run ./examples/zeroshot -labels "cat,dog,car" photos/*.jpg
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/hub"
-	"github.com/goclip/goclip/imageproc"
 )
 
 func main() {
 	model := flag.String("model", "openai/clip-vit-base-patch32", "model folder or Hub id")
-	images := flag.String("images", ".", "folder of images")
+	labels := flag.String("labels", "", "comma-separated class names (default: the ImageNet classes)")
 	top := flag.Int("top", 3, "classes per image")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	dir, err := hub.ResolveModel(ctx, *model, hub.New(&hub.Config{Progress: hub.NewProgressReporter(os.Stderr)}))
+	dir, err := hub.ResolveModel(ctx, *model, nil)
 	check(err)
 	m, err := clip.Load(dir, nil)
 	check(err)
 	defer m.Close()
 
-	// The text side: 1,000 classes × 80 templates, embedded once.
-	c, err := clip.NewClassifier(ctx, m, clip.ImageNetClasses(), &clip.ClassifierOptions{
+	// The text side, embedded once: every class with every template.
+	classes := clip.ImageNetClasses()
+	if *labels != "" {
+		classes = strings.Split(*labels, ",")
+	}
+	c, err := clip.NewClassifier(ctx, m, classes, &clip.ClassifierOptions{
 		Templates: clip.ImageNetTemplates(),
 		Progress:  func(done, total int) { fmt.Fprintf(os.Stderr, "\rclass prompts %d/%d", done, total) },
 	})
@@ -42,23 +46,11 @@ func main() {
 	fmt.Fprintln(os.Stderr)
 
 	// The image side.
-	proc, err := imageproc.LoadProcessor(dir)
+	emb, err := m.EmbedFiles(ctx, flag.Args(), nil)
 	check(err)
-	d, err := dataset.Open(ctx, *images, nil) // a folder of images (or class sub-folders)
+	preds, err := c.Classify(emb, *top)
 	check(err)
-	var names []string
-	var pixels []float32
-	for s, err := range d.Samples(ctx) {
-		check(err)
-		px, err := proc.Reader(bytes.NewReader(s.Image))
-		check(err)
-		pixels = append(pixels, px...)
-		names = append(names, s.Key)
-	}
-	preds, err := c.ClassifyPixels(ctx, m, pixels, len(names), *top)
-	check(err)
-
-	for i, name := range names {
+	for i, name := range flag.Args() {
 		fmt.Println(name)
 		for _, q := range preds[i] {
 			fmt.Printf("  %5.1f%%  %s\n", 100*q.Prob, q.Class)

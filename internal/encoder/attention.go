@@ -15,7 +15,8 @@ type Attention struct {
 
 // loadAttention reads prefix+"q_proj.weight" etc. and packs Q, K and V
 // into one fused Linear (owned by the Attention; the Store is not written).
-func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error) {
+func loadAttention(st tensor.Store, prefix string, c *Config) (*Attention, error) {
+	width := c.Width
 	// Read all three first, so that a config that disagrees with the file
 	// fails on the shape check before anything is allocated.
 	var ws, bs [3][]float32
@@ -28,11 +29,11 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 			return nil, err
 		}
 	}
-	qkv, err := tensor.NewLinearStacked(ws[:], bs[:], 3*width, width)
+	qkv, err := tensor.NewLinearStacked(c.Workers, ws[:], bs[:], 3*width, width)
 	if err != nil {
 		return nil, fmt.Errorf("%sqkv: %w", prefix, err)
 	}
-	out, err := LoadLinear(st, prefix+"out_proj", width, width)
+	out, err := LoadLinear(st, prefix+"out_proj", width, width, c.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -45,13 +46,14 @@ func loadAttention(st tensor.Store, prefix string, width int) (*Attention, error
 // which outputs to compute (tensor.AttentionSeqs): dst and ctx have
 // outRows rows.
 func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, rows, outRows int, seqs []tensor.AttnSeq, c *Config) {
-	a.qkv.Forward(qkv, x, rows, tensor.ActNone)
-	tensor.AttentionSeqs(ctxBuf, qkv, seqs, c.Heads, c.Width/c.Heads, c.Causal)
-	a.out.ForwardAdd(dst, ctxBuf, outRows)
+	a.qkv.Forward(c.Workers, qkv, x, rows, tensor.ActNone)
+	tensor.AttentionSeqs(c.Workers, ctxBuf, qkv, seqs, c.Heads, c.Width/c.Heads, c.Causal)
+	a.out.ForwardAdd(c.Workers, dst, ctxBuf, outRows)
 }
 
-// LoadLinear reads prefix.weight [out,in] and prefix.bias [out].
-func LoadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, error) {
+// LoadLinear reads prefix.weight [out,in] and prefix.bias [out] and packs
+// them on up to wk.N() goroutines.
+func LoadLinear(st tensor.Store, prefix string, out, in int, wk *tensor.Workers) (*tensor.Linear, error) {
 	w, err := Tensor(st, prefix+".weight", out, in)
 	if err != nil {
 		return nil, err
@@ -60,7 +62,7 @@ func LoadLinear(st tensor.Store, prefix string, out, in int) (*tensor.Linear, er
 	if err != nil {
 		return nil, err
 	}
-	l, err := tensor.NewLinear(w, b, out, in)
+	l, err := tensor.NewLinear(wk, w, b, out, in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}

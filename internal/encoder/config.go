@@ -22,6 +22,10 @@ type Config struct {
 	Act          tensor.Activation // hidden_act
 	Eps          float32           // layer_norm_eps
 	Causal       bool              // text tower: token i attends to 0…i
+
+	// Workers is the goroutine budget of the encoder's products and
+	// attention (nil: the calling goroutine only). Not part of the shape.
+	Workers *tensor.Workers
 }
 
 // Bounds on config sizes, far above any published CLIP (ViT-bigG/14:

@@ -179,12 +179,3 @@ func sum(lens []int) int {
 	}
 	return n
 }
-
-func offset(lens []int, i int) int {
-	return sum(lens[:i])
-}
-
-// Parallel runs f(0…n-1) within the tensor package's worker budget (see
-// tensor.Parallel); for the towers' per-sequence work (embeddings,
-// pooling).
-func Parallel(n int, f func(i int)) { tensor.Parallel(n, f) }

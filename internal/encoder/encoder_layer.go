@@ -23,7 +23,7 @@ func loadLayer(st tensor.Store, prefix string, c *Config) (*Layer, error) {
 	if l.ln1Weight, l.ln1Bias, err = LoadLayerNorm(st, prefix+"layer_norm1", c.Width); err != nil {
 		return nil, err
 	}
-	if l.attn, err = loadAttention(st, prefix+"self_attn.", c.Width); err != nil {
+	if l.attn, err = loadAttention(st, prefix+"self_attn.", c); err != nil {
 		return nil, err
 	}
 	if l.ln2Weight, l.ln2Bias, err = LoadLayerNorm(st, prefix+"layer_norm2", c.Width); err != nil {
@@ -44,7 +44,7 @@ func (l *Layer) forward(x []float32, rows int, seqs []tensor.AttnSeq, s *scratch
 	tensor.LayerNorm(h, x, l.ln1Weight, l.ln1Bias, rows, c.Width, c.Eps)
 	l.attn.forward(x[:n], h, s.qkv[:3*n], s.ctx[:n], rows, rows, seqs, c)
 	tensor.LayerNorm(h, x, l.ln2Weight, l.ln2Bias, rows, c.Width, c.Eps)
-	l.mlp.Forward(x[:n], h, s.mid[:rows*c.Intermediate], rows, c.Act)
+	l.mlp.Forward(c.Workers, x[:n], h, s.mid[:rows*c.Intermediate], rows, c.Act)
 }
 
 // forwardPooled runs the layer for one token of each of pooled (Q1 =
@@ -63,7 +63,7 @@ func (l *Layer) forwardPooled(out, x []float32, rows int, pooled []tensor.AttnSe
 	}
 	l.attn.forward(out[:ns*w], h, s.qkv[:3*n], s.ctx[:ns*w], rows, ns, pooled, c)
 	tensor.LayerNorm(h[:ns*w], out, l.ln2Weight, l.ln2Bias, ns, w, c.Eps)
-	l.mlp.Forward(out[:ns*w], h[:ns*w], s.mid[:ns*c.Intermediate], ns, c.Act)
+	l.mlp.Forward(c.Workers, out[:ns*w], h[:ns*w], s.mid[:ns*c.Intermediate], ns, c.Act)
 }
 
 // LoadLayerNorm reads prefix.weight and prefix.bias, both [width].

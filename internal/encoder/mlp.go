@@ -11,11 +11,11 @@ type MLP struct {
 // LoadMLP reads prefix+"fc1" [intermediate, width] and prefix+"fc2"
 // [width, intermediate] (weights and biases).
 func LoadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
-	fc1, err := LoadLinear(st, prefix+"fc1", c.Intermediate, c.Width)
+	fc1, err := LoadLinear(st, prefix+"fc1", c.Intermediate, c.Width, c.Workers)
 	if err != nil {
 		return nil, err
 	}
-	fc2, err := LoadLinear(st, prefix+"fc2", c.Width, c.Intermediate)
+	fc2, err := LoadLinear(st, prefix+"fc2", c.Width, c.Intermediate, c.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -24,7 +24,7 @@ func LoadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
 
 // Forward adds fc2(act(fc1(x))) to dst [rows,width] (the residual
 // connection fused into fc2); mid is scratch [rows, intermediate].
-func (m *MLP) Forward(dst, x, mid []float32, rows int, act tensor.Activation) {
-	m.fc1.Forward(mid, x, rows, act)
-	m.fc2.ForwardAdd(dst, mid, rows)
+func (m *MLP) Forward(wk *tensor.Workers, dst, x, mid []float32, rows int, act tensor.Activation) {
+	m.fc1.Forward(wk, mid, x, rows, act)
+	m.fc2.ForwardAdd(wk, dst, mid, rows)
 }

@@ -1,4 +1,4 @@
-package clip
+package safetensors
 
 import "testing"
 
@@ -13,7 +13,7 @@ func TestEncodeTensorsShapes(t *testing.T) {
 		{Name: "wraps2", Shape: []int{1 << 40, 1 << 24, 2}, Data: make([]float32, 0)},
 	}
 	for _, ts := range bad {
-		if _, err := EncodeTensors([]NamedTensor{ts}, nil); err == nil {
+		if _, err := Encode([]NamedTensor{ts}, nil); err == nil {
 			t.Errorf("%s %v with %d values accepted", ts.Name, ts.Shape, len(ts.Data))
 		}
 	}
@@ -21,11 +21,11 @@ func TestEncodeTensorsShapes(t *testing.T) {
 		{Name: "empty", Shape: []int{5, 0}, Data: nil},
 		{Name: "m", Shape: []int{2, 3}, Data: []float32{1, 2, 3, 4, 5, 6}},
 	}
-	b, err := EncodeTensors(good, map[string]string{"k": "v"})
+	b, err := Encode(good, map[string]string{"k": "v"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := ParseWeights("t", b)
+	w, err := Parse("t", b)
 	if err != nil {
 		t.Fatal(err)
 	}

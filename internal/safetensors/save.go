@@ -1,4 +1,4 @@
-package clip
+package safetensors
 
 import (
 	"encoding/binary"
@@ -9,10 +9,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nlpodyssey/safetensors"
+	sft "github.com/nlpodyssey/safetensors"
 )
 
-// NamedTensor is a float32 tensor to write with EncodeTensors or SaveTensors.
+// NamedTensor is a float32 tensor to write with Encode or Save.
 type NamedTensor struct {
 	Name  string
 	Shape []int
@@ -21,18 +21,18 @@ type NamedTensor struct {
 
 // Metadata returns the __metadata__ strings of the file (nil if none).
 func (w *Weights) Metadata() map[string]string {
-	_, md, err := safetensors.ReadMetadata(w.data) // already validated by ParseWeights
+	_, md, err := sft.ReadMetadata(w.data) // already validated by Parse
 	if err != nil {
 		return nil
 	}
 	return md.Metadata()
 }
 
-// EncodeTensors serialises F32 tensors and optional metadata in the
+// Encode serialises F32 tensors and optional metadata in the
 // safetensors format (readable by Python's safetensors.safe_open and by
-// OpenWeights).
-func EncodeTensors(ts []NamedTensor, metadata map[string]string) ([]byte, error) {
-	views := make(map[string]safetensors.TensorView, len(ts))
+// Open).
+func Encode(ts []NamedTensor, metadata map[string]string) ([]byte, error) {
+	views := make(map[string]sft.TensorView, len(ts))
 	for _, t := range ts {
 		n := 1
 		shape := make([]uint64, len(t.Shape))
@@ -63,20 +63,20 @@ func EncodeTensors(ts []NamedTensor, metadata map[string]string) ([]byte, error)
 		for i, v := range t.Data {
 			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
 		}
-		tv, err := safetensors.NewTensorView(safetensors.F32, shape, buf)
+		tv, err := sft.NewTensorView(sft.F32, shape, buf)
 		if err != nil {
 			return nil, fmt.Errorf("clip: tensor %q: %w", t.Name, err)
 		}
 		views[t.Name] = tv
 	}
-	return safetensors.Serialize(views, metadata)
+	return sft.Serialize(views, metadata)
 }
 
-// SaveTensors writes EncodeTensors' output to path through a temporary file
+// Save writes Encode' output to path through a temporary file
 // in the same folder, so a failed or interrupted write never leaves a
 // half-written file behind.
-func SaveTensors(path string, ts []NamedTensor, metadata map[string]string) error {
-	data, err := EncodeTensors(ts, metadata)
+func Save(path string, ts []NamedTensor, metadata map[string]string) error {
+	data, err := Encode(ts, metadata)
 	if err != nil {
 		return err
 	}

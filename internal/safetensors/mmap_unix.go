@@ -1,6 +1,6 @@
 //go:build unix
 
-package clip
+package safetensors
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package clip
+package safetensors
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/nlpodyssey/safetensors"
+	sft "github.com/nlpodyssey/safetensors"
 )
 
 // Errors wrapped by *TensorError, for errors.Is.
@@ -53,16 +53,16 @@ type Weights struct {
 	file  string
 	data  []byte
 	unmap func() error
-	st    safetensors.SafeTensors
+	st    sft.SafeTensors
 }
 
-// OpenWeights opens a safetensors file. Close releases it.
-func OpenWeights(path string) (*Weights, error) {
+// Open opens a safetensors file. Close releases it.
+func Open(path string) (*Weights, error) {
 	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("clip: %w", err)
 	}
-	w, err := ParseWeights(path, data)
+	w, err := Parse(path, data)
 	if err != nil {
 		if unmap != nil {
 			_ = unmap()
@@ -73,10 +73,10 @@ func OpenWeights(path string) (*Weights, error) {
 	return w, nil
 }
 
-// ParseWeights parses safetensors bytes; name is used in errors. The
+// Parse parses safetensors bytes; name is used in errors. The
 // Weights alias data.
-func ParseWeights(name string, data []byte) (*Weights, error) {
-	st, err := safetensors.Deserialize(data)
+func Parse(name string, data []byte) (*Weights, error) {
+	st, err := sft.Deserialize(data)
 	if err != nil {
 		return nil, &FormatError{File: name, Err: err}
 	}
@@ -139,7 +139,7 @@ func (w *Weights) Tensor(name string, shape ...int) ([]float32, error) {
 	}
 	b := tv.Data()
 	switch tv.DType() {
-	case safetensors.F32:
+	case sft.F32:
 		if len(b) != 4*n {
 			return nil, &TensorError{File: w.file, Tensor: name, Err: fmt.Errorf("%w: %d bytes for %d values", ErrShape, len(b), n)}
 		}
@@ -154,12 +154,12 @@ func (w *Weights) Tensor(name string, shape ...int) ([]float32, error) {
 			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
 		return out, nil
-	case safetensors.F16, safetensors.BF16:
+	case sft.F16, sft.BF16:
 		if len(b) != 2*n {
 			return nil, &TensorError{File: w.file, Tensor: name, Err: fmt.Errorf("%w: %d bytes for %d values", ErrShape, len(b), n)}
 		}
 		out := make([]float32, n)
-		bf := tv.DType() == safetensors.BF16
+		bf := tv.DType() == sft.BF16
 		for i := range out {
 			h := binary.LittleEndian.Uint16(b[2*i:])
 			if bf {
@@ -230,4 +230,13 @@ func (w *Weights) hasPrefix(prefix string) bool {
 		}
 	}
 	return false
+}
+
+// Raw returns the stored bytes of a tensor, in its file dtype.
+func (w *Weights) Raw(name string) ([]byte, bool) {
+	tv, ok := w.st.Tensor(name)
+	if !ok {
+		return nil, false
+	}
+	return tv.Data(), true
 }

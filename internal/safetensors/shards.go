@@ -1,4 +1,4 @@
-package clip
+package safetensors
 
 import (
 	"encoding/json"
@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// weightStore is what a loaded Model keeps: one safetensors file or the
+// Store is what a loaded Model keeps: one safetensors file or the
 // shards of a split checkpoint.
-type weightStore interface {
+type Store interface {
 	Tensor(name string, shape ...int) ([]float32, error)
 	DropPages()
 	Close() error
@@ -57,7 +57,7 @@ func openSharded(indexPath string) (*shardedWeights, error) {
 		}
 		w, ok := files[file]
 		if !ok {
-			if w, err = OpenWeights(filepath.Join(dir, file)); err != nil {
+			if w, err = Open(filepath.Join(dir, file)); err != nil {
 				s.Close()
 				return nil, err
 			}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package clip
+package safetensors
 
 // mapFile reads path into memory where memory mapping is not available.
 func mapFile(path string) ([]byte, func() error, error) { return readFile(path) }

@@ -1,0 +1,225 @@
+package clip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+
+	"github.com/goclip/goclip/tensor"
+	"github.com/goclip/goclip/textenc"
+	"github.com/goclip/goclip/vit"
+)
+
+// Every Embed method returns projected, unnormalised embeddings
+// [n][EmbedDim()], as transformers' get_image_features and
+// get_text_features do: normalise them with Normalize (in place) or
+// Normalized (a copy) before comparing them by dot product. Similarity,
+// Logits, Rank and Classifier normalise for themselves.
+
+// FileError reports an image file that could not be read or decoded.
+type FileError struct {
+	Path string
+	Err  error
+}
+
+func (e *FileError) Error() string { return "clip: " + e.Path + ": " + e.Err.Error() }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// EmbedFilesOptions tune EmbedFiles; nil means defaults.
+type EmbedFilesOptions struct {
+	// SkipBad embeds the files that can be read and decoded and reports
+	// the others, instead of failing on the first bad file.
+	SkipBad bool
+}
+
+// EmbedImages embeds decoded images, preprocessed by the model's
+// Processor. Projected, unnormalised (see Normalize).
+func (m *Model) EmbedImages(ctx context.Context, imgs []image.Image) ([][]float32, error) {
+	if err := m.acquire(); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	out := make([][]float32, 0, len(imgs))
+	per := m.pixelsPerImage()
+	for i := 0; i < len(imgs); i += m.imagesPerChunk() {
+		chunk := imgs[i:min(i+m.imagesPerChunk(), len(imgs))]
+		px := make([]float32, len(chunk)*per)
+		var errs []error
+		for j, img := range chunk {
+			if img == nil {
+				return nil, fmt.Errorf("clip: EmbedImages: image %d is nil", i+j)
+			}
+			v, err := m.proc.Image(img)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("clip: image %d: %w", i+j, err))
+				continue
+			}
+			copy(px[j*per:], v)
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+		e, err := m.embedPixels(ctx, px, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e...)
+	}
+	return out, nil
+}
+
+// EmbedFiles decodes, preprocesses and embeds image files (JPEG, PNG, GIF,
+// WebP, BMP, TIFF; decoded as Pillow does). A file that cannot be read or
+// decoded gives a *FileError naming it: without opts.SkipBad the call
+// fails with it; with SkipBad that file's row is nil, the other rows are
+// filled, and the error joins every *FileError (nil when all files were
+// good). Projected, unnormalised (see Normalize).
+func (m *Model) EmbedFiles(ctx context.Context, paths []string, opts *EmbedFilesOptions) ([][]float32, error) {
+	skip := opts != nil && opts.SkipBad
+	if err := m.acquire(); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	out := make([][]float32, len(paths))
+	per := m.pixelsPerImage()
+	one := m.proc.WithWorkers(1) // files run in parallel, each on one goroutine
+	var bad []error
+	for i := 0; i < len(paths); i += m.imagesPerChunk() {
+		chunk := paths[i:min(i+m.imagesPerChunk(), len(paths))]
+		px := make([]float32, len(chunk)*per)
+		errs := make([]error, len(chunk))
+		m.wk.Parallel(len(chunk), func(j int) {
+			if ctx.Err() == nil {
+				var v []float32
+				if v, errs[j] = one.File(chunk[j]); errs[j] == nil {
+					copy(px[j*per:(j+1)*per], v)
+				}
+			}
+		})
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		good := make([]int, 0, len(chunk)) // indices into chunk of decoded files
+		for j, err := range errs {
+			if err == nil {
+				good = append(good, j)
+				continue
+			}
+			fe := &FileError{Path: chunk[j], Err: err}
+			if !skip {
+				return nil, fe
+			}
+			bad = append(bad, fe)
+		}
+		for k, j := range good { // pack the good images to the front
+			copy(px[k*per:(k+1)*per], px[j*per:(j+1)*per])
+		}
+		e, err := m.embedPixels(ctx, px[:len(good)*per], i)
+		if err != nil {
+			return nil, err
+		}
+		for k, j := range good {
+			out[i+j] = e[k]
+		}
+	}
+	return out, errors.Join(bad...)
+}
+
+// EmbedPixels embeds images given as pixel values [n,3,S,S] (for example
+// from Processor().Image); n is len(pixels)/(3·S·S). Projected,
+// unnormalised (see Normalize).
+func (m *Model) EmbedPixels(ctx context.Context, pixels []float32) ([][]float32, error) {
+	if err := m.acquire(); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	return m.embedPixels(ctx, pixels, 0)
+}
+
+func (m *Model) pixelsPerImage() int {
+	vc := &m.cfg.VisionConfig
+	return vc.NumChannels * vc.ImageSize * vc.ImageSize
+}
+
+// embedPixels is EmbedPixels for a caller holding the model; first is the
+// index of the first image in the caller's input, for error messages.
+func (m *Model) embedPixels(ctx context.Context, pixels []float32, first int) ([][]float32, error) {
+	vc := &m.cfg.VisionConfig
+	per := m.pixelsPerImage()
+	if len(pixels)%per != 0 {
+		return nil, fmt.Errorf("clip: EmbedPixels: %d values are not a whole number of [%d,%d,%d] images",
+			len(pixels), vc.NumChannels, vc.ImageSize, vc.ImageSize)
+	}
+	n := len(pixels) / per
+	out := make([][]float32, 0, n)
+	chunk := m.imagesPerChunk()
+	for i := 0; i < n; i += chunk {
+		if err := m.stopped(); err != nil {
+			return nil, err
+		}
+		k := min(chunk, n-i)
+		pooled, err := m.vision.Forward(ctx, pixels[i*per:(i+k)*per], k, nil)
+		if err != nil {
+			var pe *vit.PixelError
+			if errors.As(err, &pe) {
+				pe.Image += first + i // the caller's numbering
+			}
+			return nil, fmt.Errorf("clip: %w", err)
+		}
+		out = append(out, m.project(m.visualProj, pooled, k)...)
+	}
+	return out, nil
+}
+
+// EmbedTokens embeds token-id sequences (BOS … EOS, unpadded or padded).
+// Projected, unnormalised (see Normalize).
+func (m *Model) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, error) {
+	if err := m.acquire(); err != nil {
+		return nil, err
+	}
+	defer m.release()
+	out := make([][]float32, 0, len(ids))
+	for i := 0; i < len(ids); i += m.batch {
+		if err := m.stopped(); err != nil {
+			return nil, err
+		}
+		k := min(m.batch, len(ids)-i)
+		pooled, err := m.text.Forward(ctx, ids[i:i+k], nil)
+		if err != nil {
+			var te *textenc.InputError
+			if errors.As(err, &te) {
+				te.Seq += i
+			}
+			return nil, fmt.Errorf("clip: %w", err)
+		}
+		out = append(out, m.project(m.textProj, pooled, k)...)
+	}
+	return out, nil
+}
+
+// EmbedTexts tokenizes texts with the model's tokenizer (BOS … EOS,
+// truncated to the text tower's length keeping the EOS) and embeds them.
+// Projected, unnormalised (see Normalize).
+func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	if m.tok == nil {
+		return nil, errors.New("clip: EmbedTexts: model has no tokenizer")
+	}
+	ids := make([][]int32, len(texts))
+	for i, t := range texts {
+		ids[i] = m.tok.Encode(t)
+	}
+	return m.EmbedTokens(ctx, ids)
+}
+
+// project applies a projection to n pooled rows and splits the result.
+func (m *Model) project(l *tensor.Linear, pooled []float32, n int) [][]float32 {
+	d := m.cfg.ProjectionDim
+	flat := make([]float32, n*d)
+	l.Forward(m.wk, flat, pooled, n, tensor.ActNone)
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = flat[i*d : (i+1)*d : (i+1)*d]
+	}
+	return rows
+}
