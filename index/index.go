@@ -68,6 +68,7 @@ type Index struct {
 	manifest Manifest
 	records  []Record
 	lin      *tensor.Linear // the count×dim normalised rows, packed for the GEMM; nil when empty
+	wk       *tensor.Workers
 }
 
 // maxDim and maxCount bound what a manifest may announce before anything
@@ -189,7 +190,10 @@ func (ix *Index) setRows(vecs []float32) error {
 	if len(ix.records) == 0 {
 		return nil
 	}
-	lin, err := tensor.NewLinear(vecs, nil, len(ix.records), ix.manifest.Dim)
+	if ix.wk == nil {
+		ix.wk = tensor.NewWorkers(0)
+	}
+	lin, err := tensor.NewLinear(ix.wk, vecs, nil, len(ix.records), ix.manifest.Dim)
 	ix.lin = lin
 	return err
 }

@@ -46,8 +46,8 @@ func (ix *Index) Search(queries [][]float32, k int) ([][]Hit, error) {
 	// kernel streams the index once per call whatever the query count.
 	nq := len(queries)
 	scores := make([]float32, nq*n)
-	ix.lin.Forward(scores, q, nq, tensor.ActNone)
-	tensor.Parallel(nq, func(j int) { out[j] = topK(scores[j*n:(j+1)*n], k) })
+	ix.lin.Forward(ix.wk, scores, q, nq, tensor.ActNone)
+	ix.wk.Parallel(nq, func(j int) { out[j] = topK(scores[j*n:(j+1)*n], k) })
 	return out, nil
 }
 

@@ -172,7 +172,7 @@ func (e *imageEmbedder) EmbedEncoded(ctx context.Context, imgs [][]byte) ([][]fl
 	if len(good) == 0 {
 		return rows, errs, ctx.Err()
 	}
-	out, err := e.m.EmbedPixels(ctx, flat, len(good))
+	out, err := e.m.EmbedPixels(ctx, flat)
 	if err != nil {
 		return nil, nil, err
 	}

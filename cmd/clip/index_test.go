@@ -85,7 +85,7 @@ func TestIndexBuildSearch(t *testing.T) {
 			t.Fatalf("image %s: top hit %+v", p, res[0])
 		}
 		px, _ := proc.File(p)
-		want, _ := m.EmbedPixels(context.Background(), px, 1)
+		want, _ := m.EmbedPixels(context.Background(), px)
 		hits, _ := ix.Search(want, 1)
 		if hits[0][0].Row != i || hits[0][0].Score < 0.99999 {
 			t.Fatalf("library embedding of %s: %+v", p, hits[0])
