@@ -12,6 +12,7 @@ import (
 	"github.com/goclip/goclip/internal/goldentest"
 	"github.com/goclip/goclip/internal/openclip"
 	"github.com/goclip/goclip/synth"
+	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
 )
@@ -48,11 +49,11 @@ func checkGolden(t *testing.T, path string) {
 	}
 	seed, _ := strconv.ParseUint(g.Meta["seed"], 10, 64)
 	st := &openclip.Store{Base: &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}, TextPrefix: cfg.TextPrefix}
-	vm, err := vit.New(cfg.Vision, st, "vision_model.")
+	vm, err := vit.New(cfg.Vision, st, "vision_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, err := textenc.New(cfg.Text, st, "text_model.")
+	tm, err := textenc.New(cfg.Text, st, "text_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)
 	}
