@@ -39,7 +39,7 @@ func readGolden(t testing.TB, path string) *golden {
 
 func (g *golden) has(name string) bool { _, ok := g.st.Tensor(name); return ok }
 
-// f32 returns a float tensor (F32 or F64) as float64 values and its shape.
+// f64 returns a float tensor (F32 or F64) as float64 values and its shape.
 func (g *golden) f64(t testing.TB, name string) ([]float64, []int) {
 	t.Helper()
 	tv, ok := g.st.Tensor(name)

@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// Attention computes multi-head scaled dot-product attention for one
+// attention computes multi-head scaled dot-product attention for one
 // sequence of tokens: for every head h,
 //
 //	dst_h = softmax(q_h·k_hᵀ/√headDim + mask)·v_h
@@ -19,7 +19,7 @@ import (
 // Heads run in parallel (see Parallel); each materialises one
 // tokens×tokens score block, and both products run on the GEMM kernels.
 // A call allocates nothing in steady state.
-func Attention(wk *Workers, dst, q, k, v []float32, tokens, heads, headDim, stride int, causal bool) {
+func attention(wk *Workers, dst, q, k, v []float32, tokens, heads, headDim, stride int, causal bool) {
 	if tokens == 0 || heads == 0 || headDim == 0 {
 		return
 	}
@@ -34,7 +34,7 @@ func Attention(wk *Workers, dst, q, k, v []float32, tokens, heads, headDim, stri
 	c.release()
 }
 
-// AttentionBatch runs Attention over a batch of packed sequences: qkv is
+// attentionBatch runs Attention over a batch of packed sequences: qkv is
 // the fused projection [sum(lens), 3·heads·headDim] (q ‖ k ‖ v in each
 // row), sequence s occupying lens[s] consecutive rows. All heads of all
 // sequences share one parallel hand-out.
@@ -44,7 +44,7 @@ func Attention(wk *Workers, dst, q, k, v []float32, tokens, heads, headDim, stri
 // computed (the one a pooled output needs), and dst is [len(lens),
 // heads·headDim]; that row equals the one the full call gives. Every
 // query[s] must lie in [0, lens[s]).
-func AttentionBatch(wk *Workers, dst, qkv []float32, lens []int, heads, headDim int, causal bool, query []int) {
+func attentionBatch(wk *Workers, dst, qkv []float32, lens []int, heads, headDim int, causal bool, query []int) {
 	if len(lens) == 0 || heads == 0 || headDim == 0 {
 		return
 	}

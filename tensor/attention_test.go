@@ -73,7 +73,7 @@ func TestAttention(t *testing.T) {
 				}
 				q, k, v := qkv, qkv[width:], qkv[2*width:]
 				dst, check := guarded(t, c.tokens*width)
-				Attention(tw, dst, q, k, v, c.tokens, c.heads, c.d, stride, causal)
+				attention(tw, dst, q, k, v, c.tokens, c.heads, c.d, stride, causal)
 				check()
 				want, tol := refAttention(q, k, v, c.tokens, c.heads, c.d, stride, causal)
 				for i := range want {
@@ -88,7 +88,7 @@ func TestAttention(t *testing.T) {
 
 // TestAttentionBatch checks that AttentionBatch over packed sequences
 // gives exactly (bit for bit: the same kernels on the same rows) what
-// Attention gives per sequence, for every row and for one query row per
+// attention gives per sequence, for every row and for one query row per
 // sequence.
 func TestAttentionBatch(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
@@ -109,11 +109,11 @@ func TestAttentionBatch(t *testing.T) {
 				off := 0
 				for _, n := range lens {
 					q := qkv[off*3*width:]
-					Attention(tw, want[off*width:(off+n)*width], q, q[width:], q[2*width:], n, heads, d, 3*width, causal)
+					attention(tw, want[off*width:(off+n)*width], q, q[width:], q[2*width:], n, heads, d, 3*width, causal)
 					off += n
 				}
 				got, check := guarded(t, rows*width)
-				AttentionBatch(tw, got, qkv, lens, heads, d, causal, nil)
+				attentionBatch(tw, got, qkv, lens, heads, d, causal, nil)
 				check()
 				for i := range want {
 					if got[i] != want[i] {
@@ -125,7 +125,7 @@ func TestAttentionBatch(t *testing.T) {
 					query[s] = r.IntN(n)
 				}
 				one, check := guarded(t, len(lens)*width)
-				AttentionBatch(tw, one, qkv, lens, heads, d, causal, query)
+				attentionBatch(tw, one, qkv, lens, heads, d, causal, query)
 				check()
 				off = 0
 				for s, n := range lens {
@@ -171,7 +171,7 @@ func TestAttentionSeqsShared(t *testing.T) {
 					copy(own[i*3*width:(i+1)*3*width], qkv[row*3*width:])
 				}
 				want := make([]float32, len(p)*width)
-				Attention(tw, want, own, own[width:], own[2*width:], len(p), heads, d, 3*width, causal)
+				attention(tw, want, own, own[width:], own[2*width:], len(p), heads, d, 3*width, causal)
 				for i := owned[s]; i < len(p); i++ {
 					for j := 0; j < width; j++ {
 						if g, w := got[p[i]*width+j], want[i*width+j]; g != w {
@@ -191,7 +191,7 @@ func TestAttentionAllocs(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	qkv := randSlice(r, 50*3*768)
 	dst := make([]float32, 50*768)
-	f := func() { Attention(tw, dst, qkv, qkv[768:], qkv[1536:], 50, 12, 64, 3*768, false) }
+	f := func() { attention(tw, dst, qkv, qkv[768:], qkv[1536:], 50, 12, 64, 3*768, false) }
 	f()
 	if a := testing.AllocsPerRun(20, f); a != 0 {
 		t.Errorf("Attention allocates %v times per call", a)

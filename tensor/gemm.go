@@ -19,7 +19,7 @@ import (
 // kernel broadcasts from is a sequential stream, and for CLIP's shapes
 // (K ≤ 3072) copying A would cost more than it saves.
 
-// kcMax bounds the k block. Measured on Zen 5 (BENCHMARKS.md): the kernel
+// kcMax bounds the k block. Measured on Zen 4 (BENCHMARKS.md): the kernel
 // streams its packed panel (kc×nr floats, 96 KiB at kc = 768, nr = 32)
 // from L2 at full speed, so a long k block, which re-reads and re-writes
 // C less often, beat the L1-sized 128…384 by 5–15% on CLIP's shapes.

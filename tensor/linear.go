@@ -134,14 +134,14 @@ func (l *Linear) ForwardAdd(wk *Workers, dst, x []float32, rows int) {
 		m: rows, n: l.Out, k: l.In, bias: l.b, accum: true, wk: wk}.run()
 }
 
-// MatMulT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
+// matMulNT computes dst[m,n] = a[m,k]·b[n,k]ᵀ. b is packed per call into a
 // pooled buffer; for a fixed b use a Linear.
-func MatMulT(wk *Workers, dst, a, b []float32, m, n, k int) {
+func matMulNT(wk *Workers, dst, a, b []float32, m, n, k int) {
 	matMul(wk, dst, a, b, m, n, k, k, packBT)
 }
 
-// MatMul computes dst[m,n] = a[m,k]·b[k,n].
-func MatMul(wk *Workers, dst, a, b []float32, m, n, k int) {
+// matMulNN computes dst[m,n] = a[m,k]·b[k,n].
+func matMulNN(wk *Workers, dst, a, b []float32, m, n, k int) {
 	matMul(wk, dst, a, b, m, n, k, n, packBN)
 }
 

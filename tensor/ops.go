@@ -2,8 +2,8 @@ package tensor
 
 import "math"
 
-// AddTo adds x to dst element-wise: dst[i] += x[i].
-func AddTo(dst, x []float32) {
+// addTo adds x to dst element-wise: dst[i] += x[i].
+func addTo(dst, x []float32) {
 	x = x[:len(dst)]
 	for i := range dst {
 		dst[i] += x[i]
@@ -74,15 +74,15 @@ func layerNormRow(dr, xr, gamma, beta []float32, eps float32) {
 	}
 }
 
-// Softmax replaces x by softmax(x), subtracting the maximum first; the
+// softmax replaces x by softmax(x), subtracting the maximum first; the
 // exponentials are vectorised (relative error ≤ 1.3 ulp, see
 // TestActivations) and summed in float64.
-func Softmax(x []float32) { softmaxScaled(simd, x, 1) }
+func softmax(x []float32) { softmaxScaled(simd, x, 1) }
 
-// QuickGELU applies x·σ(1.702·x) in place (CLIP's "quick_gelu"),
+// quickGELU applies x·σ(1.702·x) in place (CLIP's "quick_gelu"),
 // vectorised: |error| ≤ 1.1e-7·max(1,|x|) (see TestActivations).
-func QuickGELU(x []float32) { activate(simd, x, ActQuickGELU) }
+func quickGELU(x []float32) { activate(simd, x, ActQuickGELU) }
 
-// GELU applies the exact GELU 0.5·x·(1+erf(x/√2)) in place ("gelu"),
+// gelu applies the exact GELU 0.5·x·(1+erf(x/√2)) in place ("gelu"),
 // vectorised: |error| ≤ 1.5e-7·max(1,|x|) (see TestActivations).
-func GELU(x []float32) { activate(simd, x, ActGELU) }
+func gelu(x []float32) { activate(simd, x, ActGELU) }

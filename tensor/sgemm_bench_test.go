@@ -89,7 +89,7 @@ func BenchmarkActivation(b *testing.B) {
 	for _, a := range []struct {
 		name string
 		f    func([]float32)
-	}{{"QuickGELU/50x3072", QuickGELU}, {"GELU/50x3072", GELU}} {
+	}{{"QuickGELU/50x3072", quickGELU}, {"GELU/50x3072", gelu}} {
 		b.Run(a.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

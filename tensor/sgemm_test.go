@@ -94,7 +94,7 @@ func TestMatMulT(t *testing.T) {
 				for _, k := range testSizes {
 					a, b := randSlice(r, m*k), randSlice(r, n*k)
 					dst, check := guarded(t, m*n)
-					MatMulT(tw, dst, a, b, m, n, k)
+					matMulNT(tw, dst, a, b, m, n, k)
 					check()
 					want, mag := refMatMulT(a, b, nil, m, n, k)
 					for i := range want {
@@ -122,7 +122,7 @@ func TestMatMul(t *testing.T) {
 						}
 					}
 					dst, check := guarded(t, m*n)
-					MatMul(tw, dst, a, b, m, n, k)
+					matMulNN(tw, dst, a, b, m, n, k)
 					check()
 					want, mag := refMatMulT(a, bt, nil, m, n, k)
 					for i := range want {
@@ -273,7 +273,7 @@ func TestMatMulTGonum(t *testing.T) {
 			m, n, k := sh[0], sh[1], sh[2]
 			a, b := randSlice(r, m*k), randSlice(r, n*k)
 			got := make([]float32, m*n)
-			MatMulT(tw, got, a, b, m, n, k)
+			matMulNT(tw, got, a, b, m, n, k)
 			want := make([]float32, m*n)
 			blas32.Implementation().Sgemm(blas.NoTrans, blas.Trans, m, n, k, 1, a, k, b, k, 0, want, n)
 			_, mag := refMatMulT(a, b, nil, m, n, k)
@@ -301,7 +301,7 @@ func TestForwardAllocs(t *testing.T) {
 		t.Errorf("Forward allocates %v times per call", a)
 	}
 	b := randSlice(r, n*k)
-	if a := testing.AllocsPerRun(20, func() { MatMulT(tw, dst, x, b, m, n, k) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { matMulNT(tw, dst, x, b, m, n, k) }); a != 0 {
 		t.Errorf("MatMulT allocates %v times per call", a)
 	}
 }
