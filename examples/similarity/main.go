@@ -64,84 +64,99 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close()
-	proc, err := imageproc.LoadProcessor(dir)
+	in, err := sample(ctx, *ds, hc, *n, *seed)
 	if err != nil {
 		return err
-	}
-	d, err := dataset.Open(ctx, *ds, &dataset.Options{Hub: hc})
-	if err != nil {
-		return err
-	}
-
-	// Ten random images with their class names.
-	samples, err := d.RandomSample(ctx, *n, *seed)
-	if err != nil {
-		return err
-	}
-	var names, labels []string
-	var thumbs []image.Image
-	var pixels []float32
-	for _, s := range samples {
-		if s.Label < 0 || s.Label >= len(d.Classnames) {
-			return fmt.Errorf("%s: label %d, but the dataset has %d class names", s.Key, s.Label, len(d.Classnames))
-		}
-		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
-		if err != nil {
-			return err
-		}
-		px, err := proc.Image(img)
-		if err != nil {
-			return err
-		}
-		pixels = append(pixels, px...)
-		thumbs = append(thumbs, img)
-		names = append(names, d.Classnames[s.Label])
-		labels = append(labels, s.Key+" · "+d.Classnames[s.Label])
 	}
 	tLoad := time.Since(t0)
 
-	// Embed both sides, normalise, compare.
 	t1 := time.Now()
-	imgEmb, err := m.EmbedPixels(ctx, pixels)
-	if err != nil {
-		return err
-	}
-	txtEmb, err := m.EmbedTexts(ctx, names)
+	sim, err := compare(ctx, m, in, stdout)
 	if err != nil {
 		return err
 	}
 	tEmbed := time.Since(t1)
-	fmt.Fprintf(stdout, "image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
-	clip.Normalize(imgEmb)
-	clip.Normalize(txtEmb)
-	sim, err := clip.Similarity(imgEmb, txtEmb)
-	if err != nil {
+	if err := report(m, in, sim, *out, stdout); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
+	fmt.Fprintf(stderr, "time: model, dataset and sample %v, embedding %d images and %d texts %v\n",
+		tLoad.Round(time.Millisecond), len(in.images), len(in.names), tEmbed.Round(time.Millisecond))
+	return nil
+}
 
-	// The heatmap.
-	err = heatmap.Save(*out, sim, &heatmap.Options{
-		Title: "CLIP cosine similarity: ImageNetV2 images × class names", RowLabels: labels, ColLabels: names,
-		Thumbnails: thumbs, RowAxis: "image", ColAxis: "class name", OutlineRowMax: true,
+// input is the sample: decoded images (embedded and drawn as thumbnails
+// from the same decode), their class names and row labels.
+type input struct {
+	images        []image.Image
+	names, labels []string
+}
+
+// sample draws n random images of the dataset with their class names.
+func sample(ctx context.Context, ds string, hc *hub.Client, n int, seed uint64) (*input, error) {
+	d, err := dataset.Open(ctx, ds, &dataset.Options{Hub: hc})
+	if err != nil {
+		return nil, err
+	}
+	samples, err := d.RandomSample(ctx, n, seed)
+	if err != nil {
+		return nil, err
+	}
+	in := &input{}
+	for _, s := range samples {
+		if s.Label < 0 || s.Label >= len(d.Classnames) {
+			return nil, fmt.Errorf("%s: label %d, but the dataset has %d class names", s.Key, s.Label, len(d.Classnames))
+		}
+		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
+		if err != nil {
+			return nil, err
+		}
+		in.images = append(in.images, img)
+		in.names = append(in.names, d.Classnames[s.Label])
+		in.labels = append(in.labels, s.Key+" · "+d.Classnames[s.Label])
+	}
+	return in, nil
+}
+
+// compare embeds both sides, normalises them and prints their cosine
+// similarities.
+func compare(ctx context.Context, m *clip.Model, in *input, stdout io.Writer) ([][]float32, error) {
+	imgEmb, err := m.EmbedImages(ctx, in.images)
+	if err != nil {
+		return nil, err
+	}
+	txtEmb, err := m.EmbedTexts(ctx, in.names)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
+	sim, err := clip.Similarity(clip.Normalized(imgEmb), clip.Normalized(txtEmb))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
+	return sim, nil
+}
+
+// report draws the heatmap and classifies each image zero-shot among the
+// sampled class names (softmax of the logits).
+func report(m *clip.Model, in *input, sim [][]float32, out string, stdout io.Writer) error {
+	err := heatmap.Save(out, sim, &heatmap.Options{
+		Title: "CLIP cosine similarity: ImageNetV2 images × class names", RowLabels: in.labels, ColLabels: in.names,
+		Thumbnails: in.images, RowAxis: "image", ColAxis: "class name", OutlineRowMax: true,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "heatmap:", *out)
-
-	// Zero-shot among the sampled class names: softmax of the logits.
+	fmt.Fprintln(stdout, "heatmap:", out)
 	right := 0
 	for i, row := range sim {
-		p := clip.TopK(row, m.LogitScale(), names, 1)[0]
+		p := clip.TopK(row, m.LogitScale(), in.names, 1)[0]
 		mark := "✗"
-		if p.Class == names[i] {
+		if p.Class == in.names[i] {
 			mark, right = "✓", right+1
 		}
-		fmt.Fprintf(stdout, "%s %-40s → %s (%.1f%%)\n", mark, labels[i], p.Class, 100*p.Prob)
+		fmt.Fprintf(stdout, "%s %-40s → %s (%.1f%%)\n", mark, in.labels[i], p.Class, 100*p.Prob)
 	}
 	fmt.Fprintf(stdout, "%d/%d correct\n", right, len(sim))
-	fmt.Fprintf(stderr, "time: model, dataset and sample %v, embedding %d images and %d texts %v\n",
-		tLoad.Round(time.Millisecond), len(imgEmb), len(txtEmb), tEmbed.Round(time.Millisecond))
 	return nil
 }
