@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/png"
 	"io"
@@ -36,6 +37,21 @@ type DecodeOptions struct {
 	MaxBytes int64
 	// Name identifies the input in error messages (DecodeFile sets the path).
 	Name string
+	// DropAlpha selects transformers 4's conversion: transparency is
+	// dropped as Pillow's Image.open(f).convert("RGB") does, so the colour
+	// stored under a transparent pixel shows. The default (false) is
+	// transformers 5's convert_to_rgb, which CLIPImageProcessor applies to
+	// Image.open(f): an image with an alpha band (RGBA and grey+alpha PNG,
+	// WebP with alpha, TIFF with associated or unassociated alpha) or with
+	// a transparent colour (tRNS in a palette, greyscale or RGB PNG, a GIF's
+	// transparent index) is composited onto Background with
+	// Image.alpha_composite's integer arithmetic.
+	DropAlpha bool
+	// Background is the colour transparency is composited onto (its alpha
+	// is ignored); nil means white, as transformers 5 does. The Python
+	// equivalent of another colour c is
+	// Image.alpha_composite(Image.new("RGBA", im.size, c), im.convert("RGBA")).convert("RGB").
+	Background color.Color
 }
 
 // Errors that Decode wraps in a *DecodeError, for errors.Is.
@@ -62,18 +78,18 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// Decode reads an image and returns its 8-bit RGB pixels as Pillow's
-// Image.open(f).convert("RGB") does: JPEG with libjpeg-turbo's islow
-// inverse DCT (a fork of Go's decoder, internal/jpeg), fancy chroma
-// upsampling and fixed-point colour conversion; lossy WebP with libwebp's
-// fancy upsampler and 14-bit BT.601 conversion; PNG, GIF, BMP, TIFF and
-// lossless WebP as stored. Alpha is dropped (not composited), palettes are
-// looked up (a transparent index keeps its colour), 16-bit samples keep
-// their high byte (16-bit greyscale clips at 255, as Pillow's I;16
-// conversion does), GIF gives its first frame on the logical screen. EXIF
-// orientation is not applied (Pillow's open does not either). Exact on
-// every test image; YCCK JPEGs use Go's colour conversion and animated WebP
-// is not supported.
+// Decode reads an image and returns its 8-bit RGB pixels as
+// CLIPImageProcessor (transformers 5) converts Image.open(f): JPEG with
+// libjpeg-turbo's islow inverse DCT (a fork of Go's decoder, internal/jpeg),
+// fancy chroma upsampling and fixed-point colour conversion; lossy WebP with
+// libwebp's fancy upsampler and 14-bit BT.601 conversion; PNG, GIF, BMP,
+// TIFF and lossless WebP as stored. Transparency is composited onto white
+// (see DecodeOptions.DropAlpha for transformers 4's Image.convert("RGB"),
+// and Background), palettes are looked up, 16-bit samples keep their high
+// byte (16-bit greyscale clips at 255, as Pillow's I;16 conversion does),
+// TIFF associated alpha is un-premultiplied as Pillow's "RGBa" unpacker
+// does, GIF gives its first frame on the logical screen. EXIF orientation is
+// not applied (Pillow's open does not either).
 func Decode(r io.Reader, opts *DecodeOptions) (*RGB, error) {
 	src, err := decodeSource(r, opts)
 	if err != nil {
@@ -171,6 +187,16 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 	if maxPix > 0 && int64(cfg.Width)*int64(cfg.Height) > maxPix {
 		return nil, fail(format, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPix))
 	}
+	var key *[3]uint8
+	if format == "png" {
+		stripped, k, ok, err := pngKey(data)
+		if err != nil {
+			return nil, fail(format, err)
+		}
+		if ok {
+			data, key = stripped, &k
+		}
+	}
 	img, err := safeDecode(format, data)
 	if err != nil {
 		return nil, fail(format, err)
@@ -178,25 +204,66 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 	if b := img.Bounds(); b.Empty() {
 		return nil, fail(format, fmt.Errorf("empty image %v", b))
 	}
+	src, err := formatSource(format, img, data, cfg, key, &o)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	return src, nil
+}
+
+// formatSource turns a decoded image into RGB rows the way Pillow opens
+// that format, compositing transparency unless o.DropAlpha.
+func formatSource(format string, img image.Image, data []byte, cfg image.Config, key *[3]uint8, o *DecodeOptions) (rowSource, error) {
+	composite, bg := !o.DropAlpha, bgColour(o)
 	switch m := img.(type) {
 	case *image.YCbCr:
 		if format == "webp" {
 			if s := newWebPSource(m); s != nil {
 				return s, nil
 			}
-			return nil, fail(format, errors.New("unexpected lossy WebP layout"))
+			return nil, errors.New("unexpected lossy WebP layout")
 		}
 	case *image.NYCbCrA:
 		if format == "webp" {
-			if s := newWebPSource(&m.YCbCr); s != nil {
-				return s, nil
+			s := newWebPSource(&m.YCbCr)
+			if s == nil {
+				return nil, errors.New("unexpected lossy WebP layout")
 			}
-			return nil, fail(format, errors.New("unexpected lossy WebP layout"))
+			if composite {
+				return alphaSource(m, s, bg), nil
+			}
+			return s, nil
 		}
 	case *image.Paletted:
 		if format == "gif" {
-			img = gifCanvas(m, cfg.Width, cfg.Height, fixGIFPalette(m, data))
+			trans := fixGIFPalette(m, data)
+			img = gifCanvas(m, cfg.Width, cfg.Height, trans)
+			if composite && trans >= 0 && trans < len(m.Palette) {
+				// Pillow: info["transparency"] = index; P -> RGBA gives
+				// that index alpha 0.
+				c := straightRGB(m.Palette[trans])
+				m.Palette[trans] = color.NRGBA{c[0], c[1], c[2], 0}
+			}
 		}
+	case *image.NRGBA:
+		if format == "webp" && !webpHasAlpha(data) {
+			composite = false // Pillow opens it as RGB
+		}
+	case *image.RGBA, *image.RGBA64:
+		// Opaque RGB everywhere except TIFF associated alpha (and
+		// in-memory images), which Pillow un-premultiplies.
+		if format != "tiff" {
+			composite = false
+		}
+	}
+	if key != nil && !o.DropAlpha {
+		return &keySource{rowSource: sourceOf(img), key: *key, bg: bg}, nil
+	}
+	if !composite {
+		return sourceOf(img), nil
+	}
+	if s := alphaSource(img, nil, bg); s != nil {
+		return s, nil
 	}
 	return sourceOf(img), nil
 }

@@ -117,8 +117,9 @@ func TestDecodeFileMissing(t *testing.T) {
 	}
 }
 
-// The conversions from Go image types drop alpha like Pillow (straight
-// colour kept) and agree with each other.
+// The conversions from Go image types drop alpha like Pillow's
+// convert("RGB") (straight colour kept), composite like
+// Image.alpha_composite, and agree with each other.
 func TestSourceOfImageTypes(t *testing.T) {
 	r := image.Rect(0, 0, 3, 2)
 	want := []uint8{10, 20, 30, 40, 50, 60, 70, 80, 90, 1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -158,9 +159,20 @@ func TestSourceOfImageTypes(t *testing.T) {
 	if err := png.Encode(&buf, nrgba); err != nil {
 		t.Fatal(err)
 	}
-	dec, err := Decode(&buf, nil)
+	dec, err := Decode(bytes.NewReader(buf.Bytes()), &DecodeOptions{DropAlpha: true})
 	if err != nil || !bytes.Equal(dec.Pix, want) {
 		t.Errorf("PNG round trip: %v %v", dec, err)
+	}
+	// By default the same pixels are composited onto white (alpha 0 is
+	// white, 255 keeps the colour) and in-memory images agree with files.
+	comp, err := Decode(bytes.NewReader(buf.Bytes()), nil)
+	if err != nil || !bytes.Equal(comp.Pix[:3], []uint8{255, 255, 255}) {
+		t.Fatalf("composite: %v %v", comp, err)
+	}
+	for name, img := range map[string]image.Image{"NRGBA": nrgba, "NRGBA64": nrgba64, "Paletted": pal} {
+		if got := materialize(memorySource(img, nil)).Pix; !bytes.Equal(got, comp.Pix) {
+			t.Errorf("%s composited: %v, want %v", name, got, comp.Pix)
+		}
 	}
 	if c := dec.At(1, 0).(color.RGBA); c != (color.RGBA{40, 50, 60, 255}) {
 		t.Errorf("At: %v", c)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -185,16 +186,41 @@ func hwcToCHW(pix []uint8, s int) []uint8 {
 	return out
 }
 
+// TestDecodeGoldens checks Decode against transformers 5's convert_to_rgb
+// (decoded/), and, on every image with transparency, DropAlpha against
+// Pillow's convert("RGB") (decoded-drop/) and a blue Background against
+// Image.alpha_composite over that colour (decoded-bg/).
 func TestDecodeGoldens(t *testing.T) {
 	dir := filepath.Join("..", "testdata", "images")
+	golden := filepath.Join("..", "testdata", "golden")
+	nTrans := 0
 	for _, name := range testImages(t, dir) {
-		got, err := DecodeFile(filepath.Join(dir, name), nil)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
+		for _, v := range []struct {
+			dir  string
+			opts *DecodeOptions
+		}{
+			{"decoded", nil},
+			{"decoded-drop", &DecodeOptions{DropAlpha: true}},
+			{"decoded-bg", &DecodeOptions{Background: color.RGBA{0, 128, 255, 255}}},
+		} {
+			path := filepath.Join(golden, v.dir, name+".png")
+			if _, err := os.Stat(path); err != nil && v.opts != nil {
+				continue // only images with transparency have these
+			}
+			if v.dir == "decoded-drop" {
+				nTrans++
+			}
+			got, err := DecodeFile(filepath.Join(dir, name), v.opts)
+			if err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			want, w, h := readPNGRGB(t, path)
+			checkDecode(t, v.dir+"/"+name, got, want, w, h)
 		}
-		want, w, h := readPNGRGB(t, filepath.Join("..", "testdata", "golden", "decoded", name+".png"))
-		checkDecode(t, name, got, want, w, h)
+	}
+	if nTrans < 7 {
+		t.Errorf("only %d images with transparency goldens", nTrans)
 	}
 }
 
@@ -235,6 +261,17 @@ func TestPreprocessGoldens(t *testing.T) {
 				continue
 			}
 			checkPrep(t, fmt.Sprint(s), name, p, got, fromLevels(p, want))
+			if s == 64 {
+				if tv, ok := st.Tensor("drop64/" + name); ok {
+					// transformers 4's convert_to_rgb (Image.convert("RGB")).
+					drop := p.WithDecodeOptions(&DecodeOptions{DropAlpha: true})
+					gotDrop, err := drop.File(filepath.Join(dir, name))
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkPrep(t, "drop", name, p, gotDrop, fromLevels(p, tv.Data()))
+				}
+			}
 			if wantPIL != nil {
 				// transformers-4 style (Pillow resize): reported, and held to
 				// the same bars with Pillow's weights.

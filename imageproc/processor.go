@@ -107,7 +107,7 @@ func LoadProcessor(dir string) (*Processor, error) {
 }
 
 // WithDecodeOptions returns a copy of p that decodes files and readers with
-// opts (limits); nil restores the defaults.
+// opts (limits, transparency); nil restores the defaults.
 func (p *Processor) WithDecodeOptions(opts *DecodeOptions) *Processor {
 	q := *p
 	q.decode = DecodeOptions{}
@@ -141,14 +141,16 @@ func (p *Processor) Config() Config {
 }
 
 // Image preprocesses an image into [3,S,S] float32 values (channel-major).
-// Alpha is dropped; *image.YCbCr is converted as JPEG (JFIF) data with
-// libjpeg's fancy upsampling, as Decode does.
+// Transparency is handled as the decode options say (composited onto white
+// by default: an image with alpha, or a palette with transparent entries;
+// *image.RGBA counts as premultiplied); *image.YCbCr is converted as JPEG
+// (JFIF) data with libjpeg's fancy upsampling, as Decode does.
 func (p *Processor) Image(img image.Image) ([]float32, error) {
 	if img == nil || img.Bounds().Empty() {
 		return nil, errors.New("imageproc: empty image")
 	}
 	out := make([]float32, 3*p.size*p.size)
-	p.process(sourceOf(img), out, p.workers)
+	p.process(memorySource(img, &p.decode), out, p.workers)
 	return out, nil
 }
 

@@ -86,7 +86,8 @@ func (s *funcSource) row(y, x0, x1 int, buf []uint8) []uint8 {
 }
 
 // sourceOf returns a row source for any image, dropping alpha the way
-// Pillow's convert("RGB") does (straight, non-premultiplied colour is kept).
+// Pillow's convert("RGB") does (straight, non-premultiplied colour is kept;
+// premultiplied *image.RGBA and RGBA64 are un-premultiplied first).
 // Known concrete types are read from their pixel slices; others go through
 // At, slowly.
 func sourceOf(img image.Image) rowSource {
@@ -110,11 +111,12 @@ func sourceOf(img image.Image) rowSource {
 			return s
 		}
 	case *image.RGBA:
-		return &funcSource{w, h, func(y int, buf []uint8) { pick4(buf, m.Pix[y*m.Stride:], w) }}
+		// Premultiplied (TIFF associated alpha): Pillow's "RGBa" unpacker.
+		return &funcSource{w, h, func(y int, buf []uint8) { rgbaRow(buf, m.Pix[y*m.Stride:], w, 4) }}
 	case *image.NRGBA:
 		return &funcSource{w, h, func(y int, buf []uint8) { pick4(buf, m.Pix[y*m.Stride:], w) }}
 	case *image.RGBA64:
-		return &funcSource{w, h, func(y int, buf []uint8) { pick8(buf, m.Pix[y*m.Stride:], w) }}
+		return &funcSource{w, h, func(y int, buf []uint8) { rgbaRow(buf, m.Pix[y*m.Stride:], w, 8) }}
 	case *image.NRGBA64:
 		return &funcSource{w, h, func(y int, buf []uint8) { pick8(buf, m.Pix[y*m.Stride:], w) }}
 	case *image.Gray:

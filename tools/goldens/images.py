@@ -150,6 +150,83 @@ def make_images(skimage):
     cw("-lossless", "-exact", os.path.join(tmp, "astro_rgba.png"), "-o", out("astronaut_rgba_lossless.webp"))
 
 
+def write_png(path, w, h, depth, ctype, rows, chunks=()):
+    """Writes a PNG from raw scanline bytes (no filter), with extra chunks before IDAT
+    (Pillow cannot write 2-bit greyscale, 16-bit RGB/LA/RGBA or a 16-bit tRNS of its choice)."""
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0)
+    raw = b"".join(b"\x00" + r for r in rows)
+    body = b"".join(chunk(t, d) for t, d in chunks)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + body + chunk(b"IDAT", zlib.compress(raw, 9))
+                + chunk(b"IEND", b""))
+
+
+def magick(*args):
+    """Debian's ImageMagick 6 (the real binary, not a wrapper on PATH)."""
+    subprocess.run(["/usr/bin/convert-im6.q16", *args], check=True)
+
+
+def make_extra():
+    """Small files for issue 15 (transparency and decoder corner cases), made from
+    testdata/images/chelsea_small.png and synthetic gradients: no download needed."""
+    out = lambda n: os.path.join(IMAGES, n)
+    photo = Image.open(out("chelsea_small.png")).convert("RGB")  # 40x27
+    w, h = photo.size
+    # Every (colour, alpha) pair once: rows are alpha 0..255, columns colour 0..255
+    # (R = x, G = 255 - x, B = (7x) mod 256): checks alpha_composite's arithmetic exhaustively.
+    x = np.arange(256, dtype=np.uint8)
+    tab = np.zeros((256, 256, 4), np.uint8)
+    tab[..., 0], tab[..., 1], tab[..., 2] = x[None, :], 255 - x[None, :], (x.astype(int) * 7 % 256)[None, :]
+    tab[..., 3] = x[:, None]
+    Image.fromarray(tab, "RGBA").save(out("alpha_table.png"))
+    # Greyscale with a tRNS grey that occurs (8-bit), quantised so the key covers areas.
+    grey = np.asarray(photo.convert("L")) // 32 * 32
+    Image.fromarray(grey, "L").save(out("trns_grey.png"), transparency=int(grey[5, 5]))
+    # 16-bit greyscale (Pillow's I;16, clipped at 255) with keys compared by their low byte:
+    # 96 matches the level 96; 0x1ff's low byte 255 matches every clipped value.
+    g16 = (np.arange(w * h, dtype=np.uint32).reshape(h, w) * 3 % 512).astype(">u2")
+    for nm, key in (("trns_grey16_low.png", 96), ("trns_grey16_high.png", 0x1FF)):
+        write_png(out(nm), w, h, 16, 0, [g16[y].tobytes() for y in range(h)], [(b"tRNS", struct.pack(">H", key))])
+    # 2-bit greyscale: Pillow keeps the raw key (2) but compares it with levels scaled to 0..255.
+    lv = (np.arange(w * h).reshape(h, w) // 7 % 4).astype(np.uint8)
+    packed = [bytes(np.packbits(np.unpackbits(lv[y][:, None], axis=1)[:, 6:].reshape(-1)).tolist()) for y in range(h)]
+    write_png(out("trns_grey2.png"), w, h, 2, 0, packed, [(b"tRNS", struct.pack(">H", 2))])
+    # 1-bit with tRNS (any non-zero value means white).
+    bits = Image.fromarray(grey > 100).convert("1")
+    bits.save(out("trns_bilevel.png"), transparency=1)
+    # RGB with a colour key that occurs, 8-bit and 16-bit (key compared by low bytes with the high bytes).
+    rgb = np.asarray(photo.quantize(colors=8).convert("RGB"))
+    Image.fromarray(rgb, "RGB").save(out("trns_rgb.png"), transparency=tuple(int(v) for v in rgb[3, 3]))
+    rgb16 = rgb.astype(">u2") * 257 + np.arange(w, dtype=np.uint16)[None, :, None]  # low bytes vary
+    k = tuple(int(v) for v in rgb[3, 3])  # low byte of the key = high byte of the pixel
+    write_png(out("trns_rgb16.png"), w, h, 16, 2, [rgb16[y].tobytes() for y in range(h)],
+              [(b"tRNS", struct.pack(">HHH", *k))])
+    # Palette with one alpha per entry (tRNS bytes, not a single index).
+    pal = photo.quantize(colors=16)
+    pal.save(out("trns_palette_alphas.png"), transparency=bytes([(i * 17) % 256 for i in range(16)]))
+    # 16-bit grey+alpha and RGBA (Pillow reads the high bytes).
+    a16 = (np.arange(w, dtype=np.uint32)[None, :] * 65535 // (w - 1)).repeat(h, 0).astype(">u2")
+    la = np.stack([g16 * 128, a16], -1).astype(">u2")
+    write_png(out("alpha_la16.png"), w, h, 16, 4, [la[y].tobytes() for y in range(h)])
+    rgba16 = np.concatenate([rgb16, a16[..., None]], -1).astype(">u2")
+    write_png(out("alpha_rgba16.png"), w, h, 16, 6, [rgba16[y].tobytes() for y in range(h)])
+    # GIF with a transparent index, one frame.
+    photo.quantize(colors=16).save(out("trns.gif"), transparency=2)
+    # TIFF: unassociated alpha (Pillow), associated alpha 8 and 16 bits (ImageMagick).
+    rgba = photo.convert("RGBA")
+    ra = np.array(rgba)
+    ra[..., 3] = (np.arange(w)[None, :] * 255 // (w - 1)).astype(np.uint8)
+    rgba = Image.fromarray(ra, "RGBA")
+    rgba.save(out("alpha_unassoc.tiff"))
+    rgba.save("/tmp/goclip-rgba.png")
+    magick("/tmp/goclip-rgba.png", "-define", "tiff:alpha=associated", "-compress", "none", out("alpha_assoc.tiff"))
+    magick("/tmp/goclip-rgba.png", "-depth", "16", "-define", "tiff:alpha=associated", "-compress", "zip",
+           out("alpha_assoc16.tiff"))
+
+
 def image_names():
     return sorted(n for n in os.listdir(IMAGES) if not n.upper().startswith(("README", "ATTRIBUTION")))
 
@@ -159,30 +236,50 @@ def save_png(path, arr):
     Image.fromarray(arr, "RGB").save(path, optimize=True)
 
 
+# Background of the Background-option goldens (decoded-bg/).
+BG = (0, 128, 255)
+
+
+def has_transparency(im):
+    """transformers 5's convert_to_rgb test for compositing."""
+    return "A" in im.getbands() or im.info.get("transparency") is not None
+
+
 def goldens():
     import torch
     from safetensors.numpy import save_file
     from transformers import CLIPImageProcessor
+    from transformers.image_transforms import convert_to_rgb
     from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     tensors = {}
     meta = {}
     for name in image_names():
-        with open(os.path.join(IMAGES, name), "rb") as f:
-            im = Image.open(f)
+        path = os.path.join(IMAGES, name)
+        with Image.open(path) as im:
             mode = im.mode
-            rgb = im.convert("RGB")
-        dec = np.asarray(rgb)
+            trans = has_transparency(im)
+            dec = convert_to_rgb(im, return_numpy=True)  # transformers 5: composite onto white
+            drop = np.asarray(im.convert("RGB"))  # transformers 4: Image.convert("RGB")
+            if trans:
+                bg = Image.alpha_composite(Image.new("RGBA", im.size, BG + (255,)), im.convert("RGBA"))
+                save_png(os.path.join(GOLDEN, "decoded-bg", name + ".png"), np.asarray(bg.convert("RGB")))
+                save_png(os.path.join(GOLDEN, "decoded-drop", name + ".png"), drop)
         save_png(os.path.join(GOLDEN, "decoded", name + ".png"), dec)
-        meta[name] = {"mode": mode, "width": rgb.width, "height": rgb.height}
+        meta[name] = {"mode": mode, "width": dec.shape[1], "height": dec.shape[0], "transparency": trans}
         for s in (64, 224):
             kw = dict(size={"shortest_edge": s}, crop_size={"height": s, "width": s})
             fast = CLIPImageProcessor(**kw)
             pil = CLIPImageProcessorPil(**kw)
-            out = fast(images=rgb, return_tensors="np")["pixel_values"][0].astype(np.float32)
-            outp = pil(images=rgb, return_tensors="np")["pixel_values"][0].astype(np.float32)
-            lev = fast(images=rgb, return_tensors="pt", do_rescale=False, do_normalize=False)["pixel_values"][0]
-            levp = pil(images=rgb, return_tensors="np", do_rescale=False, do_normalize=False)["pixel_values"][0]
+            # The processor's own call on the opened file, as a user writes it.
+            with Image.open(path) as im:
+                out = fast(images=im, return_tensors="np")["pixel_values"][0].astype(np.float32)
+            with Image.open(path) as im:
+                outp = pil(images=im, return_tensors="np")["pixel_values"][0].astype(np.float32)
+            with Image.open(path) as im:
+                lev = fast(images=im, return_tensors="pt", do_rescale=False, do_normalize=False)["pixel_values"][0]
+            with Image.open(path) as im:
+                levp = pil(images=im, return_tensors="np", do_rescale=False, do_normalize=False)["pixel_values"][0]
             lev = lev.numpy()
             assert lev.dtype == np.uint8, lev.dtype
             # The fused rescale+normalise of the torchvision backend, recomputed from the levels.
@@ -197,23 +294,28 @@ def goldens():
             if s == 64:
                 tensors[f"64/{name}"] = np.ascontiguousarray(lev)
                 tensors[f"pil64/{name}"] = np.ascontiguousarray(levp)
+                if trans:
+                    # transformers 4's convert_to_rgb was Image.convert("RGB"); an RGB array
+                    # carries no transparency, so this is the same resize on the dropped-alpha pixels.
+                    levd = fast(images=drop, return_tensors="pt", do_rescale=False, do_normalize=False)
+                    tensors[f"drop64/{name}"] = np.ascontiguousarray(levd["pixel_values"][0].numpy())
             elif name in GOLDEN_224:
                 save_png(os.path.join(GOLDEN, "preprocess224", name + ".png"), lev.transpose(1, 2, 0).copy())
-        print(name, mode, rgb.size, file=sys.stderr)
+        print(name, mode, dec.shape, "transparency" if trans else "", file=sys.stderr)
     # Other preprocessor configurations, on lossless images (exact expected).
     for cid, cfg in CONFIGS.items():
         proc = CLIPImageProcessor(**cfg)
         for name in ("chelsea_small.png", "coffee_lossless.webp", "rocket.bmp"):
-            with open(os.path.join(IMAGES, name), "rb") as f:
-                rgb = Image.open(f).convert("RGB")
-            out = proc(images=rgb, return_tensors="np")["pixel_values"][0].astype(np.float32)
+            with Image.open(os.path.join(IMAGES, name)) as im:
+                out = proc(images=im, return_tensors="np")["pixel_values"][0].astype(np.float32)
             tensors[f"cfg/{cid}/{name}"] = np.ascontiguousarray(out)
         meta["config/" + cid] = cfg
     os.makedirs(GOLDEN, exist_ok=True)
     save_file(tensors, os.path.join(GOLDEN, "preprocess64.safetensors"),
               metadata={"images": json.dumps({k: v for k, v in meta.items() if not k.startswith("config/")}),
-                        "configs": json.dumps({k[7:]: v for k, v in meta.items() if k.startswith("config/")}), "transformers": __import__("transformers").__version__,
-                        "torch": torch.__version__, "pillow": Image.__version__})
+                        "configs": json.dumps({k[7:]: v for k, v in meta.items() if k.startswith("config/")}),
+                        "transformers": __import__("transformers").__version__,
+                        "torch": torch.__version__, "pillow": Image.__version__, "background": json.dumps(BG)})
 
 
 def main():
@@ -221,10 +323,13 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     mk = sub.add_parser("make-images")
     mk.add_argument("--skimage", required=True, help="skimage/data folder of Debian's python3-skimage")
+    sub.add_parser("make-extra")
     sub.add_parser("goldens")
     a = ap.parse_args()
     if a.cmd == "make-images":
         make_images(a.skimage)
+    elif a.cmd == "make-extra":
+        make_extra()
     else:
         goldens()
 
