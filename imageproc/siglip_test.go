@@ -28,6 +28,9 @@ func TestSigLIPGoldens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// siglip.py feeds the processor Image.open(f).convert("RGB"), which
+	// drops alpha (astronaut_rgba.png): transformers 4's convention.
+	p = p.WithDecodeOptions(&DecodeOptions{DropAlpha: true})
 	st := loadSafetensors(t, filepath.Join("..", "testdata", "golden", "siglip-preprocess.safetensors"))
 	n := 0
 	for _, key := range st.Names() {
