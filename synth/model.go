@@ -20,6 +20,7 @@ import (
 // Config is the shape of a CLIP model to synthesise (the fields of
 // clip.Config, without importing clip so that clip's tests can use synth).
 type Config struct {
+	Family              string // FamilyCLIP (""), FamilySigLIP or FamilyOpenCLIP
 	Text                textenc.Config
 	Vision              vit.Config
 	ProjectionDim       int
@@ -42,6 +43,21 @@ func (c Config) Validate() error {
 	}
 	if c.ProjectionDim <= 0 || c.ProjectionDim > 1<<16 {
 		return fmt.Errorf("synth: projection_dim %d must be in [1,%d]", c.ProjectionDim, 1<<16)
+	}
+	switch c.Family {
+	case FamilyCLIP, FamilyOpenCLIP:
+		if c.Vision.SigLIP || c.Text.SigLIP {
+			return fmt.Errorf("synth: SigLIP towers in a %q model", c.Family)
+		}
+	case FamilySigLIP:
+		if !c.Vision.SigLIP || !c.Text.SigLIP {
+			return fmt.Errorf("synth: a SigLIP model needs SigLIP towers")
+		}
+		if c.Text.HeadSize() != c.Vision.HiddenSize {
+			return fmt.Errorf("synth: SigLIP text projection_size %d differs from the vision hidden_size %d", c.Text.HeadSize(), c.Vision.HiddenSize)
+		}
+	default:
+		return fmt.Errorf("synth: unknown family %q", c.Family)
 	}
 	for _, s := range Specs(c) {
 		if s.elems() > maxTensor {
@@ -80,9 +96,15 @@ type Spec struct {
 	I64   bool // an int64 position_ids buffer holding 0…N-1
 }
 
-// Specs lists every tensor of a CLIPModel checkpoint with cfg's shapes,
-// sorted by name, including the I64 position_ids buffers.
+// Specs lists every tensor of a checkpoint of cfg's family with cfg's
+// shapes, sorted by name, including CLIPModel's I64 position_ids buffers.
 func Specs(cfg Config) []Spec {
+	switch cfg.Family {
+	case FamilySigLIP:
+		return sigLIPSpecs(cfg)
+	case FamilyOpenCLIP:
+		return openCLIPSpecs(cfg)
+	}
 	t, v := cfg.Text, cfg.Vision
 	var s []Spec
 	add := func(name string, shape ...int) { s = append(s, Spec{Name: name, Shape: shape}) }
@@ -217,8 +239,10 @@ func float32Bytes(v []float32) []byte {
 
 // WriteModel writes a complete model folder to dir (created if needed):
 // config.json in the transformers-5 layout, model.safetensors with the
-// recipe's weights for seed, and preprocessor_config.json. Tokenizer files
-// are not written: the tokenizer package has the CLIP vocabulary built in.
+// recipe's weights for seed, and preprocessor_config.json; for an
+// OpenCLIP Config open_clip_config.json and open_clip_model.safetensors.
+// Tokenizer files are not written: the tokenizer package has the CLIP
+// vocabulary built in (a SigLIP folder needs its spiece.model added).
 func WriteModel(dir string, cfg Config, seed uint64) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -226,13 +250,11 @@ func WriteModel(dir string, cfg Config, seed uint64) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, "config.json"), ConfigJSON(cfg)); err != nil {
+	weights, err := familyFiles(dir, cfg)
+	if err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, "preprocessor_config.json"), PreprocessorJSON(cfg.Vision.ImageSize)); err != nil {
-		return err
-	}
-	return WriteSafetensors(filepath.Join(dir, "model.safetensors"), cfg, seed)
+	return WriteSafetensors(filepath.Join(dir, weights), cfg, seed)
 }
 
 func writeJSON(path string, v any) error {
