@@ -41,10 +41,10 @@ func TestFamilySpecs(t *testing.T) {
 			if cfg.Family == synth.FamilyOpenCLIP {
 				st = &openclip.Store{Base: rs}
 			}
-			if _, err := vit.New(cfg.Vision, st, "vision_model."); err != nil {
+			if _, err := vit.New(cfg.Vision, st, "vision_model.", tensor.NewWorkers(0)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := textenc.New(cfg.Text, st, "text_model."); err != nil {
+			if _, err := textenc.New(cfg.Text, st, "text_model.", tensor.NewWorkers(0)); err != nil {
 				t.Fatal(err)
 			}
 			extra := []string{"logit_scale"}
