@@ -127,22 +127,7 @@ func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
 	if (cfg.Samples == nil && cfg.SamplesFrom == nil) || cfg.Preprocess == nil || cfg.Model == nil || len(cfg.Scorers) == 0 {
 		return nil, errors.New("evaluate: Run needs Samples or SamplesFrom, Preprocess, Model and at least one Scorer")
 	}
-	bs := cfg.BatchSize
-	if bs <= 0 {
-		bs = 32
-	}
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	prefetch := cfg.Prefetch
-	if prefetch <= 0 {
-		prefetch = 2
-	}
-	every := cfg.CheckpointEvery
-	if every <= 0 {
-		every = 10
-	}
+	cfg = withDefaults(cfg)
 	ms, err := startMetrics(cfg)
 	if err != nil {
 		return nil, err
@@ -151,58 +136,95 @@ func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
 	if cfg.Limit > 0 && skip >= cfg.Limit {
 		return ms, nil
 	}
-
-	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	batches := make(chan *batch, prefetch)
-	jobs := make(chan job, bs)
-	// free recycles the pixel buffers of scored batches.
-	free := make(chan []float32, prefetch+2)
-	per := -1 // pixel values per image, from the first decoded sample
-	var mu sync.Mutex
-	alloc := func(b *batch, i, n int) ([]float32, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if per < 0 {
-			per = n
-		}
-		if n != per {
-			return nil, fmt.Errorf("preprocessed to %d values, the first sample to %d", n, per)
-		}
-		if b.pixels == nil {
-			select {
-			case b.pixels = <-free:
-			default:
-				b.pixels = make([]float32, bs*per)
-			}
-		}
-		return b.pixels[i*per : (i+1)*per], nil
+	p := &pipeline{cfg: cfg, per: -1, free: make(chan []float32, cfg.Prefetch+2)}
+	defer func() { cancel(); p.wg.Wait() }()
+	batches := p.start(ctx, skip)
+	return p.consume(ctx, ms, skip, batches)
+}
+
+// withDefaults fills the zero settings of cfg.
+func withDefaults(cfg Config) Config {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 32
 	}
-	for range workers {
-		wg.Add(1)
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Prefetch <= 0 {
+		cfg.Prefetch = 2
+	}
+	if cfg.CheckpointEvery <= 0 {
+		cfg.CheckpointEvery = 10
+	}
+	return cfg
+}
+
+// pipeline is one Run: a reader goroutine cutting the stream into batches,
+// decode workers filling their pixel buffers, and the caller scoring them
+// in order.
+type pipeline struct {
+	cfg  Config
+	wg   sync.WaitGroup
+	free chan []float32 // pixel buffers of scored batches, for reuse
+	mu   sync.Mutex     // guards per and the buffer hand-out
+	per  int            // pixel values per image, from the first decoded sample
+}
+
+// alloc returns image i's pixel slice in batch b, n values long.
+func (p *pipeline) alloc(b *batch, i, n int) ([]float32, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.per < 0 {
+		p.per = n
+	}
+	if n != p.per {
+		return nil, fmt.Errorf("preprocessed to %d values, the first sample to %d", n, p.per)
+	}
+	if b.pixels == nil {
+		select {
+		case b.pixels = <-p.free:
+		default:
+			b.pixels = make([]float32, p.cfg.BatchSize*p.per)
+		}
+	}
+	return b.pixels[i*p.per : (i+1)*p.per], nil
+}
+
+// start launches the decode workers and the reader; batches are sent in
+// stream order, their images decoded concurrently.
+func (p *pipeline) start(ctx context.Context, skip int) <-chan *batch {
+	cfg := p.cfg
+	batches := make(chan *batch, cfg.Prefetch)
+	jobs := make(chan job, cfg.BatchSize)
+	for range cfg.Workers {
+		p.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer p.wg.Done()
 			for j := range jobs {
-				j.b.errs[j.i] = decodeInto(ctx, cfg.Preprocess, j, alloc)
+				j.b.errs[j.i] = decodeInto(ctx, cfg.Preprocess, j, p.alloc)
 				j.b.wg.Done()
 			}
 		}()
 	}
-	wg.Add(1)
+	p.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer p.wg.Done()
 		defer close(batches)
 		defer close(jobs)
 		samples, first := cfg.Samples, 0
 		if cfg.SamplesFrom != nil {
 			samples, first = cfg.SamplesFrom(skip), skip
 		}
-		read(ctx, cfg, samples, first, skip, bs, batches, jobs)
+		read(ctx, cfg, samples, first, skip, cfg.BatchSize, batches, jobs)
 	}()
+	return batches
+}
 
-	done := 0
+// consume scores the batches in order, reporting progress and saving
+// checkpoints.
+func (p *pipeline) consume(ctx context.Context, ms []*Metrics, skip int, batches <-chan *batch) ([]*Metrics, error) {
+	cfg, start, done := p.cfg, time.Now(), 0
 	for b := range batches {
 		b.wg.Wait()
 		if err := batchError(b); err != nil {
@@ -212,18 +234,18 @@ func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
 			if err := ctx.Err(); err != nil {
 				return ms, err
 			}
-			if err := score(ctx, cfg, ms, b, per); err != nil {
+			if err := score(ctx, cfg, ms, b, p.per); err != nil {
 				return ms, err
 			}
 			select {
-			case free <- b.pixels:
+			case p.free <- b.pixels:
 			default:
 			}
 			done++
 			if cfg.Progress != nil {
 				cfg.Progress(Progress{Done: ms[0].N, Skipped: skip, Elapsed: time.Since(start), Metrics: ms[0]})
 			}
-			if cfg.Checkpoint != nil && done%every == 0 {
+			if cfg.Checkpoint != nil && done%cfg.CheckpointEvery == 0 {
 				if err := cfg.Checkpoint(ms); err != nil {
 					return ms, err
 				}
