@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -73,108 +74,122 @@ func walkShard(ctx context.Context, r io.Reader, shard string, maxBytes int64, w
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxImageBytes
 	}
-	pr := newPosReader(r)
-	tr := tar.NewReader(pr)
-	n := 0
+	w := &shardWalk{shard: shard, maxBytes: maxBytes, want: want, fn: fn, pr: newPosReader(r)}
+	tr := tar.NewReader(w.pr)
 	var lastEnd int64 // offset just past the last member's padded data
-	var cur struct {
-		key    string
-		open   bool
-		images map[string][]byte
-		label  int
-		hasCls bool
-		seen   map[string]bool
-	}
-	flush := func() error {
-		if !cur.open {
-			return nil
-		}
-		cur.open = false
-		i := n
-		n++
-		if !want(i) {
-			return nil
-		}
-		s := Sample{Key: cur.key, Label: -1, Source: shard}
-		for _, e := range imageExts {
-			if b, ok := cur.images[e]; ok {
-				s.Format, s.Image = e, b
-				break
-			}
-		}
-		if s.Image == nil {
-			return &FormatError{Shard: shard, Key: cur.key, Msg: "no image member (.webp, .png, .jpg or .jpeg)"}
-		}
-		if cur.hasCls {
-			s.Label = cur.label
-		}
-		return fn(i, s)
-	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return n, err
+			return w.n, err
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
-			if err := checkEnd(pr, lastEnd); err != nil {
-				return n, &FormatError{Shard: shard, Msg: "truncated", Err: err}
+			if err := checkEnd(w.pr, lastEnd); err != nil {
+				return w.n, &FormatError{Shard: shard, Msg: "truncated", Err: err}
 			}
 			break
 		}
 		if err != nil {
-			return n, &FormatError{Shard: shard, Key: cur.key, Msg: "reading tar header", Err: err}
+			return w.n, &FormatError{Shard: shard, Key: w.key, Msg: "reading tar header", Err: err}
 		}
 		if h.Size >= 0 {
-			lastEnd = pr.offset() + (h.Size+511)/512*512
+			lastEnd = w.pr.offset() + (h.Size+511)/512*512
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
-			continue
+		if err := w.member(tr, h); err != nil {
+			return w.n, err
 		}
-		key, ext, ok := splitKey(h.Name)
-		if !ok {
-			continue
-		}
-		if !cur.open || key != cur.key {
-			if err := flush(); err != nil {
-				return n, err
-			}
-			cur.key, cur.open, cur.images, cur.label, cur.hasCls, cur.seen = key, true, map[string][]byte{}, -1, false, map[string]bool{}
-		}
-		if cur.seen[ext] {
-			return n, &FormatError{Shard: shard, Key: key, Msg: "duplicate member ." + ext}
-		}
-		cur.seen[ext] = true
-		isImage := false
-		for _, e := range imageExts {
-			isImage = isImage || ext == e
-		}
-		if !want(n) || (!isImage && ext != "cls") {
-			continue // tar.Reader skips the content on the next Next
-		}
-		if h.Size < 0 || h.Size > maxBytes {
-			return n, &FormatError{Shard: shard, Key: key, Msg: fmt.Sprintf("member %s is %d bytes, over the %d-byte limit", h.Name, h.Size, maxBytes)}
-		}
-		b := make([]byte, h.Size)
-		if _, err := io.ReadFull(tr, b); err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return n, &FormatError{Shard: shard, Key: key, Msg: "reading " + h.Name, Err: err}
-		}
-		if isImage {
-			cur.images[ext] = b
-			continue
-		}
-		v, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil || v < 0 {
-			return n, &FormatError{Shard: shard, Key: key, Msg: fmt.Sprintf("label %q is not a non-negative integer", b)}
-		}
-		cur.label, cur.hasCls = v, true
 	}
-	if err := flush(); err != nil {
-		return n, err
+	return w.n, w.flush()
+}
+
+// shardWalk is the state of walkShard: the sample whose members are being
+// read (members of one key are consecutive in a WebDataset shard).
+type shardWalk struct {
+	shard    string
+	maxBytes int64
+	want     func(int) bool
+	fn       func(int, Sample) error
+	pr       offsetReader
+	n        int // samples started so far
+
+	key    string
+	open   bool
+	images map[string][]byte
+	label  int
+	hasCls bool
+	seen   map[string]bool
+}
+
+// member reads one tar member into the current sample, starting a new
+// sample (and handing the finished one to fn) when its key changes.
+func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
+	if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		return nil
 	}
-	return n, nil
+	key, ext, ok := splitKey(h.Name)
+	if !ok {
+		return nil
+	}
+	if !w.open || key != w.key {
+		if err := w.flush(); err != nil {
+			return err
+		}
+		w.key, w.open, w.images, w.label, w.hasCls, w.seen = key, true, map[string][]byte{}, -1, false, map[string]bool{}
+	}
+	if w.seen[ext] {
+		return &FormatError{Shard: w.shard, Key: key, Msg: "duplicate member ." + ext}
+	}
+	w.seen[ext] = true
+	isImage := slices.Contains(imageExts, ext)
+	if !w.want(w.n) || (!isImage && ext != "cls") {
+		return nil // tar.Reader skips the content on the next Next
+	}
+	if h.Size < 0 || h.Size > w.maxBytes {
+		return &FormatError{Shard: w.shard, Key: key, Msg: fmt.Sprintf("member %s is %d bytes, over the %d-byte limit", h.Name, h.Size, w.maxBytes)}
+	}
+	b := make([]byte, h.Size)
+	if _, err := io.ReadFull(tr, b); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return &FormatError{Shard: w.shard, Key: key, Msg: "reading " + h.Name, Err: err}
+	}
+	if isImage {
+		w.images[ext] = b
+		return nil
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || v < 0 {
+		return &FormatError{Shard: w.shard, Key: key, Msg: fmt.Sprintf("label %q is not a non-negative integer", b)}
+	}
+	w.label, w.hasCls = v, true
+	return nil
+}
+
+// flush hands the current sample, if wanted, to fn.
+func (w *shardWalk) flush() error {
+	if !w.open {
+		return nil
+	}
+	w.open = false
+	i := w.n
+	w.n++
+	if !w.want(i) {
+		return nil
+	}
+	s := Sample{Key: w.key, Label: -1, Source: w.shard}
+	for _, e := range imageExts {
+		if b, ok := w.images[e]; ok {
+			s.Format, s.Image = e, b
+			break
+		}
+	}
+	if s.Image == nil {
+		return &FormatError{Shard: w.shard, Key: w.key, Msg: "no image member (.webp, .png, .jpg or .jpeg)"}
+	}
+	if w.hasCls {
+		s.Label = w.label
+	}
+	return w.fn(i, s)
 }
 
 // ReadShard calls fn for every sample of one WebDataset tar shard, in
