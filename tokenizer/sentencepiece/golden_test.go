@@ -1,0 +1,217 @@
+package sentencepiece
+
+import (
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/goclip/goclip/internal/testref"
+)
+
+const testdata = "../../testdata/sentencepiece"
+
+// golden is testdata/sentencepiece/golden.json.gz, written by
+// tools/goldens/sentencepiece.py goldens.
+type golden struct {
+	Versions  map[string]string                     `json:"versions"`
+	MaxLength int                                   `json:"max_length"`
+	Texts     []string                              `json:"texts"`
+	SharedSHA []string                              `json:"shared_sha256"`
+	Models    map[string]map[string]json.RawMessage `json:"models"`
+}
+
+var (
+	goldenOnce sync.Once
+	goldenData *golden
+	goldenErr  error
+)
+
+func readGolden(t *testing.T) *golden {
+	t.Helper()
+	goldenOnce.Do(func() {
+		f, err := os.Open(filepath.Join(testdata, "golden.json.gz"))
+		if err != nil {
+			goldenErr = err
+			return
+		}
+		defer f.Close()
+		z, err := gzip.NewReader(f)
+		if err != nil {
+			goldenErr = err
+			return
+		}
+		g := &golden{}
+		goldenErr = json.NewDecoder(z).Decode(g)
+		goldenData = g
+	})
+	if goldenErr != nil {
+		t.Fatal(goldenErr)
+	}
+	return goldenData
+}
+
+// ids returns one stored list of id lists.
+func (g *golden) ids(t *testing.T, model, key string) [][]int32 {
+	t.Helper()
+	raw, ok := g.Models[model][key]
+	if !ok {
+		t.Fatalf("golden has no %s/%s", model, key)
+	}
+	var v [][]int32
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("%s/%s: %v", model, key, err)
+	}
+	return v
+}
+
+// compare checks got(text) against want for every text and reports the count.
+func compare(t *testing.T, what string, texts []string, want [][]int32, got func(i int, s string) []int32) {
+	t.Helper()
+	if len(want) != len(texts) {
+		t.Fatalf("%s: %d golden rows for %d texts", what, len(want), len(texts))
+	}
+	bad := 0
+	for i, s := range texts {
+		g := got(i, s)
+		if !reflect.DeepEqual(g, want[i]) && !(len(g) == 0 && len(want[i]) == 0) {
+			if bad < 5 {
+				t.Errorf("%s: %q:\n got %v\nwant %v", what, s, g, want[i])
+			}
+			bad++
+		}
+	}
+	t.Logf("%s: %d/%d exact", what, len(texts)-bad, len(texts))
+	if bad > 0 {
+		t.Errorf("%s: %d of %d differ", what, bad, len(texts))
+	}
+}
+
+var spModels = []string{"unigram_nfkc", "unigram_bytes", "bpe", "bpe_bytes"}
+
+func loadTest(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	p := filepath.Join(testdata, name)
+	if filepath.Ext(name) == "" {
+		if _, err := os.Stat(p + ".model"); err == nil {
+			p += ".model"
+		}
+	}
+	tok, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestGoldenSentencePiece compares the bare SentencePiece ids
+// (SentencePieceProcessor.encode) of every model.
+func TestGoldenSentencePiece(t *testing.T) {
+	g := readGolden(t)
+	for _, name := range spModels {
+		tok := loadTest(t, name)
+		compare(t, name+" sentencepiece", g.Texts, g.ids(t, name, "spm"), func(_ int, s string) []int32 {
+			return tok.sp.encode(s)
+		})
+	}
+}
+
+// TestGoldenSiglip compares SiglipTokenizer's ids: padded to 64 with
+// truncation, and (where stored) untruncated, with and without lowercasing.
+func TestGoldenSiglip(t *testing.T) {
+	g := readGolden(t)
+	for _, name := range spModels {
+		tok := loadTest(t, name)
+		padded := g.ids(t, name, "siglip_padded")
+		compare(t, name+" SiglipTokenizer max_length=64", g.Texts, padded, func(_ int, s string) []int32 {
+			ids, _ := tok.EncodeBatch([]string{s}, g.MaxLength)
+			return ids[0]
+		})
+		if _, ok := g.Models[name]["siglip"]; ok {
+			compare(t, name+" SiglipTokenizer untruncated", g.Texts, g.ids(t, name, "siglip"), func(_ int, s string) []int32 {
+				return tok.encode(s, 0)
+			})
+		}
+		if _, ok := g.Models[name]["siglip_nolower"]; ok {
+			nl := *tok
+			nl.lower = false
+			compare(t, name+" SiglipTokenizer do_lower_case=False", g.Texts, g.ids(t, name, "siglip_nolower"), func(_ int, s string) []int32 {
+				return nl.encode(s, 0)
+			})
+		}
+	}
+}
+
+// TestGoldenGemma compares the tokenizers library's ids for the Gemma-style
+// tokenizer.json and transformers' GemmaTokenizer ids padded to 64 for the
+// Gemma and SigLIP 2 configurations.
+func TestGoldenGemma(t *testing.T) {
+	g := readGolden(t)
+	gemma := loadTest(t, "gemma")
+	compare(t, "gemma tokenizers (no specials)", g.Texts, g.ids(t, "gemma", "raw"), func(_ int, s string) []int32 {
+		return gemma.hf.encode(s, false)
+	})
+	for _, name := range []string{"gemma", "siglip2"} {
+		tok := loadTest(t, name)
+		mask := g.ids(t, name, "hf_padded_mask")
+		compare(t, name+" GemmaTokenizer max_length=64", g.Texts, g.ids(t, name, "hf_padded"), func(i int, s string) []int32 {
+			ids, m := tok.EncodeBatch([]string{s}, g.MaxLength)
+			if !reflect.DeepEqual(m[0], mask[i]) {
+				t.Errorf("%s %q: mask %v, want %v", name, s, m[0], mask[i])
+			}
+			return ids[0]
+		})
+	}
+}
+
+// TestGoldenShared checks the texts of ../shared/reference's tokenizer
+// golden, whose ids the generator stored under each text's SHA-256.
+func TestGoldenShared(t *testing.T) {
+	g := readGolden(t)
+	ref := testref.Dir(t)
+	b, err := os.ReadFile(filepath.Join(ref, "golden", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shared struct {
+		Cases []struct {
+			Text string `json:"text"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &shared); err != nil {
+		t.Fatal(err)
+	}
+	texts := make([]string, len(shared.Cases))
+	for i, c := range shared.Cases {
+		texts[i] = c.Text
+		h := sha256.Sum256([]byte(c.Text))
+		if i >= len(g.SharedSHA) || hex.EncodeToString(h[:8]) != g.SharedSHA[i] {
+			t.Fatalf("shared case %d is not the text the golden was made from; regenerate it", i)
+		}
+	}
+	if len(texts) != len(g.SharedSHA) {
+		t.Fatalf("%d shared texts, golden made from %d", len(texts), len(g.SharedSHA))
+	}
+	for _, name := range spModels {
+		tok := loadTest(t, name)
+		compare(t, name+" shared sentencepiece", texts, g.ids(t, name, "shared_spm"), func(_ int, s string) []int32 {
+			return tok.sp.encode(s)
+		})
+		compare(t, name+" shared SiglipTokenizer max_length=64", texts, g.ids(t, name, "shared_siglip_padded"), func(_ int, s string) []int32 {
+			ids, _ := tok.EncodeBatch([]string{s}, g.MaxLength)
+			return ids[0]
+		})
+	}
+	for _, name := range []string{"gemma", "siglip2"} {
+		tok := loadTest(t, name)
+		compare(t, name+" shared GemmaTokenizer max_length=64", texts, g.ids(t, name, "shared_hf_padded"), func(_ int, s string) []int32 {
+			ids, _ := tok.EncodeBatch([]string{s}, g.MaxLength)
+			return ids[0]
+		})
+	}
+}
