@@ -59,7 +59,16 @@ var (
 	ErrUnsupported = errors.New("unsupported image format (want JPEG, PNG, GIF, WebP, BMP or TIFF)")
 	ErrEmpty       = errors.New("empty input")
 	ErrTooLarge    = errors.New("image exceeds the decompression-bomb limit")
+	// ErrUnsupportedFeature: the format is supported but the file uses a
+	// feature goclip does not decode exactly as Pillow does (the error
+	// names it), such as arithmetic-coded JPEG or JPEG-compressed TIFF.
+	ErrUnsupportedFeature = errors.New("unsupported feature")
 )
+
+// unsupportedFeature wraps ErrUnsupportedFeature with the feature's name.
+func unsupportedFeature(name string) error {
+	return fmt.Errorf("%w: %s", ErrUnsupportedFeature, name)
+}
 
 // DecodeError reports an input that could not be decoded: empty,
 // truncated, corrupt, unsupported or over the limits.
@@ -132,7 +141,8 @@ func sniff(b []byte) string {
 		return "webp"
 	case bytes.HasPrefix(b, []byte("BM")):
 		return "bmp"
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
+	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")),
+		bytes.HasPrefix(b, []byte("II+\x00")), bytes.HasPrefix(b, []byte("MM\x00+")): // classic and BigTIFF
 		return "tiff"
 	}
 	return ""
@@ -173,9 +183,18 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 	if format == "" {
 		return nil, fail("", ErrUnsupported)
 	}
+	var tiffInf *tiffInfo
+	if format == "tiff" {
+		if tiffInf, err = parseTIFF(data); err == nil {
+			err = tiffInf.unsupported()
+		}
+		if err != nil {
+			return nil, fail(format, err)
+		}
+	}
 	cfg, err := safeDecodeConfig(format, data)
 	if err != nil {
-		return nil, fail(format, err)
+		return nil, fail(format, featureError(err))
 	}
 	maxPix := o.MaxPixels
 	if maxPix == 0 {
@@ -203,6 +222,9 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 	}
 	if b := img.Bounds(); b.Empty() {
 		return nil, fail(format, fmt.Errorf("empty image %v", b))
+	}
+	if tiffInf != nil {
+		tiffInf.fixCCITT(img)
 	}
 	src, err := formatSource(format, img, data, cfg, key, &o)
 	if err != nil {
@@ -323,5 +345,18 @@ func safeDecode(format string, data []byte) (img image.Image, err error) {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		err = fmt.Errorf("truncated file: %w", err)
 	}
-	return img, err
+	return img, featureError(err)
+}
+
+// featureError wraps the decoders' "unsupported feature" errors in
+// ErrUnsupportedFeature.
+func featureError(err error) error {
+	var je jpeg.UnsupportedError
+	var te tiff.UnsupportedError
+	if errors.As(err, &je) {
+		return unsupportedFeature(string(je))
+	} else if errors.As(err, &te) {
+		return unsupportedFeature(string(te))
+	}
+	return err
 }

@@ -225,6 +225,25 @@ def make_extra():
     magick("/tmp/goclip-rgba.png", "-define", "tiff:alpha=associated", "-compress", "none", out("alpha_assoc.tiff"))
     magick("/tmp/goclip-rgba.png", "-depth", "16", "-define", "tiff:alpha=associated", "-compress", "zip",
            out("alpha_assoc16.tiff"))
+    # CCITT Group 4 bilevel TIFF in both photometric interpretations (x/image/tiff inverts BlackIsZero).
+    photo.save("/tmp/goclip-photo.png")
+    for pol in ("black", "white"):
+        magick("/tmp/goclip-photo.png", "-monochrome", "-compress", "Group4", "-define",
+               f"quantum:polarity=min-is-{pol}", out(f"tiff_g4_{pol}iszero.tiff"))
+    # Files Pillow opens and goclip refuses, each with an error naming the feature
+    # (testdata/refused; imageproc's TestRefusedFeatures).
+    ref = os.path.join(ROOT, "testdata", "refused")
+    os.makedirs(ref, exist_ok=True)
+    small = photo.resize((16, 12))
+    small.save("/tmp/goclip-small.png")
+    small.save(os.path.join(ref, "tiff_jpeg.tiff"), compression="jpeg")
+    small.convert("CMYK").save(os.path.join(ref, "tiff_cmyk.tiff"))
+    small.convert("LA").save(os.path.join(ref, "tiff_la.tiff"))
+    magick("/tmp/goclip-small.png", "-interlace", "Plane", os.path.join(ref, "tiff_planar.tiff"))
+    magick("/tmp/goclip-small.png", "TIFF64:" + os.path.join(ref, "tiff_bigtiff.tiff"))
+    small.save("/tmp/goclip-small.ppm")
+    subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(ref, "jpeg_arithmetic.jpg"),
+                    "/tmp/goclip-small.ppm"], check=True)
 
 
 def image_names():

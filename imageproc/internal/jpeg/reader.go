@@ -639,6 +639,13 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 		default:
 			if app0Marker <= marker && marker <= app15Marker || marker == comMarker {
 				err = d.ignore(n)
+			} else if marker == 0xc9 || marker == 0xca || marker == 0xcb || marker == 0xcc {
+				// SOF9-11 and DAC (Table B.1).
+				err = UnsupportedError("arithmetic coding")
+			} else if marker == 0xc3 {
+				err = UnsupportedError("lossless (SOF3)")
+			} else if marker == 0xc5 || marker == 0xc6 || marker == 0xc7 || marker >= 0xcd && marker <= 0xcf || marker == 0xde {
+				err = UnsupportedError("hierarchical or differential coding")
 			} else if marker < 0xc0 { // See Table B.1 "Marker code assignments".
 				err = FormatError("unknown marker")
 			} else {
