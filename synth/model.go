@@ -1,18 +1,17 @@
 package synth
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"unsafe"
 
+	"github.com/goclip/goclip/internal/safetensors"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
 )
@@ -157,84 +156,42 @@ func (s Spec) elems() int {
 }
 
 // WriteSafetensors writes the checkpoint of cfg with the recipe's weights
-// for seed to path (tensors in name order, header padded to 8 bytes,
-// metadata {"format":"pt"} like a PyTorch export).
-func WriteSafetensors(path string, cfg Config, seed uint64) (err error) {
+// for seed to path (tensors in name order, metadata {"format":"pt"} like a
+// PyTorch export), atomically: each tensor is generated as it is written,
+// so memory holds one tensor at a time.
+func WriteSafetensors(path string, cfg Config, seed uint64) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	specs := Specs(cfg)
-	header := map[string]any{"__metadata__": map[string]string{"format": "pt"}}
-	off := 0
-	for _, s := range specs {
-		size, dtype := 4*s.elems(), "F32"
-		if s.I64 {
-			size, dtype = 8*s.elems(), "I64"
-		}
-		shape := s.Shape
-		if shape == nil {
-			shape = []int{}
-		}
-		header[s.Name] = map[string]any{"dtype": dtype, "shape": shape, "data_offsets": [2]int{off, off + size}}
-		off += size
-	}
-	h, err := json.Marshal(header)
-	if err != nil {
-		return err
-	}
-	for len(h)%8 != 0 {
-		h = append(h, ' ')
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(h)))
-	bw.Write(n[:])
-	bw.Write(h)
+	entries := make([]safetensors.Entry, len(specs))
 	var buf []float32
-	for _, s := range specs {
-		if s.I64 {
-			for i := 0; i < s.elems(); i++ {
-				binary.LittleEndian.PutUint64(n[:], uint64(i))
-				bw.Write(n[:])
+	for i, s := range specs {
+		e := safetensors.Entry{Name: s.Name, DType: "F32", Shape: s.Shape}
+		if s.I64 { // position_ids: 0…n-1
+			e.DType = "I64"
+			e.WriteData = func(w io.Writer) error {
+				b := make([]byte, 8*s.elems())
+				for i := range s.elems() {
+					binary.LittleEndian.PutUint64(b[8*i:], uint64(i))
+				}
+				_, err := w.Write(b)
+				return err
 			}
-			continue
+		} else {
+			e.WriteData = func(w io.Writer) error {
+				if cap(buf) < s.elems() {
+					buf = make([]float32, s.elems())
+				}
+				buf = buf[:s.elems()]
+				Fill(buf, s.Name, seed)
+				_, err := w.Write(safetensors.Float32Bytes(buf))
+				return err
+			}
 		}
-		if cap(buf) < s.elems() {
-			buf = make([]float32, s.elems())
-		}
-		buf = buf[:s.elems()]
-		Fill(buf, s.Name, seed)
-		if _, err := bw.Write(float32Bytes(buf)); err != nil {
-			return err
-		}
+		entries[i] = e
 	}
-	return bw.Flush()
-}
-
-// float32Bytes returns the little-endian bytes of v (a view on
-// little-endian hosts, a copy otherwise).
-func float32Bytes(v []float32) []byte {
-	if len(v) == 0 {
-		return nil
-	}
-	x := uint16(1)
-	if *(*byte)(unsafe.Pointer(&x)) == 1 {
-		return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
-	}
-	b := make([]byte, 4*len(v))
-	for i, f := range v {
-		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
-	}
-	return b
+	return safetensors.SaveEntries(path, entries, map[string]string{"format": "pt"})
 }
 
 // WriteModel writes a complete model folder to dir (created if needed):
