@@ -35,6 +35,16 @@ type DecodeOptions struct {
 	// MaxBytes refuses inputs longer than this. 0 means DefaultMaxBytes;
 	// negative means no limit.
 	MaxBytes int64
+	// MaxAspect refuses images whose longer side is more than MaxAspect
+	// times the shorter one, before decoding them. 0 means
+	// DefaultMaxAspect; negative means no limit.
+	MaxAspect int64
+	// DecodeBudget bounds the bytes of decoded pixels (and encoded input)
+	// that a Processor's concurrent decodes hold at once; a decode waits
+	// until its image fits, and an image larger than the whole budget runs
+	// alone. 0 means DefaultDecodeBudget; negative means no limit. Decode
+	// and DecodeFile, which return the image, do not use it.
+	DecodeBudget int64
 	// Name identifies the input in error messages (DecodeFile sets the path).
 	Name string
 	// DropAlpha selects transformers 4's conversion: transparency is
@@ -100,10 +110,11 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // does, GIF gives its first frame on the logical screen. EXIF orientation is
 // not applied (Pillow's open does not either).
 func Decode(r io.Reader, opts *DecodeOptions) (*RGB, error) {
-	src, err := decodeSource(r, opts)
+	src, release, err := decodeSource(r, opts, nil)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	return materialize(src), nil
 }
 
@@ -149,8 +160,20 @@ func sniff(b []byte) string {
 }
 
 // decodeSource decodes r into a row source (planes kept where the
-// conversion can run row by row).
-func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
+// conversion can run row by row). The decode is admitted by b (nil: no
+// budget) once the header is read; the caller calls release when done with
+// the source (also after an error: release is never nil).
+func decodeSource(r io.Reader, opts *DecodeOptions, b *budget) (src rowSource, release func(), err error) {
+	release = func() {}
+	src, err = decodeAdmitted(r, opts, b, &release)
+	if err != nil {
+		release()
+		release = func() {}
+	}
+	return src, release, err
+}
+
+func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()) (rowSource, error) {
 	o := DecodeOptions{}
 	if opts != nil {
 		o = *opts
@@ -206,6 +229,10 @@ func decodeSource(r io.Reader, opts *DecodeOptions) (rowSource, error) {
 	if maxPix > 0 && int64(cfg.Width)*int64(cfg.Height) > maxPix {
 		return nil, fail(format, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPix))
 	}
+	if err := checkAspect(cfg.Width, cfg.Height, maxAspect(&o)); err != nil {
+		return nil, fail(format, err)
+	}
+	*release = b.acquire(int64(len(data)) + decodedBytes(cfg))
 	var key *[3]uint8
 	if format == "png" {
 		stripped, k, ok, err := pngKey(data)

@@ -34,6 +34,7 @@ type Processor struct {
 	scale   float32 // rescale factor when rescaling without normalising
 	mode    weightMode
 	decode  DecodeOptions
+	budget  *budget // shared by the concurrent decodes of this Processor
 	workers int
 }
 
@@ -46,7 +47,7 @@ func New(cfg *Config) (*Processor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &Processor{cfg: *cfg, workers: runtime.GOMAXPROCS(0)}
+	p := &Processor{cfg: *cfg, workers: runtime.GOMAXPROCS(0), budget: newBudget(0)}
 	p.cfg.ImageMean, p.cfg.ImageStd = slices.Clone(cfg.ImageMean), slices.Clone(cfg.ImageStd)
 	p.size, _ = cfg.outSize()
 	// transformers' _fuse_mean_std_and_rescale_factor: with both rescale and
@@ -107,13 +108,15 @@ func LoadProcessor(dir string) (*Processor, error) {
 }
 
 // WithDecodeOptions returns a copy of p that decodes files and readers with
-// opts (limits, transparency); nil restores the defaults.
+// opts (limits, transparency, and a decode budget of its own); nil
+// restores the defaults.
 func (p *Processor) WithDecodeOptions(opts *DecodeOptions) *Processor {
 	q := *p
 	q.decode = DecodeOptions{}
 	if opts != nil {
 		q.decode = *opts
 	}
+	q.budget = newBudget(q.decode.DecodeBudget)
 	return &q
 }
 
@@ -150,18 +153,23 @@ func (p *Processor) Image(img image.Image) ([]float32, error) {
 		return nil, errors.New("imageproc: empty image")
 	}
 	out := make([]float32, 3*p.size*p.size)
-	p.process(memorySource(img, &p.decode), out, p.workers)
+	if err := p.process(memorySource(img, &p.decode), out, p.workers); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
 // Reader decodes an image from r (see Decode) and preprocesses it.
 func (p *Processor) Reader(r io.Reader) ([]float32, error) {
-	src, err := decodeSource(r, &p.decode)
+	src, release, err := decodeSource(r, &p.decode, p.budget)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	out := make([]float32, 3*p.size*p.size)
-	p.process(src, out, p.workers)
+	if err := p.process(src, out, p.workers); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -177,12 +185,12 @@ func (p *Processor) file(path string, out []float32, workers int) error {
 		return err
 	}
 	defer f.Close()
-	src, err := decodeSource(f, withName(&p.decode, path))
+	src, release, err := decodeSource(f, withName(&p.decode, path), p.budget)
 	if err != nil {
 		return err
 	}
-	p.process(src, out, workers)
-	return nil
+	defer release()
+	return p.process(src, out, workers)
 }
 
 // Files decodes and preprocesses image files in parallel (at most
@@ -262,10 +270,19 @@ func cropOrigin(size, crop int) int {
 	return int(float64(size-crop) / 2)
 }
 
-// process resamples, crops and normalises src into out ([3,S,S]).
-func (p *Processor) process(src rowSource, out []float32, workers int) {
+// process resamples, crops and normalises src into out ([3,S,S]). It
+// refuses images over the aspect limit (decoded files were checked before
+// decoding; this covers image.Image inputs), which also bounds the resized
+// sides and so the work of makeTaps.
+func (p *Processor) process(src rowSource, out []float32, workers int) error {
 	w, h := src.size()
+	if err := checkAspect(w, h, maxAspect(&p.decode)); err != nil {
+		return fmt.Errorf("imageproc: %w", err)
+	}
 	rw, rh, ox, oy := p.geometry(w, h)
+	if rw < 1 || rh < 1 {
+		return fmt.Errorf("imageproc: %dx%d resizes to an empty %dx%d image", w, h, rw, rh)
+	}
 	s := p.size
 	lv := resizeCrop(src, rw, rh, ox, oy, s, s, p.mode, workers)
 	plane := s * s
@@ -282,4 +299,5 @@ func (p *Processor) process(src rowSource, out []float32, workers int) {
 			dst[i] = (float32(lv[3*i+c]) - m) / sd
 		}
 	}
+	return nil
 }

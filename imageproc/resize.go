@@ -64,49 +64,31 @@ func cubicPillow(x float64) float64 {
 }
 
 // makeTaps computes the weights resampling inSize samples to outSize for
-// outputs [lo, hi). ATen's precision depends on the largest weight over
-// all outputs, so all are computed.
+// outputs [lo, hi) only. Pillow's precision is fixed (22 bits). ATen's
+// depends on the largest weight over all outputs, so in that mode the
+// largest weight of every output is computed too (no storage); callers
+// bound outSize (Processor rejects images whose aspect ratio exceeds
+// DecodeOptions.MaxAspect before resizing), which bounds that loop.
 func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
-	scale := float64(inSize) / float64(outSize)
-	support := 2.0
-	invscale := 1.0
-	if scale >= 1 {
-		support = 2 * scale
-		invscale = 1 / scale
-	}
-	n := int(math.Ceil(support))*2 + 1
-	filter := cubicTorch
-	if mode == weightsPillow {
-		filter = cubicPillow
-	}
+	f := newTapFilter(inSize, outSize, mode)
+	n := f.n
 	t := &taps{start: make([]int, hi-lo), size: make([]int, hi-lo), n: n, w: make([]int32, (hi-lo)*n)}
 	wf := make([]float64, (hi-lo)*n)
-	wmax := 0.0
-	k := make([]float64, n)
-	for i := 0; i < outSize; i++ {
-		center := scale * (float64(i) + 0.5)
-		xmin := max(int(center-support+0.5), 0)
-		xsize := min(int(center+support+0.5), inSize) - xmin
-		xsize = max(0, min(xsize, n))
-		total := 0.0
-		for j := 0; j < xsize; j++ {
-			k[j] = filter((float64(j+xmin) - center + 0.5) * invscale)
-			total += k[j]
-		}
-		for j := 0; j < xsize; j++ {
-			if total != 0 {
-				k[j] /= total
-			}
-			wmax = max(wmax, k[j])
-		}
-		if i >= lo && i < hi {
-			t.start[i-lo], t.size[i-lo] = xmin, xsize
-			copy(wf[(i-lo)*n:], k[:xsize])
-		}
+	for i := lo; i < hi; i++ {
+		t.start[i-lo], t.size[i-lo] = f.weights(i, wf[(i-lo)*n:(i-lo+1)*n])
 	}
 	t.prec = 22
 	if mode == weightsTorch {
-		// _compute_index_ranges_int16_weights
+		// _compute_index_ranges_int16_weights: precision from the largest
+		// weight over the whole output.
+		k := make([]float64, n)
+		wmax := 0.0
+		for i := 0; i < outSize; i++ {
+			_, xsize := f.weights(i, k)
+			for _, v := range k[:xsize] {
+				wmax = max(wmax, v)
+			}
+		}
 		var p uint
 		for p = 0; p < 22; p++ {
 			if int(0.5+float64(wmax*float64(int(1)<<(p+1)))) >= 1<<15 {
@@ -125,6 +107,47 @@ func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
 		}
 	}
 	return t
+}
+
+// tapFilter is the antialiased cubic of one resampling pass.
+type tapFilter struct {
+	inSize                   int
+	scale, support, invscale float64
+	n                        int
+	filter                   func(float64) float64
+}
+
+func newTapFilter(inSize, outSize int, mode weightMode) tapFilter {
+	f := tapFilter{inSize: inSize, scale: float64(inSize) / float64(outSize), support: 2, invscale: 1, filter: cubicTorch}
+	if f.scale >= 1 {
+		f.support = 2 * f.scale
+		f.invscale = 1 / f.scale
+	}
+	f.n = int(math.Ceil(f.support))*2 + 1
+	if mode == weightsPillow {
+		f.filter = cubicPillow
+	}
+	return f
+}
+
+// weights writes the normalised weights of output i into k (len >= n) and
+// returns its first input index and number of inputs.
+func (f *tapFilter) weights(i int, k []float64) (xmin, xsize int) {
+	center := f.scale * (float64(i) + 0.5)
+	xmin = max(int(center-f.support+0.5), 0)
+	xsize = min(int(center+f.support+0.5), f.inSize) - xmin
+	xsize = max(0, min(xsize, f.n))
+	total := 0.0
+	for j := 0; j < xsize; j++ {
+		k[j] = f.filter((float64(j+xmin) - center + 0.5) * f.invscale)
+		total += k[j]
+	}
+	if total != 0 {
+		for j := 0; j < xsize; j++ {
+			k[j] /= total
+		}
+	}
+	return xmin, xsize
 }
 
 // shift8 rounds a fixed-point accumulator (which started at half) to 8 bits.
