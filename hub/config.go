@@ -31,6 +31,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // DefaultEndpoint is the Hub used when HF_ENDPOINT is not set.
@@ -49,14 +50,27 @@ type Config struct {
 	Token string
 	// Offline forbids every network request: only cached files are returned.
 	Offline bool
-	// HTTPClient is used for all requests; nil means a client with no
-	// overall timeout (downloads can be long; use the context to bound them).
+	// HTTPClient is used for all requests (its CheckRedirect is wrapped so
+	// that the token never follows a redirect to another origin); nil
+	// means a client with ConnectTimeout and no overall timeout (downloads
+	// can be long; StallTimeout and the context bound them).
 	HTTPClient *http.Client
+	// ConnectTimeout bounds TCP and TLS connection set-up (default
+	// DefaultConnectTimeout; negative: none). Ignored with HTTPClient.
+	ConnectTimeout time.Duration
+	// StallTimeout gives up on a request when the server sends nothing
+	// for this long: no response headers, or no body byte (default
+	// DefaultStallTimeout; negative: none). It is not a total deadline: a
+	// slow download that keeps moving goes on.
+	StallTimeout time.Duration
 	// Progress, when not nil, is called as downloads advance.
 	Progress ProgressFunc
-	// Retries is how many times a download whose connection dropped is
-	// resumed within one call while no byte arrives in between (Python's
-	// http_get uses 5). Zero means 5; negative means none.
+	// Retries is how many times a download whose connection dropped (or
+	// stalled) is resumed within one call while no byte arrives in between
+	// (Python's http_get uses 5), and how many times a request answered
+	// 408, 429 or 5xx is repeated, after its Retry-After (at most
+	// MaxRetryAfter) or an exponential backoff. Zero means 5; negative
+	// means none.
 	Retries int
 	// UserAgent is sent with every request; empty means "goclip-hub".
 	UserAgent string

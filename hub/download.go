@@ -24,17 +24,14 @@ type Client struct {
 	cfg        Config
 	http       *http.Client
 	retryDelay time.Duration // pause before resuming a dropped download
+	maxEntries int           // MaxTreeEntries (lowered by tests)
 }
 
 // New returns a client. A nil cfg means ConfigFromEnv(); zero fields of a
 // non-nil cfg are filled from the environment as well.
 func New(cfg *Config) *Client {
-	c := &Client{cfg: cfg.merged(), retryDelay: time.Second}
-	if c.cfg.HTTPClient != nil {
-		c.http = c.cfg.HTTPClient
-	} else {
-		c.http = &http.Client{}
-	}
+	c := &Client{cfg: cfg.merged(), retryDelay: time.Second, maxEntries: MaxTreeEntries}
+	c.http = newHTTPClient(&c.cfg)
 	if c.cfg.Retries == 0 {
 		c.cfg.Retries = 5
 	}
@@ -89,10 +86,15 @@ func (c *Client) Download(ctx context.Context, repo Repo, filename string) (stri
 	if err := validateRevision(repo.Revision); err != nil {
 		return "", err
 	}
-	if p, err := c.Cached(repo, filename); err == nil || errors.Is(err, ErrEntryNotFound) {
-		return p, err
-	}
-	if c.cfg.Offline {
+	p, err := c.Cached(repo, filename)
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, ErrEntryNotFound) && (c.cfg.Offline || IsCommitHash(repo.Revision)):
+		// A file missing at a commit stays missing; a branch may have
+		// moved since, so it is asked again when online (as Python does).
+		return "", err
+	case c.cfg.Offline:
 		return "", fmt.Errorf("%s %s: %w", repo, filename, ErrOffline)
 	}
 	storage := c.StorageDir(repo)
@@ -105,7 +107,7 @@ func (c *Client) Download(ctx context.Context, repo Repo, filename string) (stri
 			// Cache the non-existence of the file, as Python does.
 			marker := filepath.Join(storage, ".no_exist", meta.Commit, rel)
 			if os.MkdirAll(filepath.Dir(marker), 0o777) == nil {
-				if f, ferr := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o666); ferr == nil {
+				if f, ferr := openNoFollow(marker, os.O_CREATE|os.O_WRONLY, 0o666); ferr == nil {
 					f.Close()
 				}
 			}
@@ -136,10 +138,15 @@ func (c *Client) Download(ctx context.Context, repo Repo, filename string) (stri
 	}
 	defer unlock()
 
-	if _, err := os.Stat(blob); err != nil {
+	switch st, err := os.Lstat(blob); {
+	case err != nil:
 		if err := c.downloadBlob(ctx, meta, blob, filename); err != nil {
 			return "", err
 		}
+	case !st.Mode().IsRegular():
+		// A link or device planted in the blob store (say to /dev/zero)
+		// must not become a model file.
+		return "", fmt.Errorf("hub: %s is not a regular file (%v); refusing to use it (remove it)", blob, st.Mode().Type())
 	}
 	if err := linkPointer(blob, pointer); err != nil {
 		return "", fmt.Errorf("hub: linking %s: %w", pointer, err)
@@ -158,15 +165,16 @@ func (c *Client) Metadata(ctx context.Context, repo Repo, filename string) (File
 	u := c.ResolveURL(repo, filename)
 	noFollow := *c.http
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	for range 20 {
-		req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+	for range maxRedirects {
+		resp, err := c.do(ctx, &noFollow, true, func(ctx context.Context) (*http.Request, error) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+			if err == nil {
+				c.setHeaders(req, sameOrigin(c.cfg.Endpoint, u))
+			}
+			return req, err
+		})
 		if err != nil {
-			return FileMetadata{}, fmt.Errorf("hub: %w", err)
-		}
-		c.setHeaders(req, true)
-		resp, err := noFollow.Do(req)
-		if err != nil {
-			return FileMetadata{}, fmt.Errorf("hub: HEAD %s: %w", u, err)
+			return FileMetadata{}, fmt.Errorf("hub: HEAD %s: %w", redact(u), err)
 		}
 		resp.Body.Close()
 		h := resp.Header
@@ -177,7 +185,7 @@ func (c *Client) Metadata(ctx context.Context, repo Repo, filename string) (File
 		if isRedirect {
 			target, err := resp.Request.URL.Parse(h.Get("Location"))
 			if err != nil {
-				return FileMetadata{}, fmt.Errorf("hub: HEAD %s: bad Location: %w", u, err)
+				return FileMetadata{}, fmt.Errorf("hub: HEAD %s: bad Location: %w", redact(u), err)
 			}
 			if sameOrigin(u, target.String()) {
 				u = target.String()
@@ -202,14 +210,14 @@ func (c *Client) Metadata(ctx context.Context, repo Repo, filename string) (File
 			m.Size = n
 		}
 		if !IsCommitHash(m.Commit) {
-			return m, fmt.Errorf("hub: HEAD %s: response has no valid X-Repo-Commit header (%q): is HF_ENDPOINT a Hugging Face Hub?", u, m.Commit)
+			return m, fmt.Errorf("hub: HEAD %s: response has no valid X-Repo-Commit header (%q): is HF_ENDPOINT a Hugging Face Hub?", redact(u), m.Commit)
 		}
-		if m.ETag == "" || strings.ContainsAny(m.ETag, `/\`) || m.ETag == "." || m.ETag == ".." {
-			return m, fmt.Errorf("hub: HEAD %s: response has no usable ETag (%q)", u, m.ETag)
+		if m.ETag == "" || strings.ContainsAny(m.ETag, `/\`) || m.ETag == "." || m.ETag == ".." || len(m.ETag) > 256 {
+			return m, fmt.Errorf("hub: HEAD %s: response has no usable ETag (%q)", redact(u), m.ETag)
 		}
 		return m, nil
 	}
-	return FileMetadata{}, fmt.Errorf("hub: HEAD %s: too many redirects", u)
+	return FileMetadata{}, fmt.Errorf("hub: HEAD %s: too many redirects", redact(u))
 }
 
 func firstNonEmpty(a, b string) string {
@@ -223,12 +231,6 @@ func firstNonEmpty(a, b string) string {
 func normalizeETag(e string) string {
 	e = strings.TrimLeft(e, "W/") // Python's lstrip("W/") strips any run of 'W' and '/'
 	return strings.Trim(e, `"`)
-}
-
-func sameOrigin(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && ua.Scheme == ub.Scheme && strings.EqualFold(ua.Host, ub.Host)
 }
 
 func (c *Client) setHeaders(req *http.Request, auth bool) {
@@ -252,10 +254,16 @@ func httpError(resp *http.Response) *HTTPError {
 
 // downloadBlob fetches meta.Location into blob+".incomplete", verifies it
 // and renames it to blob. A dropped connection leaves the partial file for
-// the next attempt; a checksum or size mismatch deletes it.
+// the next attempt; a checksum or size mismatch deletes it. The partial
+// file is opened without following links, and a download whose size the
+// server did not announce is refused: every write is bounded by the size
+// the HEAD answer gave.
 func (c *Client) downloadBlob(ctx context.Context, meta FileMetadata, blob, filename string) error {
+	if meta.Size < 0 {
+		return fmt.Errorf("hub: %s: %w: the server announced no size (X-Linked-Size or Content-Length); refusing an unbounded download", filename, ErrLimit)
+	}
 	incomplete := blob + ".incomplete"
-	f, err := os.OpenFile(incomplete, os.O_RDWR|os.O_CREATE, 0o666)
+	f, err := openNoFollow(incomplete, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
@@ -264,8 +272,12 @@ func (c *Client) downloadBlob(ctx context.Context, meta FileMetadata, blob, file
 		f.Close()
 		return fmt.Errorf("hub: %w", err)
 	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return fmt.Errorf("hub: %s is not a regular file; refusing to write to it", incomplete)
+	}
 	offset := st.Size()
-	if meta.Size >= 0 && offset > meta.Size {
+	if offset > meta.Size {
 		offset = 0 // stale partial file of something else: start over
 	}
 	if err := f.Truncate(offset); err != nil {
@@ -280,7 +292,7 @@ func (c *Client) downloadBlob(ctx context.Context, meta FileMetadata, blob, file
 	if err != nil {
 		return err // partial file kept for resume
 	}
-	if meta.Size >= 0 && n != meta.Size {
+	if n != meta.Size {
 		os.Remove(incomplete)
 		return fmt.Errorf("hub: %s: consistency check failed: expected %d bytes, got %d (file discarded)", filename, meta.Size, n)
 	}
@@ -294,9 +306,12 @@ func (c *Client) downloadBlob(ctx context.Context, meta FileMetadata, blob, file
 	return nil
 }
 
-// errTransient marks failures worth resuming: dropped connections, 408,
-// 429 and 5xx answers.
-type transientError struct{ err error }
+// transientError marks failures worth resuming: dropped or stalled
+// connections, 408, 429 and 5xx answers (after: the Retry-After asked).
+type transientError struct {
+	err   error
+	after time.Duration
+}
 
 func (e transientError) Error() string { return e.err.Error() }
 func (e transientError) Unwrap() error { return e.err }
@@ -306,7 +321,7 @@ func (e transientError) Unwrap() error { return e.err }
 // Python's http_get). It returns the final size of f.
 func (c *Client) fetch(ctx context.Context, u string, auth bool, f *os.File, offset, size int64, name string) (int64, error) {
 	left := c.cfg.Retries
-	for {
+	for attempt := 0; ; attempt++ {
 		start := offset
 		err := c.getOnce(ctx, u, auth, f, &offset, size, name)
 		if err == nil {
@@ -321,15 +336,18 @@ func (c *Client) fetch(ctx context.Context, u string, auth bool, f *os.File, off
 		}
 		if offset > start {
 			left = c.cfg.Retries // some data arrived: reset the budget, as Python
+			attempt = 0
 		}
 		if left <= 0 {
 			return offset, fmt.Errorf("hub: downloading %s: %w (partial file kept, run again to resume)", name, err)
 		}
 		left--
-		select {
-		case <-ctx.Done():
-			return offset, fmt.Errorf("hub: downloading %s: %w", name, ctx.Err())
-		case <-time.After(c.retryDelay):
+		delay := c.backoff(attempt)
+		if te.after > 0 {
+			delay = te.after
+		}
+		if err := c.wait(ctx, delay); err != nil {
+			return offset, fmt.Errorf("hub: downloading %s: %w", name, err)
 		}
 	}
 }
@@ -338,17 +356,22 @@ func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, o
 	if size >= 0 && *offset == size {
 		return nil // already complete
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	resp, err := c.do(ctx, c.http, false, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		c.setHeaders(req, auth)
+		if *offset > 0 {
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(*offset, 10)+"-")
+		}
+		return req, nil
+	})
 	if err != nil {
-		return fmt.Errorf("hub: %w", err)
-	}
-	c.setHeaders(req, auth)
-	if *offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(*offset, 10)+"-")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return transientError{fmt.Errorf("hub: GET %s: %w", name, err)}
+		if ctx.Err() != nil {
+			return err
+		}
+		return transientError{err: fmt.Errorf("hub: GET %s: %w", name, err)}
 	}
 	defer resp.Body.Close()
 	switch {
@@ -363,20 +386,26 @@ func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, o
 		if !strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(*offset, 10)+"-") {
 			f.Truncate(0)
 			*offset = 0
-			return transientError{fmt.Errorf("hub: GET %s: unexpected Content-Range %q", name, resp.Header.Get("Content-Range"))}
+			return transientError{err: fmt.Errorf("hub: GET %s: unexpected Content-Range %q", name, resp.Header.Get("Content-Range"))}
 		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		f.Truncate(0)
 		*offset = 0
-		return transientError{fmt.Errorf("hub: GET %s: range not satisfiable, restarting", name)}
+		return transientError{err: fmt.Errorf("hub: GET %s: range not satisfiable, restarting", name)}
 	default:
 		he := httpError(resp)
-		switch he.StatusCode {
-		case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-			http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return transientError{he}
+		if retryable(he.StatusCode) {
+			after, ok := retryAfter(resp.Header.Get("Retry-After"), 0)
+			if !ok {
+				return fmt.Errorf("%w: %w: Retry-After %q is more than %v", ErrLimit, he, resp.Header.Get("Retry-After"), MaxRetryAfter)
+			}
+			return transientError{err: he, after: after}
 		}
 		return he
+	}
+	if size >= 0 && resp.ContentLength >= 0 && *offset+resp.ContentLength != size {
+		return fmt.Errorf("hub: GET %s: %w: Content-Length %d from byte %d does not match the announced size %d",
+			name, ErrLimit, resp.ContentLength, *offset, size)
 	}
 	if _, err := f.Seek(*offset, io.SeekStart); err != nil {
 		return err
@@ -402,12 +431,15 @@ func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, o
 		}
 		if rerr == io.EOF {
 			if size >= 0 && *offset < size {
-				return transientError{fmt.Errorf("hub: GET %s: connection closed at byte %d of %d", name, *offset, size)}
+				return transientError{err: fmt.Errorf("hub: GET %s: connection closed at byte %d of %d", name, *offset, size)}
 			}
 			return nil
 		}
 		if rerr != nil {
-			return transientError{fmt.Errorf("hub: GET %s: %w", name, rerr)}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return transientError{err: fmt.Errorf("hub: GET %s: %w", name, rerr)}
 		}
 	}
 }

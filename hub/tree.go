@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -25,9 +26,6 @@ type Entry struct {
 		Size int64  `json:"size"`
 	} `json:"lfs,omitempty"`
 }
-
-// maxTreePages bounds the pagination loop against a misbehaving server.
-const maxTreePages = 10000
 
 // ListFiles lists the folder dir ("" for the root) of a repository with
 // the Hub's tree API, GET {endpoint}/api/{type}s/{id}/tree/{revision}/{dir}
@@ -53,38 +51,96 @@ func (c *Client) ListFiles(ctx context.Context, repo Repo, dir string, recursive
 		u += "?recursive=true"
 	}
 	var out []Entry
-	for range maxTreePages {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	for range MaxTreePages {
+		page, next, err := c.treePage(ctx, repo, u, c.maxEntries-len(out))
 		if err != nil {
-			return nil, fmt.Errorf("hub: %w", err)
-		}
-		c.setHeaders(req, true)
-		resp, err := c.http.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("hub: listing %s: %w", repo, err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			resp.Body.Close()
-			return nil, httpError(resp)
-		}
-		var page []Entry
-		err = json.NewDecoder(resp.Body).Decode(&page)
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("hub: listing %s: bad JSON: %w", repo, err)
+			return nil, err
 		}
 		out = append(out, page...)
-		next := nextLink(resp.Header.Get("Link"))
 		if next == "" {
 			return out, nil
 		}
-		nu, err := resp.Request.URL.Parse(next)
-		if err != nil {
-			return nil, fmt.Errorf("hub: listing %s: bad Link header: %w", repo, err)
-		}
-		u = nu.String()
+		u = next
 	}
-	return nil, fmt.Errorf("hub: listing %s: more than %d pages", repo, maxTreePages)
+	return nil, fmt.Errorf("hub: listing %s: %w: more than %d pages", repo, ErrLimit, MaxTreePages)
+}
+
+// treePage GETs one page of a listing: at most MaxTreePageBytes of JSON
+// and room entries. The token is sent to the endpoint's origin only: a
+// Link to another origin is followed without it.
+func (c *Client) treePage(ctx context.Context, repo Repo, u string, room int) ([]Entry, string, error) {
+	resp, err := c.do(ctx, c.http, true, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err == nil {
+			c.setHeaders(req, sameOrigin(c.cfg.Endpoint, u))
+		}
+		return req, err
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("hub: listing %s: %w", repo, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", httpError(resp)
+	}
+	page, err := parseTreePage(io.LimitReader(resp.Body, MaxTreePageBytes+1), room, c.maxEntries)
+	if err != nil {
+		return nil, "", fmt.Errorf("hub: listing %s: %w", repo, err)
+	}
+	next := nextLink(resp.Header.Get("Link"))
+	if next == "" {
+		return page, "", nil
+	}
+	nu, err := resp.Request.URL.Parse(next)
+	if err != nil || (nu.Scheme != "http" && nu.Scheme != "https") {
+		return nil, "", fmt.Errorf("hub: listing %s: bad Link header %q", repo, redact(next))
+	}
+	return page, nu.String(), nil
+}
+
+// parseTreePage decodes a JSON array of entries from r (already limited to
+// MaxTreePageBytes+1 bytes), one entry at a time, refusing more than room
+// entries or a page longer than MaxTreePageBytes.
+func parseTreePage(r io.Reader, room, maxEntries int) ([]Entry, error) {
+	cr := &countingReader{r: r}
+	dec := json.NewDecoder(cr)
+	tooBig := func(err error) error {
+		if cr.n > MaxTreePageBytes {
+			return fmt.Errorf("%w: a page of more than %d bytes", ErrLimit, MaxTreePageBytes)
+		}
+		return fmt.Errorf("bad JSON: %w", err)
+	}
+	if t, err := dec.Token(); err != nil {
+		return nil, tooBig(err)
+	} else if t != json.Delim('[') {
+		return nil, fmt.Errorf("bad JSON: want an array of entries, got %v", t)
+	}
+	var page []Entry
+	for dec.More() {
+		if len(page) >= room {
+			return nil, fmt.Errorf("%w: more than %d entries", ErrLimit, maxEntries)
+		}
+		var e Entry
+		if err := dec.Decode(&e); err != nil {
+			return nil, tooBig(err)
+		}
+		page = append(page, e)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, tooBig(err)
+	}
+	return page, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 var linkNextRe = regexp.MustCompile(`<([^>]*)>\s*;\s*rel="?next"?`)
@@ -132,19 +188,39 @@ func (c *Client) listCached(repo Repo, dir string, recursive bool) ([]Entry, err
 // Snapshot makes the listed files of one revision available in the cache
 // and returns their common snapshot folder (snapshots/<commit>). All files
 // come from one commit: the one refs/<revision> names in the cache, else
-// the one the first download resolves. Files in optional may be absent from the repo (ErrEntryNotFound
-// is ignored for them); any other error stops.
+// the one the first download resolves. Files in optional may be absent
+// from the repo (ErrEntryNotFound is ignored for them); any other error
+// stops. When a required file is recorded missing at the cached commit of
+// a branch or tag and the client is online, the revision is resolved again
+// (a HEAD request): if it moved to a commit that has the file, the whole
+// snapshot is taken from that commit.
 func (c *Client) Snapshot(ctx context.Context, repo Repo, required, optional []string) (string, error) {
 	repo = repo.norm()
+	// Pin to the commit the cache already knows, so files downloaded now
+	// join the snapshot Python or an earlier run started (cache-first, see
+	// the package doc); otherwise the first HEAD answer pins it.
+	commit := c.ResolveCachedRevision(repo)
+	dir, missing, err := c.snapshotAt(ctx, repo, commit, required, optional)
+	if missing == "" || commit == "" || IsCommitHash(repo.Revision) || c.cfg.Offline {
+		return dir, err
+	}
+	if _, derr := c.Download(ctx, repo, missing); derr != nil {
+		return "", derr
+	}
+	if moved := c.ResolveCachedRevision(repo); moved != commit {
+		dir, _, err = c.snapshotAt(ctx, repo, moved, required, optional)
+	}
+	return dir, err
+}
+
+// snapshotAt is Snapshot pinned to commit ("" for the first answer's).
+// missing names a required file recorded missing at the commit.
+func (c *Client) snapshotAt(ctx context.Context, repo Repo, commit string, required, optional []string) (dir, missing string, err error) {
 	files := append(append([]string(nil), required...), optional...)
 	isOptional := make(map[string]bool, len(optional))
 	for _, f := range optional {
 		isOptional[f] = true
 	}
-	// Pin to the commit the cache already knows, so files downloaded now
-	// join the snapshot Python or an earlier run started (cache-first, see
-	// the package doc); otherwise the first HEAD answer pins it.
-	commit := c.ResolveCachedRevision(repo)
 	for _, f := range files {
 		r := repo
 		if commit != "" {
@@ -157,7 +233,10 @@ func (c *Client) Snapshot(ctx context.Context, repo Repo, required, optional []s
 			if isOptional[f] && (errors.Is(err, ErrEntryNotFound) || errors.Is(err, ErrOffline)) {
 				continue
 			}
-			return "", err
+			if errors.Is(err, ErrEntryNotFound) {
+				missing = f
+			}
+			return "", missing, err
 		}
 		if commit == "" {
 			rel := filepath.FromSlash(f)
@@ -166,7 +245,7 @@ func (c *Client) Snapshot(ctx context.Context, repo Repo, required, optional []s
 		}
 	}
 	if commit == "" {
-		return "", fmt.Errorf("hub: %s: none of the files %v exist", repo, files)
+		return "", "", fmt.Errorf("hub: %s: none of the files %v exist", repo, files)
 	}
-	return filepath.Join(c.StorageDir(repo), "snapshots", commit), nil
+	return filepath.Join(c.StorageDir(repo), "snapshots", commit), "", nil
 }

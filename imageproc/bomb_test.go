@@ -217,7 +217,9 @@ func TestMakeTapsWindowMatchesFull(t *testing.T) {
 // full loop would run for hours).
 func TestMakeTapsPillowWindowOnly(t *testing.T) {
 	done := make(chan *taps, 1)
-	go func() { done <- makeTaps(1_000_000, 1_000_000_000_000, 500_000_000_000, 500_000_000_224, weightsPillow) }()
+	go func() {
+		done <- makeTaps(1_000_000, 1_000_000_000_000, 500_000_000_000, 500_000_000_224, weightsPillow)
+	}()
 	select {
 	case tp := <-done:
 		if len(tp.start) != 224 || tp.prec != 22 {

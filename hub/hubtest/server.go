@@ -38,6 +38,11 @@ type Server struct {
 	Token string
 	// PageSize bounds tree API pages (default 1000, like the Hub).
 	PageSize int
+	// Intercept, when set, sees every request to the Hub host first (after
+	// it is recorded); returning true means it answered, and the fake Hub
+	// does nothing more. Tests use it to play a misbehaving server: stalls,
+	// endless bodies, cross-origin redirects and links, 429/503 answers.
+	Intercept func(w http.ResponseWriter, r *http.Request) bool
 
 	mu       sync.Mutex
 	repos    map[string]*repo // "models/org/name", "datasets/org/name"
@@ -151,6 +156,9 @@ func hubError(w http.ResponseWriter, status int, code, msg string) {
 
 func (s *Server) serveHub(w http.ResponseWriter, r *http.Request) {
 	s.record(r, "hub")
+	if s.Intercept != nil && s.Intercept(w, r) {
+		return
+	}
 	if s.Token != "" {
 		switch auth := r.Header.Get("Authorization"); {
 		case auth == "":

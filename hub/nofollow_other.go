@@ -1,0 +1,6 @@
+//go:build !unix
+
+package hub
+
+// oNoFollow is unavailable: openNoFollow checks with Lstat instead.
+const oNoFollow = 0
