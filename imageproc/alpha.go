@@ -3,6 +3,8 @@ package imageproc
 import (
 	"image"
 	"image/color"
+
+	"github.com/goclip/goclip/imageproc/internal/jpeg"
 )
 
 // Transparency, as transformers' convert_to_rgb (image_transforms.py)
@@ -164,10 +166,10 @@ func alphaSource(img image.Image, base rowSource, bg [3]uint8) rowSource {
 		}
 	case *image.Paletted:
 		return palettedAlpha(m, s)
-	case *image.Gray, *image.Gray16, *image.CMYK, *image.YCbCr, *RGB:
+	case *image.Gray, *image.Gray16, *image.CMYK, *image.YCbCr, *RGB, *jpeg.YCCK:
 		return nil
 	default:
-		if _, ok := img.ColorModel().(color.Palette); ok {
+		if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 			return nil
 		}
 		s.fill = func(y int, buf []uint8) ([]uint8, []uint8, int) {

@@ -3,6 +3,8 @@ package imageproc
 import (
 	"image"
 	"image/color"
+
+	"github.com/goclip/goclip/imageproc/internal/jpeg"
 )
 
 // RGB is an in-memory image of 8-bit red, green and blue samples, three
@@ -153,6 +155,10 @@ func sourceOf(img image.Image) rowSource {
 		}}
 	case *image.CMYK:
 		return &funcSource{w, h, func(y int, buf []uint8) { cmykRow(buf, m.Pix[y*m.Stride:], w) }}
+	case *jpeg.YCCK:
+		if s := newJPEGSource(m.YCbCr); s != nil {
+			return &ycckSource{s, m}
+		}
 	}
 	return &funcSource{w, h, func(y int, buf []uint8) {
 		for x := 0; x < w; x++ {
@@ -210,6 +216,30 @@ func cmykRow(dst, src []uint8, w int) {
 			dst[3*x+c] = clamp8(v)
 		}
 	}
+}
+
+// ycckSource converts a YCbCrK JPEG as libjpeg-turbo and Pillow do:
+// ycck_cmyk_convert gives C = 255 - R (R from the same upsampling and
+// ycc_rgb_convert as a YCbCr JPEG, likewise M, Y) and K as stored; Pillow
+// reads Adobe CMYK inverted ("CMYK;I"), so its cmyk2rgb sees R, G, B and
+// 255 - K: X = K - round(K*R/255), with MULDIV255's rounding.
+type ycckSource struct {
+	*ycbcrPlanes
+	m *jpeg.YCCK
+}
+
+func (s *ycckSource) row(y, x0, x1 int, buf []uint8) []uint8 {
+	rgb := s.ycbcrPlanes.row(y, x0, x1, buf)
+	k := s.m.K[y*s.m.KStride:]
+	for x := x0; x < x1; x++ {
+		nk := int(k[x])
+		p := rgb[3*(x-x0) : 3*(x-x0)+3]
+		for c := range p {
+			t := int(p[c])*nk + 128
+			p[c] = clamp8(nk - ((t>>8)+t)>>8)
+		}
+	}
+	return rgb
 }
 
 func clamp8(v int) uint8 {

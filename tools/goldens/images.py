@@ -230,6 +230,8 @@ def make_extra():
     for pol in ("black", "white"):
         magick("/tmp/goclip-photo.png", "-monochrome", "-compress", "Group4", "-define",
                f"quantum:polarity=min-is-{pol}", out(f"tiff_g4_{pol}iszero.tiff"))
+    # YCCK JPEG (Adobe transform 2): what ImageMagick writes for -colorspace CMYK.
+    magick("/tmp/goclip-photo.png", "-colorspace", "CMYK", "-quality", "85", out("ycck.jpg"))
     # Files Pillow opens and goclip refuses, each with an error naming the feature
     # (testdata/refused; imageproc's TestRefusedFeatures).
     ref = os.path.join(ROOT, "testdata", "refused")

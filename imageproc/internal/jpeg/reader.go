@@ -676,6 +676,26 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 	return nil, FormatError("missing SOS marker")
 }
 
+// YCCK is a YCbCrK image (Adobe transform 2) before colour conversion: the
+// Y, Cb, Cr planes as decoded and K at full resolution, as stored (Adobe
+// inverted). Its At method is only approximate (Go's YCbCr conversion);
+// callers convert the planes themselves.
+type YCCK struct {
+	*image.YCbCr
+	K       []byte
+	KStride int
+}
+
+// ColorModel is CMYK.
+func (m *YCCK) ColorModel() color.Model { return color.CMYKModel }
+
+// At converts one pixel with Go's YCbCr conversion (approximate).
+func (m *YCCK) At(x, y int) color.Color {
+	r, g, b, _ := m.YCbCr.At(x, y).RGBA()
+	k := m.K[(y-m.Rect.Min.Y)*m.KStride+(x-m.Rect.Min.X)]
+	return color.CMYK{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), 255 - k}
+}
+
 // applyBlack combines d.img3 and d.blackPix into a CMYK image. The formula
 // used depends on whether the JPEG image is stored as CMYK or YCbCrK,
 // indicated by the APP14 (Adobe) metadata.
@@ -693,23 +713,13 @@ func (d *decoder) applyBlack() (image.Image, error) {
 	// https://www.sno.phy.queensu.ca/~phil/exiftool/TagNames/JPEG.html#Adobe
 	// we assume that it is YCbCrK. This matches libjpeg's jdapimin.c.
 	if d.adobeTransform != adobeTransformUnknown {
-		// Convert the YCbCr part of the YCbCrK to RGB, invert the RGB to get
-		// CMY, and patch in the original K. The RGB to CMY inversion cancels
-		// out the 'Adobe inversion' described in the applyBlack doc comment
-		// above, so in practice, only the fourth channel (black) is inverted.
-		bounds := d.img3.Bounds()
-		img := image.NewRGBA(bounds)
-		drawYCbCr(img, d.img3)
-		for iBase, y := 0, bounds.Min.Y; y < bounds.Max.Y; iBase, y = iBase+img.Stride, y+1 {
-			for i, x := iBase+3, bounds.Min.X; x < bounds.Max.X; i, x = i+4, x+1 {
-				img.Pix[i] = 255 - d.blackPix[(y-bounds.Min.Y)*d.blackStride+(x-bounds.Min.X)]
-			}
+		// YCbCrK: the caller converts the YCbCr part as libjpeg does
+		// (ycck_cmyk_convert is 255 minus ycc_rgb_convert, after the same
+		// upsampling) and patches in K.
+		if d.comp[3].h != d.comp[0].h || d.comp[3].v != d.comp[0].v {
+			return nil, UnsupportedError("YCCK with a subsampled K component")
 		}
-		return &image.CMYK{
-			Pix:    img.Pix,
-			Stride: img.Stride,
-			Rect:   img.Rect,
-		}, nil
+		return &YCCK{YCbCr: d.img3, K: d.blackPix, KStride: d.blackStride}, nil
 	}
 
 	// The first three channels (cyan, magenta, yellow) of the CMYK
