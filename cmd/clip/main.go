@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"classify":   {"zero-shot classification of images", runClassify},
 		"eval":       {"zero-shot accuracy on a WebDataset or image-folder dataset", runEval},
 		"index":      {"build, search and export an on-disk image index", runIndex},
+		"serve":      {"HTTP embedding, classification and search service", runServe},
 	}
 }
 
