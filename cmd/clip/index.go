@@ -85,10 +85,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("index build: %w", err)
 	}
 	defer m.Close()
-	emb, err := newImageEmbedder(m, dir)
-	if err != nil {
-		return fmt.Errorf("index build: %w", err)
-	}
+	emb := newImageEmbedder(m)
 	items, roots, err := indexSources(ctx, srcs, stderr)
 	if err != nil {
 		return fmt.Errorf("index build: %w", err)
@@ -133,16 +130,7 @@ type imageEmbedder struct {
 	proc *imageproc.Processor
 }
 
-func newImageEmbedder(m *clip.Model, dir string) (*imageEmbedder, error) {
-	proc, err := imageproc.LoadProcessor(dir)
-	if err != nil {
-		return nil, err
-	}
-	if proc.Size() != m.ImageSize() {
-		return nil, fmt.Errorf("preprocessor crops to %d px but the model takes %d px", proc.Size(), m.ImageSize())
-	}
-	return &imageEmbedder{m, proc}, nil
-}
+func newImageEmbedder(m *clip.Model) *imageEmbedder { return &imageEmbedder{m, m.Processor()} }
 
 func (e *imageEmbedder) Dim() int { return e.m.EmbedDim() }
 
@@ -321,7 +309,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *model == "" {
 		*model = ix.Manifest().Model
 	}
-	m, dir, err := loadModel(ctx, *model, stderr)
+	m, _, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return fmt.Errorf("index search: %w", err)
 	}
@@ -331,10 +319,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	var q [][]float32
 	if *img != "" {
-		emb, err := newImageEmbedder(m, dir)
-		if err != nil {
-			return fmt.Errorf("index search: %w", err)
-		}
+		emb := newImageEmbedder(m)
 		data, err := os.ReadFile(*img)
 		if err != nil {
 			return fmt.Errorf("index search: %w", err)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/cmd/clip/internal/serve"
-	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/index"
 )
 
@@ -46,22 +45,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*apiKey = os.Getenv(apiKeyEnv)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	m, dir, err := loadModel(ctx, *model, stderr)
+	m, _, err := loadModel(ctx, *model, stderr)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer m.Close()
-	proc, err := imageproc.LoadProcessor(dir)
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	var ix *index.Index
 	if *ixDir != "" {
 		if ix, err = index.Open(*ixDir); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	srv, err := serve.New(serve.Config{Model: m, ModelName: *model, Processor: proc, Index: ix,
+	srv, err := serve.New(serve.Config{Model: m, ModelName: *model, Index: ix,
 		MaxBatch: *maxBatch, MaxWait: *maxWait, QueueSize: *queue, MaxInputs: *maxInputs, MaxBodyBytes: *maxBody,
 		Timeout: *timeout, APIKey: *apiKey, AllowHosts: allow, Logger: log})
 	if err != nil {

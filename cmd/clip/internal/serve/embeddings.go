@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -96,7 +97,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	normalizeRows(vecs)
+	clip.Normalize(vecs)
 	resp := embeddingResponse{Object: "list", Model: s.cfg.ModelName, Usage: usage{tokens, tokens}}
 	for i, v := range vecs {
 		d := embeddingData{Object: "embedding", Index: i, Embedding: v}
@@ -192,7 +193,7 @@ func (s *Server) pixels(ctx context.Context, data []byte) ([]float32, error) {
 		return nil, ctx.Err()
 	}
 	defer func() { <-s.decode }()
-	p := s.cfg.Processor.WithDecodeOptions(&imageproc.DecodeOptions{MaxBytes: maxImageBytes, MaxPixels: maxImagePixels})
+	p := s.cfg.Model.Processor().WithDecodeOptions(&imageproc.DecodeOptions{MaxBytes: maxImageBytes, MaxPixels: maxImagePixels})
 	px, err := p.Reader(bytes.NewReader(data))
 	if err != nil {
 		return nil, &requestError{http.StatusBadRequest, "invalid_image", err.Error()}
@@ -267,23 +268,4 @@ func (s *Server) fetchURL(ctx context.Context, u string) ([]byte, error) {
 		return nil, &requestError{http.StatusRequestEntityTooLarge, "image_too_large", fmt.Sprintf("image over %d bytes", maxImageBytes)}
 	}
 	return b, nil
-}
-
-// normalizeRows scales every row to unit L2 norm in place (float64 sum, as
-// numpy's norm of a float32 row is computed in pairwise float32; the
-// difference is below float32 rounding of the result).
-func normalizeRows(v [][]float32) {
-	for _, r := range v {
-		var ss float64
-		for _, x := range r {
-			ss += float64(x) * float64(x)
-		}
-		if ss == 0 {
-			continue
-		}
-		inv := 1 / math.Sqrt(ss)
-		for i := range r {
-			r[i] = float32(float64(r[i]) * inv)
-		}
-	}
 }

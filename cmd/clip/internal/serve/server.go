@@ -18,17 +18,15 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/index"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Server. Zero values mean the defaults noted.
 type Config struct {
-	Model     *clip.Model          // required
-	ModelName string               // the id clients send as "model"; required
-	Processor *imageproc.Processor // the model's image preprocessing; required
-	Index     *index.Index         // optional: enables /v1/search and thumbnails
+	Model     *clip.Model  // required
+	ModelName string       // the id clients send as "model"; required
+	Index     *index.Index // optional: enables /v1/search and thumbnails
 
 	MaxBatch     int                  // inputs per model call; default 32
 	MaxWait      time.Duration        // longest a batch waits to fill; default 10 ms
@@ -58,8 +56,8 @@ type Server struct {
 
 // New starts the batchers and returns the server.
 func New(cfg Config) (*Server, error) {
-	if cfg.Model == nil || cfg.Processor == nil || cfg.ModelName == "" {
-		return nil, errors.New("serve: Model, Processor and ModelName are required")
+	if cfg.Model == nil || cfg.ModelName == "" {
+		return nil, errors.New("serve: Model and ModelName are required")
 	}
 	if cfg.Index != nil && cfg.Index.Dim() != cfg.Model.EmbedDim() {
 		return nil, fmt.Errorf("serve: the index holds %d-d embeddings, the model makes %d-d", cfg.Index.Dim(), cfg.Model.EmbedDim())
@@ -109,7 +107,7 @@ func (s *Server) embedPixels(ctx context.Context, px [][]float32) ([][]float32, 
 	for _, p := range px {
 		flat = append(flat, p...)
 	}
-	return s.cfg.Model.EmbedPixels(ctx, flat, len(px))
+	return s.cfg.Model.EmbedPixels(ctx, flat)
 }
 
 func (s *Server) routes() {

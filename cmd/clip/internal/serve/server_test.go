@@ -65,7 +65,7 @@ func (e pixelEmbedder) EmbedEncoded(ctx context.Context, imgs [][]byte) ([][]flo
 		if err != nil {
 			return nil, nil, err
 		}
-		v, err := e.m.EmbedPixels(ctx, px, 1)
+		v, err := e.m.EmbedPixels(ctx, px)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -86,9 +86,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.model.Close() })
-	if f.proc, err = imageproc.LoadProcessor(mdir); err != nil {
-		t.Fatal(err)
-	}
+	f.proc = f.model.Processor()
 	root := filepath.Join(f.dir, "photos")
 	os.MkdirAll(root, 0o755)
 	for k := range 4 {
@@ -104,7 +102,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Model: f.model, ModelName: "tiny", Processor: f.proc, Index: ix,
+	cfg := Config{Model: f.model, ModelName: "tiny", Index: ix,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if edit != nil {
 		edit(&cfg)
@@ -215,7 +213,7 @@ func TestEmbeddingsMatchLibrary(t *testing.T) {
 	}
 	for i, p := range f.images {
 		px, _ := f.proc.File(p)
-		w, _ := f.model.EmbedPixels(context.Background(), px, 1)
+		w, _ := f.model.EmbedPixels(context.Background(), px)
 		if c := cosine(r.vec(t, i), w[0]); c < 0.99999 {
 			t.Fatalf("image %d: cosine %v", i, c)
 		}
@@ -342,7 +340,7 @@ func TestSearchClassifyThumbnails(t *testing.T) {
 	}
 	zs, _ := clip.NewClassifier(context.Background(), f.model, labels, &clip.ClassifierOptions{Templates: []string{"a photo of a {}."}})
 	px, _ := f.proc.File(f.images[2])
-	iv, _ := f.model.EmbedPixels(context.Background(), px, 1)
+	iv, _ := f.model.EmbedPixels(context.Background(), px)
 	want, _ := zs.Classify(iv, 0)
 	var sum float32
 	for i, p := range cl.Data[0].Labels {
@@ -397,4 +395,3 @@ func TestThumbnailOutsideRoots(t *testing.T) {
 }
 
 func url0(p string) string { return strings.ReplaceAll(p, "/", "%2f") }
-
