@@ -175,35 +175,39 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 	if x0 >= x1 || y0 >= y1 {
 		return out
 	}
-	nx := x1 - x0
 	workers = max(1, workers)
-
-	// Vertical taps decide which input rows the horizontal pass needs.
-	var vt *taps
+	// Vertical taps decide which input rows the horizontal pass needs, the
+	// horizontal ones which input columns.
+	var vt, ht *taps
 	r0, r1 := y0, y1
 	if rh != sh {
 		vt = makeTaps(sh, rh, y0, y1, mode)
-		r0, r1 = sh, 0
-		for i, s := range vt.start {
-			r0, r1 = min(r0, s), max(r1, s+vt.size[i])
-		}
+		r0, r1 = vt.span(sh)
 	}
-	var ht *taps
+	c0, c1 := x0, x1
 	if rw != sw {
 		ht = makeTaps(sw, rw, x0, x1, mode)
+		c0, c1 = ht.span(sw)
 	}
+	tmp := horizontalPass(src, ht, r0, r1, c0, c1, x1-x0, workers)
+	verticalPass(out, tmp, vt, r0, y0, y1, x0-ox, y0-oy, cw, x1-x0, workers)
+	return out
+}
 
-	// Input columns the horizontal pass reads.
-	c0, c1 := x0, x1
-	if ht != nil {
-		c0, c1 = sw, 0
-		for i, s := range ht.start {
-			c0, c1 = min(c0, s), max(c1, s+ht.size[i])
-		}
+// span is the range of input indices the taps read.
+func (t *taps) span(n int) (lo, hi int) {
+	lo, hi = n, 0
+	for i, s := range t.start {
+		lo, hi = min(lo, s), max(hi, s+t.size[i])
 	}
+	return lo, hi
+}
 
-	// Horizontal pass into tmp: rows r0..r1-1, columns x0..x1-1, two rows
-	// at a time.
+// horizontalPass resamples input rows r0..r1-1 (columns c0..c1-1 read)
+// to nx output columns with ht (nil: copy), two rows at a time, into a
+// [r1-r0, nx, 3] buffer.
+func horizontalPass(src rowSource, ht *taps, r0, r1, c0, c1, nx, workers int) []uint8 {
+	sw, _ := src.size()
 	tmp := make([]uint8, 3*nx*(r1-r0))
 	parallel((r1-r0+1)/2, workers, func(a, b int) {
 		bufA, bufB := make([]uint8, 5*sw+2), make([]uint8, 5*sw+2)
@@ -229,12 +233,17 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 			horizontal2(dstA, dstB, rowA, rowB, ht, c0, pk)
 		}
 	})
+	return tmp
+}
 
-	// Vertical pass into the window.
+// verticalPass resamples tmp (input rows from r0) with vt (nil: copy) to
+// output rows y0..y1-1, written to out [ch, cw, 3] at column dx and row
+// dy + (i - y0).
+func verticalPass(out, tmp []uint8, vt *taps, r0, y0, y1, dx, dy, cw, nx, workers int) {
 	parallel(y1-y0, workers, func(a, b int) {
 		acc := make([]int32, 3*nx)
 		for i := a; i < b; i++ {
-			dst := out[3*(cw*(y0+i-oy)+x0-ox):][:3*nx]
+			dst := out[3*(cw*(dy+i)+dx):][:3*nx]
 			if vt == nil {
 				copy(dst, tmp[3*nx*(y0+i-r0):][:3*nx])
 				continue
@@ -256,7 +265,6 @@ func resizeCrop(src rowSource, rw, rh, ox, oy, cw, ch int, mode weightMode, work
 			}
 		}
 	})
-	return out
 }
 
 // horizontal2 resamples two RGB rows (columns c0.. of the input) with
