@@ -64,8 +64,24 @@ type LoadOptions struct {
 	// need less scratch memory. 0 means 32. Large vision towers use fewer
 	// images per pass, to keep about 2,048 tokens.
 	BatchSize int
-	// Precision is F32 (the default, "" means F32).
+	// Precision is the number format of the encoder layers' weights: F32
+	// (the default; "" means F32), BF16 or Int8 (see tensor.Precision).
+	// Embeddings, layer norms, attention, activations, residuals and the
+	// projections stay float32 in every format.
 	Precision Precision
+}
+
+// linearOptions maps p to the tensor package's weight format.
+func (p Precision) linearOptions() (tensor.LinearOptions, error) {
+	switch p {
+	case "", F32:
+		return tensor.LinearOptions{}, nil
+	case BF16:
+		return tensor.LinearOptions{Precision: tensor.BF16}, nil
+	case Int8:
+		return tensor.LinearOptions{Precision: tensor.Int8}, nil
+	}
+	return tensor.LinearOptions{}, fmt.Errorf("clip: precision %q is unknown (want %q, %q or %q)", string(p), F32, BF16, Int8)
 }
 
 // chunkTokens caps the tokens of one vision pass: activations take about
@@ -90,8 +106,8 @@ func Load(dir string, opts *LoadOptions) (*Model, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.Precision != "" && o.Precision != F32 {
-		return nil, fmt.Errorf("clip: precision %q is not supported yet (want %q)", o.Precision, F32)
+	if _, err := o.Precision.linearOptions(); err != nil {
+		return nil, err
 	}
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
@@ -141,12 +157,16 @@ func newModel(cfg Config, st tensor.Store, o *LoadOptions) (*Model, error) {
 	if o.Threads < 0 || o.BatchSize < 0 {
 		return nil, fmt.Errorf("clip: LoadOptions: Threads %d and BatchSize %d must not be negative", o.Threads, o.BatchSize)
 	}
+	lin, err := o.Precision.linearOptions()
+	if err != nil {
+		return nil, err
+	}
+	cfg.VisionConfig.Weights, cfg.TextConfig.Weights = lin, lin
 	m := &Model{cfg: cfg, wk: tensor.NewWorkers(o.Threads), batch: o.BatchSize}
 	if m.batch == 0 {
 		m.batch = defaultBatch
 	}
 	m.idle.L = &m.mu
-	var err error
 	if m.vision, err = vit.New(cfg.VisionConfig, st, "vision_model.", m.wk); err != nil {
 		return nil, err
 	}

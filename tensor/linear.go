@@ -16,9 +16,27 @@ const (
 // It is immutable after NewLinear and safe for concurrent use.
 type Linear struct {
 	In, Out int
-	s       isa       // kernel set the weights are packed for
-	packed  []float32 // W [Out,In] packed into panels of nr output columns
-	b       []float32 // [Out] padded to whole panels, or nil
+	s       isa          // kernel set the weights are packed for
+	packed  []float32    // W [Out,In] packed into panels of nr output columns
+	b       []float32    // [Out] padded to whole panels, or nil
+	lp      *lowpWeights // the weights in BF16 or Int8 instead, or nil
+}
+
+// LinearOptions select the number format of a Linear's weights; nil or
+// the zero value means float32.
+type LinearOptions struct {
+	Precision Precision
+	// QuantBlock (Int8 only) is the number of inputs sharing one
+	// activation scale and zero point: 0 means one per row (the default;
+	// see DefaultQuantBlock), otherwise an even number.
+	QuantBlock int
+	// InputRange (Int8 only, optional) estimates the magnitude of each
+	// input channel, for example |γ|+|β| of the layer norm in front. With
+	// it the product is smoothed as in SmoothQuant (α = ½): input k is
+	// divided, and weight column k multiplied, by s_k = √(range_k / max_n
+	// |W[n,k]|) before quantisation, which moves part of an outlier
+	// channel's range into the weights. The product is still x·Wᵀ.
+	InputRange []float32
 }
 
 // NewLinear packs weights w [out,in] (PyTorch layout) and optional bias b
@@ -37,6 +55,13 @@ func NewLinear(wk *Workers, w, b []float32, out, in int) (*Linear, error) {
 // into one fused Linear without an intermediate copy): ws[i] is [out_i,
 // in] with Σ out_i = out, and bs is nil or holds the matching biases.
 func NewLinearStacked(wk *Workers, ws, bs [][]float32, out, in int) (*Linear, error) {
+	return NewLinearOpts(wk, ws, bs, out, in, nil)
+}
+
+// NewLinearOpts is NewLinearStacked with the weights converted to the
+// number format of opts (nil: float32). The conversion and packing happen
+// here, once; ws and bs are not retained.
+func NewLinearOpts(wk *Workers, ws, bs [][]float32, out, in int, opts *LinearOptions) (*Linear, error) {
 	if out <= 0 || in <= 0 {
 		return nil, fmt.Errorf("tensor: linear shape [%d,%d] must be positive", out, in)
 	}
@@ -59,6 +84,13 @@ func NewLinearStacked(wk *Workers, ws, bs [][]float32, out, in int) (*Linear, er
 				return nil, fmt.Errorf("tensor: linear bias has %d values, want %d", len(b), len(ws[i])/in)
 			}
 		}
+	}
+	if opts != nil && opts.Precision != F32 {
+		lp, err := newLowp(wk, opts.Precision, ws, bs, out, in, opts.QuantBlock, opts.InputRange)
+		if err != nil {
+			return nil, err
+		}
+		return &Linear{In: in, Out: out, s: lp.s, lp: lp}, nil
 	}
 	l := &Linear{In: in, Out: out, s: simd}
 	l.packed = make([]float32, packedLen(l.s, out, in))
@@ -107,12 +139,32 @@ func packRows(s isa, dst []float32, ws [][]float32, r0, r1, k int) {
 	}
 }
 
+// Precision is the number format the weights are held in.
+func (l *Linear) Precision() Precision {
+	if l.lp != nil {
+		return l.lp.prec
+	}
+	return F32
+}
+
+// WeightBytes is the memory of the packed weights and bias.
+func (l *Linear) WeightBytes() int {
+	if l.lp != nil {
+		return l.lp.bytes() + 4*len(l.lp.bias)
+	}
+	return 4 * (len(l.packed) + len(l.b))
+}
+
 // Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b), with bias and
 // activation applied to each register tile as it is finished. It computes
 // on up to wk.N() goroutines and allocates nothing in steady state. dst
 // must not overlap x.
 func (l *Linear) Forward(wk *Workers, dst, x []float32, rows int, act Activation) {
 	if rows == 0 {
+		return
+	}
+	if l.lp != nil {
+		l.lp.forward(wk, dst, x, rows, act, false)
 		return
 	}
 	_ = dst[rows*l.Out-1]
@@ -126,6 +178,10 @@ func (l *Linear) Forward(wk *Workers, dst, x []float32, rows int, act Activation
 // read, accumulated and written once). dst must not overlap x.
 func (l *Linear) ForwardAdd(wk *Workers, dst, x []float32, rows int) {
 	if rows == 0 {
+		return
+	}
+	if l.lp != nil {
+		l.lp.forward(wk, dst, x, rows, ActNone, true)
 		return
 	}
 	_ = dst[rows*l.Out-1]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/goclip/goclip/internal/encoder"
+	"github.com/goclip/goclip/tensor"
 )
 
 // Config is CLIPTextConfig with its HF JSON field names.
@@ -40,6 +41,9 @@ type Config struct {
 	// attention mask, pooling at the last position, a Linear head. It is
 	// set by the model loader from model_type, not read from the JSON.
 	SigLIP bool `json:"-"`
+	// Weights is the number format the encoder's linear layers are packed
+	// in at load (not part of config.json; zero value: float32).
+	Weights tensor.LinearOptions `json:"-"`
 }
 
 // DefaultConfig returns transformers' CLIPTextConfig defaults, which fill
@@ -109,6 +113,7 @@ func (c *Config) encoderConfig() (encoder.Config, error) {
 		Intermediate: c.IntermediateSize,
 		Layers:       c.NumHiddenLayers,
 		Eps:          float32(c.LayerNormEps),
+		Linear:       c.Weights,
 		Causal:       !c.SigLIP,
 	}.WithAct(c.HiddenAct)
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 
 	"github.com/goclip/goclip/internal/encoder"
+	"github.com/goclip/goclip/tensor"
 )
 
 // Config is CLIPVisionConfig with its HF JSON field names.
@@ -35,6 +36,9 @@ type Config struct {
 	// SigLIP selects SiglipVisionTransformer. It is set by the model
 	// loader from model_type, not read from the tower's JSON.
 	SigLIP bool `json:"-"`
+	// Weights is the number format the encoder's linear layers are packed
+	// in at load (not part of config.json; zero value: float32).
+	Weights tensor.LinearOptions `json:"-"`
 }
 
 // DefaultConfig returns transformers' CLIPVisionConfig defaults (ViT-B/32),
@@ -103,5 +107,6 @@ func (c *Config) encoderConfig() (encoder.Config, error) {
 		Intermediate: c.IntermediateSize,
 		Layers:       c.NumHiddenLayers,
 		Eps:          float32(c.LayerNormEps),
+		Linear:       c.Weights,
 	}.WithAct(c.HiddenAct)
 }

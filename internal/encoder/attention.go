@@ -15,7 +15,7 @@ type Attention struct {
 
 // loadAttention reads prefix+"q_proj.weight" etc. and packs Q, K and V
 // into one fused Linear (owned by the Attention; the Store is not written).
-func loadAttention(st tensor.Store, prefix string, c *Config) (*Attention, error) {
+func loadAttention(st tensor.Store, prefix string, c *Config, qkvOpts *tensor.LinearOptions) (*Attention, error) {
 	width := c.Width
 	// Read all three first, so that a config that disagrees with the file
 	// fails on the shape check before anything is allocated.
@@ -29,11 +29,11 @@ func loadAttention(st tensor.Store, prefix string, c *Config) (*Attention, error
 			return nil, err
 		}
 	}
-	qkv, err := tensor.NewLinearStacked(c.Workers, ws[:], bs[:], 3*width, width)
+	qkv, err := tensor.NewLinearOpts(c.Workers, ws[:], bs[:], 3*width, width, qkvOpts)
 	if err != nil {
 		return nil, fmt.Errorf("%sqkv: %w", prefix, err)
 	}
-	out, err := LoadLinear(st, prefix+"out_proj", width, width, c.Workers)
+	out, err := loadLinear(st, prefix+"out_proj", width, width, c.Workers, &c.Linear)
 	if err != nil {
 		return nil, err
 	}
@@ -52,8 +52,13 @@ func (a *Attention) forward(dst, x, qkv, ctxBuf []float32, rows, outRows int, se
 }
 
 // LoadLinear reads prefix.weight [out,in] and prefix.bias [out] and packs
-// them on up to wk.N() goroutines.
+// them (float32) on up to wk.N() goroutines.
 func LoadLinear(st tensor.Store, prefix string, out, in int, wk *tensor.Workers) (*tensor.Linear, error) {
+	return loadLinear(st, prefix, out, in, wk, nil)
+}
+
+// loadLinear is LoadLinear in the number format of opts (nil: float32).
+func loadLinear(st tensor.Store, prefix string, out, in int, wk *tensor.Workers, opts *tensor.LinearOptions) (*tensor.Linear, error) {
 	w, err := Tensor(st, prefix+".weight", out, in)
 	if err != nil {
 		return nil, err
@@ -62,7 +67,7 @@ func LoadLinear(st tensor.Store, prefix string, out, in int, wk *tensor.Workers)
 	if err != nil {
 		return nil, err
 	}
-	l, err := tensor.NewLinear(wk, w, b, out, in)
+	l, err := tensor.NewLinearOpts(wk, [][]float32{w}, [][]float32{b}, out, in, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", prefix, err)
 	}

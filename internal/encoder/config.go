@@ -26,6 +26,10 @@ type Config struct {
 	// Workers is the goroutine budget of the encoder's products and
 	// attention (nil: the calling goroutine only). Not part of the shape.
 	Workers *tensor.Workers
+	// Linear is the number format of the layers' weights (q, k, v, out,
+	// fc1, fc2); the zero value is float32. Layer norms, attention, the
+	// activation and the residual sums are float32 in every format.
+	Linear tensor.LinearOptions
 }
 
 // Bounds on config sizes, far above any published CLIP (ViT-bigG/14:

@@ -23,13 +23,13 @@ func loadLayer(st tensor.Store, prefix string, c *Config) (*Layer, error) {
 	if l.ln1Weight, l.ln1Bias, err = LoadLayerNorm(st, prefix+"layer_norm1", c.Width); err != nil {
 		return nil, err
 	}
-	if l.attn, err = loadAttention(st, prefix+"self_attn.", c); err != nil {
+	if l.attn, err = loadAttention(st, prefix+"self_attn.", c, c.smoothed(l.ln1Weight, l.ln1Bias)); err != nil {
 		return nil, err
 	}
 	if l.ln2Weight, l.ln2Bias, err = LoadLayerNorm(st, prefix+"layer_norm2", c.Width); err != nil {
 		return nil, err
 	}
-	if l.mlp, err = LoadMLP(st, prefix+"mlp.", c); err != nil {
+	if l.mlp, err = loadMLP(st, prefix+"mlp.", c, c.smoothed(l.ln2Weight, l.ln2Bias)); err != nil {
 		return nil, err
 	}
 	return &l, nil
@@ -79,3 +79,21 @@ func LoadLayerNorm(st tensor.Store, prefix string, width int) (gamma, beta []flo
 	}
 	return gamma, beta, nil
 }
+
+// smoothed returns the weight format of a product whose input is the
+// layer norm (weight, bias): for Int8, smoothed by the layer norm's range
+// |weight|+|bias| per channel, which is where real CLIP checkpoints have
+// their outlier channels (see tensor.LinearOptions.InputRange).
+func (c *Config) smoothed(weight, bias []float32) *tensor.LinearOptions {
+	o := c.Linear
+	if o.Precision != tensor.Int8 || o.InputRange != nil {
+		return &o
+	}
+	o.InputRange = make([]float32, len(weight))
+	for i := range weight {
+		o.InputRange[i] = abs32(weight[i]) + abs32(bias[i])
+	}
+	return &o
+}
+
+func abs32(v float32) float32 { return max(v, -v) }

@@ -9,13 +9,19 @@ type MLP struct {
 }
 
 // LoadMLP reads prefix+"fc1" [intermediate, width] and prefix+"fc2"
-// [width, intermediate] (weights and biases).
+// [width, intermediate] (weights and biases), in the format c.Linear.
 func LoadMLP(st tensor.Store, prefix string, c *Config) (*MLP, error) {
-	fc1, err := LoadLinear(st, prefix+"fc1", c.Intermediate, c.Width, c.Workers)
+	return loadMLP(st, prefix, c, &c.Linear)
+}
+
+// loadMLP is LoadMLP with fc1 in the format fc1Opts (smoothed by the layer
+// norm in front).
+func loadMLP(st tensor.Store, prefix string, c *Config, fc1Opts *tensor.LinearOptions) (*MLP, error) {
+	fc1, err := loadLinear(st, prefix+"fc1", c.Intermediate, c.Width, c.Workers, fc1Opts)
 	if err != nil {
 		return nil, err
 	}
-	fc2, err := LoadLinear(st, prefix+"fc2", c.Width, c.Intermediate, c.Workers)
+	fc2, err := loadLinear(st, prefix+"fc2", c.Width, c.Intermediate, c.Workers, &c.Linear)
 	if err != nil {
 		return nil, err
 	}

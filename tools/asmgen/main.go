@@ -6,6 +6,9 @@
 //	cd tools/asmgen && go run . -kernel sgemm -out ../../tensor/sgemm_amd64.s
 //	cd tools/asmgen && go run . -kernel act -out ../../tensor/act_amd64.s
 //	cd tools/asmgen && go run . -kernel peak -out ../../tensor/peak_amd64.s
+//	cd tools/asmgen && go run . -kernel bgemm -out ../../tensor/bgemm_amd64.s
+//	cd tools/asmgen && go run . -kernel qgemm -out ../../tensor/qgemm_amd64.s
+//	cd tools/asmgen && go run . -kernel quant -out ../../tensor/quant_amd64.s
 //
 // Kernels:
 //
@@ -16,6 +19,10 @@
 //     accumulators.
 //   - act: vectorised exp, QuickGELU and exact-erf GELU over n floats
 //     (n a multiple of the vector width), for zmm and ymm.
+//   - bgemm: the AVX2 tile with bf16 weights widened to float32 in registers.
+//   - qgemm: the AVX2 tile for int8 weights and u8 activations (int16
+//     multiplies, exact int32 sums), scaled to float32 in the epilogue.
+//   - quant: min/max and u8 rounding of the int8 products' activations.
 //   - peak: register-only FMA loops for measuring the FMA peak of a core.
 package main
 
@@ -46,8 +53,14 @@ func main() {
 		genAct()
 	case "peak":
 		genPeak()
+	case "bgemm":
+		genBgemm()
+	case "qgemm":
+		genQgemm()
+	case "quant":
+		genQuant()
 	default:
-		log.Fatalf("unknown -kernel %q (want sgemm, act or peak)", *kernel)
+		log.Fatalf("unknown -kernel %q (want sgemm, act, peak, bgemm, qgemm or quant)", *kernel)
 	}
 	Generate()
 }

@@ -1,0 +1,255 @@
+package tensor
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// lowpWeights is a Linear's weight in a reduced precision, packed for the
+// kernels of s in panels of lowpNR output columns.
+type lowpWeights struct {
+	prec    Precision
+	s       isa
+	in, out int
+	panels  int
+	bf      []uint16  // BF16: panels·16·in
+	q       qweights  // Int8
+	bias    []float32 // panels·16, or nil
+}
+
+// lowpOverride, when set, replaces lowpISA() for new weights (tests).
+var lowpOverride = isaUnset
+
+const isaUnset isa = 255
+
+// DefaultQuantBlock is the activation block of Int8 products: one scale
+// and zero point per row and per this many inputs. 0 means one per row.
+const DefaultQuantBlock = 0
+
+// newLowp converts and packs the stacked weight ws [out, in] (and bias
+// parts bs, or nil) to precision p; block is the Int8 activation block (0:
+// per row). The parts are read, not retained.
+func newLowp(wk *Workers, p Precision, ws, bs [][]float32, out, in, block int, inputRange []float32) (*lowpWeights, error) {
+	if p != BF16 && p != Int8 {
+		return nil, fmt.Errorf("tensor: precision %v has no reduced-precision kernels", p)
+	}
+	if block <= 0 || block >= in {
+		block = in
+	} else if block%2 == 1 {
+		return nil, fmt.Errorf("tensor: int8 quantisation block %d must be even", block)
+	}
+	s := lowpISA()
+	if lowpOverride != isaUnset {
+		s = lowpOverride
+	}
+	w := &lowpWeights{prec: p, s: s, in: in, out: out, panels: (out + lowpNR - 1) / lowpNR}
+	cols := w.panels * lowpNR
+	const group = 8 // panels per packing task
+	tasks := (w.panels + group - 1) / group
+	switch p {
+	case BF16:
+		w.bf = make([]uint16, cols*in)
+		wk.Parallel(tasks, func(t int) {
+			p0, p1 := t*group, min(w.panels, (t+1)*group)
+			packBF16(w.bf[p0*lowpNR*in:p1*lowpNR*in], ws, p0*lowpNR, out, in)
+		})
+	case Int8:
+		kp := (in + 1) / 2
+		nb := (in + block - 1) / block
+		w.q = qweights{q: make([]int8, cols*kp*2), scale: make([]float32, cols), block: block, sum: make([]int32, nb*cols)}
+		if inputRange != nil {
+			if len(inputRange) != in {
+				return nil, fmt.Errorf("tensor: input range has %d values for %d inputs", len(inputRange), in)
+			}
+			w.q.smooth, w.q.unsmooth = smoothing(ws, inputRange, in)
+		}
+		wk.Parallel(tasks, func(t int) {
+			p0, p1 := t*group, min(w.panels, (t+1)*group)
+			packInt8(&w.q, p0, p1-p0, ws, out, in)
+		})
+	}
+	if bs != nil {
+		w.bias = make([]float32, cols)
+		off := 0
+		for _, b := range bs {
+			off += copy(w.bias[off:], b)
+		}
+	}
+	return w, nil
+}
+
+// bytes is the memory of the packed weights.
+func (w *lowpWeights) bytes() int {
+	return 2*len(w.bf) + len(w.q.q) + 4*len(w.q.scale) + 4*len(w.q.sum)
+}
+
+// qacts is the quantised input of one Int8 product (pooled).
+type qacts struct {
+	a  []int16
+	sc []float32
+	zp []int32
+}
+
+var qactsPool = sync.Pool{New: func() any { return new(qacts) }}
+
+// lowpCall is one product; pooled so a call allocates nothing.
+type lowpCall struct {
+	wk         *Workers
+	w          *lowpWeights
+	dst, x     []float32
+	rows       int
+	act        Activation
+	accum      bool
+	qa         *qacts
+	nb         int // activation blocks per row (Int8)
+	mBlock     int
+	pBlock     int
+	pBlocks    int
+	quantRows  int // rows per quantisation task
+	quantTasks int
+	r          runner
+	qr         runner
+}
+
+var lowpCalls = sync.Pool{New: func() any {
+	c := new(lowpCall)
+	c.r.init(c.task)
+	c.qr.init(c.quantTask)
+	return c
+}}
+
+// forward computes dst[rows,out] (+)= act(x[rows,in]·Wᵀ + b) on up to
+// wk.N() goroutines.
+func (w *lowpWeights) forward(wk *Workers, dst, x []float32, rows int, act Activation, accum bool) {
+	if rows == 0 {
+		return
+	}
+	_ = dst[rows*w.out-1]
+	_ = x[rows*w.in-1]
+	c := lowpCalls.Get().(*lowpCall)
+	c.wk, c.w, c.dst, c.x, c.rows, c.act, c.accum = wk, w, dst, x, rows, act, accum
+	c.qa = nil
+	if w.prec == Int8 {
+		c.qa = qactsPool.Get().(*qacts)
+		c.nb = (w.in + w.q.block - 1) / w.q.block
+		c.qa.a = grow(c.qa.a, rows*(w.in+1)/2*2)
+		c.qa.sc = grow(c.qa.sc, rows*c.nb)
+		c.qa.zp = grow(c.qa.zp, rows*c.nb)
+		c.quantRows = max(1, min(rows, 32768/w.in))
+		c.quantTasks = (rows + c.quantRows - 1) / c.quantRows
+		c.run(&c.qr, c.quantTasks, rows*w.in*64)
+	}
+	mr := lowpMR(w.s)
+	c.mBlock = rows
+	if rows > 128 {
+		nb := (rows + 119) / 120
+		c.mBlock = ((rows+nb-1)/nb + mr - 1) / mr * mr
+	}
+	mBlocks := (rows + c.mBlock - 1) / c.mBlock
+	c.pBlock = max(1, min(4, w.panels*mBlocks/(16*wk.N())))
+	c.pBlocks = (w.panels + c.pBlock - 1) / c.pBlock
+	c.run(&c.r, mBlocks*c.pBlocks, 2*rows*w.out*w.in)
+	if c.qa != nil {
+		qactsPool.Put(c.qa)
+	}
+	c.wk, c.w, c.dst, c.x, c.qa = nil, nil, nil, nil, nil
+	lowpCalls.Put(c)
+}
+
+// run runs tasks on r, or inline when the work is below parallelMinFlops.
+func (c *lowpCall) run(r *runner, tasks, flops int) {
+	if flops < parallelMinFlops || c.wk.N() == 1 {
+		for t := 0; t < tasks; t++ {
+			r.do(t)
+		}
+		return
+	}
+	r.run(c.wk, tasks)
+}
+
+func (c *lowpCall) quantTask(t int) {
+	r0 := t * c.quantRows
+	quantizeActs(c.qa.a, c.qa.sc, c.qa.zp, c.x, r0, min(c.rows, r0+c.quantRows), c.w.in, c.w.q.block, c.w.q.unsmooth)
+}
+
+func (c *lowpCall) task(t int) {
+	mb, pb := t/c.pBlocks, t%c.pBlocks
+	i0, p0 := mb*c.mBlock, pb*c.pBlock
+	c.rect(i0, min(i0+c.mBlock, c.rows), p0, min(p0+c.pBlock, c.w.panels))
+}
+
+// rect computes rows [i0,i1) of dst for the columns of panels [p0,p1).
+func (c *lowpCall) rect(i0, i1, p0, p1 int) {
+	w := c.w
+	mr, n, k := lowpMR(w.s), w.out, w.in
+	var edge [6 * lowpNR]float32
+	kb := k // k block: the activation block for Int8, else kcMax
+	if w.prec == Int8 {
+		kb = w.q.block
+	} else if k > kcMax {
+		nb := (k + kcMax - 1) / kcMax
+		kb = (k + nb - 1) / nb
+	}
+	for p := p0; p < p1; p++ {
+		j0 := p * lowpNR
+		nv := min(lowpNR, n-j0)
+		for i := i0; i < i1; i += mr {
+			rows := min(mr, i1-i)
+			cp, ldc := at(c.dst, i*n+j0), n
+			if nv < lowpNR {
+				cp, ldc = &edge[0], lowpNR
+				for r := 0; r < rows && c.accum; r++ {
+					copy(edge[r*lowpNR:r*lowpNR+nv], c.dst[(i+r)*n+j0:])
+				}
+			}
+			for k0, b := 0, 0; k0 < k; k0, b = k0+kb, b+1 {
+				acc := 0
+				if k0 > 0 || c.accum {
+					acc = 1
+				}
+				var bias *float32
+				if k0+kb >= k && w.bias != nil {
+					bias = &w.bias[j0]
+				}
+				c.block(p, i, rows, k0, min(kb, k-k0), b, cp, ldc, bias, acc)
+			}
+			if nv < lowpNR {
+				for r := 0; r < rows; r++ {
+					copy(c.dst[(i+r)*n+j0:(i+r)*n+j0+nv], edge[r*lowpNR:])
+				}
+			}
+			if c.act != ActNone {
+				for r := i; r < i+rows; r++ {
+					activate(simd, c.dst[r*n+j0:r*n+j0+nv], c.act)
+				}
+			}
+		}
+	}
+}
+
+// block runs the kernel for inputs [k0, k0+kb) (block b) of one tile.
+func (c *lowpCall) block(p, i, rows, k0, kb, b int, cp *float32, ldc int, bias *float32, acc int) {
+	w := c.w
+	k := w.in
+	if w.prec == BF16 {
+		bp := &w.bf[p*lowpNR*k+k0*lowpNR]
+		btile(w.s, rows, kb, at(c.x, i*k+k0), k, bp, cp, ldc, bias, acc)
+		return
+	}
+	kp := (k + 1) / 2
+	lda := 2 * kp
+	bp := &w.q.q[p*kp*32+k0/2*32]
+	ap := (*int16)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(c.qa.a)), 2*(i*lda+k0)))
+	j0 := p * lowpNR
+	qtile(w.s, rows, (kb+1)/2, ap, lda, bp, cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
+		&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
+}
+
+// grow returns b resized to n, reallocated only when its capacity is short.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	return b[:n]
+}
