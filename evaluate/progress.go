@@ -3,21 +3,11 @@ package evaluate
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-)
 
-// IsTerminal reports whether w is a character device (a terminal), using
-// only os.File.Stat.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+	"github.com/goclip/goclip/internal/term"
+)
 
 // Reporter prints the progress of a run: on a terminal, one line redrawn
 // in place (a bar, images/s, ETA and the running accuracy); elsewhere
@@ -35,7 +25,7 @@ type Reporter struct {
 
 // NewReporter returns a reporter for w, in terminal mode when w is one.
 func NewReporter(w io.Writer, total int) *Reporter {
-	return &Reporter{W: w, Terminal: IsTerminal(w), Total: total, Label: "eval"}
+	return &Reporter{W: w, Terminal: term.IsTerminal(w), Total: total, Label: "eval"}
 }
 
 // Update is a Config.Progress function.

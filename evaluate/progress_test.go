@@ -3,8 +3,6 @@ package evaluate
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -58,22 +56,5 @@ func TestReporterModes(t *testing.T) {
 	r.Finish()
 	if s := b.String(); strings.Contains(s, "\r") || strings.Count(s, "\n") != 1 || !strings.Contains(s, "100/100") {
 		t.Errorf("plain output %q: want only the final line", s)
-	}
-}
-
-func TestIsTerminal(t *testing.T) {
-	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if IsTerminal(f) || IsTerminal(&bytes.Buffer{}) {
-		t.Error("a regular file or a buffer taken for a terminal")
-	}
-	if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
-		defer tty.Close()
-		if !IsTerminal(tty) {
-			t.Error("/dev/tty not taken for a terminal")
-		}
 	}
 }

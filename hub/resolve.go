@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/goclip/goclip/internal/term"
 )
 
 // ModelFiles lists the files of a transformers model repository that a
@@ -80,10 +82,8 @@ func ResolveModel(ctx context.Context, spec string, c *Client) (string, error) {
 // at 209.7 MB of 605.2 MB") and, for files of a megabyte or more, one when
 // it is complete, so logs stay readable.
 func NewProgressReporter(w io.Writer) ProgressFunc {
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return NewProgressBar(w)
-		}
+	if term.IsTerminal(w) {
+		return NewProgressBar(w)
 	}
 	var mu sync.Mutex
 	started := map[string]bool{}
