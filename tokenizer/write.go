@@ -1,0 +1,118 @@
+package tokenizer
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WriteCLIPFiles writes the built-in CLIP vocabulary (the one New uses) to
+// dir as a Hugging Face CLIPTokenizer folder: vocab.json, merges.txt,
+// tokenizer_config.json and special_tokens_map.json. Load(dir) then gives
+// the same ids as New. Each file is written through a temporary file
+// renamed into place.
+func WriteCLIPFiles(dir string) error {
+	v, err := defaultVocab()
+	if err != nil {
+		return err
+	}
+	merges, err := defaultMerges()
+	if err != nil {
+		return err
+	}
+	var vj bytes.Buffer // in id order, as transformers writes it
+	vj.WriteByte('{')
+	for id, tok := range v.tokens {
+		if id > 0 {
+			vj.WriteString(", ")
+		}
+		k, err := json.Marshal(tok)
+		if err != nil {
+			return fmt.Errorf("tokenizer: %w", err)
+		}
+		fmt.Fprintf(&vj, "%s: %d", k, id)
+	}
+	vj.WriteByte('}')
+	special := map[string]any{
+		"bos_token": bosToken, "eos_token": eosToken, "unk_token": eosToken, "pad_token": eosToken,
+	}
+	config := map[string]any{
+		"tokenizer_class": "CLIPTokenizer", "model_max_length": DefaultMaxLength,
+		"bos_token": bosToken, "eos_token": eosToken, "unk_token": eosToken, "pad_token": eosToken,
+		"do_lower_case": true, "errors": "replace", "add_prefix_space": false,
+	}
+	sj, err := json.MarshalIndent(special, "", "  ")
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	cj, err := json.MarshalIndent(config, "", "  ")
+	if err != nil {
+		return fmt.Errorf("tokenizer: %w", err)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{"vocab.json", vj.Bytes()},
+		{"merges.txt", merges},
+		{"tokenizer_config.json", append(cj, '\n')},
+		{"special_tokens_map.json", append(sj, '\n')},
+	} {
+		if err := writeFile(filepath.Join(dir, f.name), f.data); err != nil {
+			return fmt.Errorf("tokenizer: %w", err)
+		}
+	}
+	return nil
+}
+
+// defaultMerges returns merges.txt of the built-in vocabulary: the
+// version header and the merges CLIP uses (the embedded list is longer).
+func defaultMerges() ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(defaultVocabGz))
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %w", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: embedded vocabulary: %w", err)
+	}
+	// The embedded file's first line is its own header; merges.txt starts
+	// with transformers' "#version: 0.2".
+	start := bytes.IndexByte(raw, '\n') + 1
+	end := start
+	for n := 0; n < clipMerges; n++ {
+		nl := bytes.IndexByte(raw[end:], '\n')
+		if nl < 0 {
+			return nil, fmt.Errorf("tokenizer: embedded vocabulary: %d merges, want %d", n, clipMerges)
+		}
+		end += nl + 1
+	}
+	return append([]byte("#version: 0.2\n"), raw[start:end]...), nil
+}
+
+// writeFile writes data to path through a temporary file in the same
+// folder renamed into place, with mode 0644.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
