@@ -19,6 +19,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/goclip/goclip/clip"
@@ -133,7 +135,7 @@ func compare(ctx context.Context, m *clip.Model, in *input, stdout io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
+	printMatrix(stdout, sim)
 	return sim, nil
 }
 
@@ -159,4 +161,23 @@ func report(m *clip.Model, in *input, sim [][]float32, out string, stdout io.Wri
 	}
 	fmt.Fprintf(stdout, "%d/%d correct\n", right, len(sim))
 	return nil
+}
+
+// printMatrix prints a matrix in numpy's brackets, one row per line, each
+// value the shortest decimal that reads back as the same float32.
+func printMatrix(w io.Writer, m [][]float32) {
+	for i, row := range m {
+		open, end := " [", "]"
+		if i == 0 {
+			open = "[["
+		}
+		if i == len(m)-1 {
+			end = "]]"
+		}
+		cells := make([]string, len(row))
+		for j, v := range row {
+			cells[j] = strconv.FormatFloat(float64(v), 'g', -1, 32)
+		}
+		fmt.Fprintln(w, open+strings.Join(cells, " ")+end)
+	}
 }
