@@ -15,113 +15,147 @@ import (
 	"github.com/goclip/goclip/clip"
 )
 
-// runBench times the towers:
-//
-//	clip bench --model DIR [--batch 1,10,64] [--text-batch N] [--duration D]
-//	           [--cpuprofile FILE]
-//
-// For each image batch size it embeds synthetic pixel values (after one
-// warm-up call) for --duration and prints
-//
-//	images batch N: images/s: X (Y ms per call)
-//
-// then it embeds --text-batch real prompts, "a photo of a {class}." for
-// the first ImageNet classes, tokenized before timing, and prints
-//
-//	texts batch N: texts/s: X (Y ms per call)
-//
-// and the same for texts that share no prefix but the start token,
-// "{class}, seen in a photo." (the tower computes a prefix common to
-// several texts of a batch once):
-//
-//	distinct texts batch N: texts/s: X (Y ms per call)
-//
-// The load time goes to stdout and stderr. GOMAXPROCS sets the number of
-// threads; measure peak memory from outside (/usr/bin/time -v).
+const benchHelp = `usage: clip bench --model M [--batch 1,10,64] [--text-batch N] [--duration D] [--cpuprofile FILE]
+
+Times the towers. For each image batch size it embeds synthetic pixel
+values (after one warm-up call) for --duration and prints
+
+  images batch N: images/s: X (Y ms per call)
+
+then it embeds --text-batch real prompts, "a photo of a {class}." for the
+first ImageNet classes, tokenized before timing, and prints
+
+  texts batch N: texts/s: X (Y ms per call)
+
+and the same for texts that share no prefix but the start token,
+"{class}, seen in a photo." (the tower computes a prefix common to several
+texts of a batch once):
+
+  distinct texts batch N: texts/s: X (Y ms per call)
+
+The load time goes to stdout and stderr. GOMAXPROCS sets the number of
+threads; measure peak memory from outside (/usr/bin/time -v).`
+
+// benchArgs are the flags of `clip bench`.
+type benchArgs struct {
+	model      string
+	batches    []int
+	textBatch  int
+	duration   time.Duration
+	cpuprofile string
+}
+
+// runBench implements `clip bench`.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "usage: clip bench --model DIR [--batch 1,10,64] [--text-batch N] [--duration D]", stderr)
-	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
-	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
-	textBatch := fs.Int("text-batch", 0, "prompts per text call (default: the first --batch)")
-	duration := fs.Duration("duration", 5*time.Second, "time per measurement (after a warm-up call)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the timed calls to this file")
-	if err := fs.Parse(args); err != nil {
+	a, err := parseBench(args, stdout)
+	if err != nil {
 		return err
 	}
-	var batches []int
-	for _, f := range strings.Split(*batchList, ",") {
-		b, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || b <= 0 {
-			return fmt.Errorf("bench: --batch %q: want positive integers separated by commas", *batchList)
-		}
-		batches = append(batches, b)
-	}
-	if *textBatch < 0 {
-		return errors.New("bench: --text-batch must be positive")
-	}
-	if *textBatch == 0 {
-		*textBatch = batches[0]
-	}
 	t0 := time.Now()
-	m, _, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, a.model, stderr)
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return err
 	}
 	defer m.Close()
 	fmt.Fprintf(stderr, "load: %.3fs\n", time.Since(t0).Seconds())
 	fmt.Fprintf(stdout, "load: %.3f s, GOMAXPROCS %d\n", time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
-
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	if a.cpuprofile != "" {
+		f, err := os.Create(a.cpuprofile)
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if err := benchImages(ctx, m, a, stdout); err != nil {
+		return err
+	}
+	return benchTexts(ctx, m, a, stdout)
+}
 
-	rate := func(n int, f func() error) (perSec, msPerCall float64, err error) {
-		if err := f(); err != nil { // warm-up
+// parseBench parses the flags of `clip bench`.
+func parseBench(args []string, stdout io.Writer) (benchArgs, error) {
+	var a benchArgs
+	fs := newCmdFlags("bench", benchHelp)
+	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
+	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
+	fs.IntVar(&a.textBatch, "text-batch", 0, "prompts per text call (default: the first --batch)")
+	fs.DurationVar(&a.duration, "duration", 5*time.Second, "time per measurement (after a warm-up call)")
+	fs.StringVar(&a.cpuprofile, "cpuprofile", "", "write a CPU profile of the timed calls to this file")
+	rest, err := fs.parse(args, stdout)
+	if err != nil {
+		return a, err
+	}
+	if len(rest) > 0 {
+		return a, fs.usage("unexpected argument %q", rest[0])
+	}
+	for _, f := range strings.Split(*batchList, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || b <= 0 {
+			return a, fs.usage("--batch %q: want positive integers separated by commas", *batchList)
+		}
+		a.batches = append(a.batches, b)
+	}
+	if a.textBatch < 0 {
+		return a, fs.usage("--text-batch must be positive")
+	}
+	if a.textBatch == 0 {
+		a.textBatch = a.batches[0]
+	}
+	return a, nil
+}
+
+// benchRate calls f once to warm up, then for at least two calls and
+// duration, and returns the items per second and milliseconds per call.
+func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall float64, err error) {
+	if err := f(); err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	calls := 0
+	for calls < 2 || time.Since(start) < duration {
+		if err := f(); err != nil {
 			return 0, 0, err
 		}
-		start := time.Now()
-		calls := 0
-		for calls < 2 || time.Since(start) < *duration {
-			if err := f(); err != nil {
-				return 0, 0, err
-			}
-			calls++
-		}
-		el := time.Since(start).Seconds()
-		return float64(calls*n) / el, el / float64(calls) * 1e3, nil
+		calls++
 	}
+	el := time.Since(start).Seconds()
+	return float64(calls*n) / el, el / float64(calls) * 1e3, nil
+}
+
+// benchImages times the image tower at every batch size.
+func benchImages(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writer) error {
 	s := m.ImageSize()
-	for _, b := range batches {
+	for _, b := range a.batches {
 		px := make([]float32, b*3*s*s)
 		for i := range px { // a deterministic pattern in the normalised range
 			px[i] = float32(i%251)/125 - 1
 		}
-		r, ms, err := rate(b, func() error { _, err := m.EmbedPixels(ctx, px); return err })
+		r, ms, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPixels(ctx, px); return err })
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
 		fmt.Fprintf(stdout, "images batch %d: images/s: %.2f (%.1f ms per call)\n", b, r, ms)
 	}
+	return nil
+}
 
+// benchTexts times the text tower on shared-prefix and distinct prompts.
+func benchTexts(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writer) error {
 	for _, v := range []struct{ label, template string }{
 		{"texts", "a photo of a {}."},
 		{"distinct texts", "{}, seen in a photo."},
 	} {
-		ids, err := benchPrompts(m, v.template, *textBatch)
+		ids, err := benchPrompts(m, v.template, a.textBatch)
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
-		r, ms, err := rate(len(ids), func() error { _, err := m.EmbedTokens(ctx, ids); return err })
+		r, ms, err := benchRate(len(ids), a.duration, func() error { _, err := m.EmbedTokens(ctx, ids); return err })
 		if err != nil {
-			return fmt.Errorf("bench: %w", err)
+			return err
 		}
 		fmt.Fprintf(stdout, "%s batch %d: texts/s: %.2f (%.1f ms per call)\n", v.label, len(ids), r, ms)
 	}

@@ -1,125 +1,100 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/goclip/goclip/internal/safetensors"
-
-	"github.com/goclip/goclip/imageproc"
 )
 
-// runEmbed writes image and text embeddings to a safetensors file:
-//
-//	clip embed --model DIR --out FILE.safetensors [--pixel-values FILE.safetensors] [--texts FILE] [IMAGE...]
-//
-// The file holds F32 image_embeds [N,D] and text_embeds [M,D], projected
-// and not normalised. --texts has one JSON string per line; --pixel-values
-// is a safetensors file of [3,S,S] F32 tensors taken in lexicographic order
-// of their names. IMAGE files (in the order given) go through the
-// model's CLIPImageProcessor configuration (package imageproc).
+const embedHelp = `usage: clip embed --model M --out FILE.safetensors [--texts FILE] [--text T ...] [IMAGE...]
+       clip embed --model M --out FILE.safetensors --pixel-values FILE.safetensors [--texts FILE]
+
+Writes the projected, unnormalised image and text embeddings of the model
+(get_image_features / get_text_features) to a safetensors file, mode 0644,
+written atomically: F32 image_embeds [N,D] and text_embeds [M,D]. The
+file's metadata names its rows: "images" is a JSON array of the image
+files (or pixel-value tensor names), "texts" a JSON array of the texts.
+At least one image or text is required.
+
+arguments:
+  IMAGE...   image files (JPEG, PNG, GIF, BMP, TIFF, WebP), in the order of
+             the rows, preprocessed as the model's preprocessor_config.json says
+
+--texts FILE has one text per line; a .jsonl file has one JSON string per
+line. --pixel-values is a safetensors file of [3,S,S] F32 tensors, taken in
+lexicographic order of their names.`
+
+// runEmbed implements `clip embed`.
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("embed", "usage: clip embed --model DIR --out FILE.safetensors [--pixel-values FILE.safetensors] [--texts FILE] [IMAGE...]", stderr)
-	model := fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])")
-	out := fs.String("out", "", "output safetensors file")
+	fs := newCmdFlags("embed", embedHelp)
+	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
+	out := fs.String("out", "", "output safetensors file (required)")
 	pixelsPath := fs.String("pixel-values", "", "safetensors file of [3,S,S] F32 pixel values")
-	textsPath := fs.String("texts", "", "file with one JSON string per line")
-	if err := fs.Parse(args); err != nil {
+	textsPath := fs.String("texts", "", "file of texts, one per line (.jsonl: one JSON string per line)")
+	var texts stringList
+	fs.Var(&texts, "text", "a text to embed (repeatable)")
+	images, err := fs.parse(args, stdout)
+	if err != nil {
 		return err
 	}
-	if *out == "" {
-		return errors.New("embed: --out is required")
+	switch {
+	case *out == "":
+		return fs.usage("--out is required")
+	case len(images) > 0 && *pixelsPath != "":
+		return fs.usage("give image files or --pixel-values, not both")
+	case len(images) == 0 && *pixelsPath == "" && *textsPath == "" && len(texts) == 0:
+		return fs.usage("nothing to embed: give image files, --pixel-values, --texts or --text")
 	}
-	if fs.NArg() > 0 && *pixelsPath != "" {
-		return errors.New("embed: give image files or --pixel-values, not both")
-	}
-	var texts []string
 	if *textsPath != "" {
-		var err error
-		if texts, err = readJSONLines(*textsPath); err != nil {
-			return fmt.Errorf("embed: %w", err)
+		t, err := readList(*textsPath)
+		if err != nil {
+			return err
 		}
+		texts = append(t, texts...)
 	}
-	m, dir, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, *model, stderr)
 	if err != nil {
-		return fmt.Errorf("embed: %w", err)
+		return err
 	}
 	defer m.Close()
-	d := m.EmbedDim()
 	var img, txt [][]float32
+	names := images
 	if *pixelsPath != "" {
-		px, _, err := readPixelValues(*pixelsPath, m.ImageSize())
-		if err != nil {
-			return fmt.Errorf("embed: %w", err)
+		var px []float32
+		if px, names, err = readPixelValues(*pixelsPath, m.ImageSize()); err != nil {
+			return err
 		}
 		if img, err = m.EmbedPixels(ctx, px); err != nil {
-			return fmt.Errorf("embed: %w", err)
+			return err
 		}
-	}
-	if fs.NArg() > 0 {
-		proc, err := imageproc.LoadProcessor(dir)
-		if err != nil {
-			return fmt.Errorf("embed: %w", err)
-		}
-		if proc.Size() != m.ImageSize() {
-			return fmt.Errorf("embed: preprocessor crops to %d px but the model takes %d px", proc.Size(), m.ImageSize())
-		}
-		px, err := proc.Files(ctx, fs.Args())
-		if err != nil {
-			return fmt.Errorf("embed: %w", err)
-		}
-		if img, err = m.EmbedPixels(ctx, px); err != nil {
-			return fmt.Errorf("embed: %w", err)
+	} else if len(images) > 0 {
+		if img, err = m.EmbedFiles(ctx, images, nil); err != nil {
+			return err
 		}
 	}
 	if len(texts) > 0 {
 		if txt, err = m.EmbedTexts(ctx, texts); err != nil {
-			return fmt.Errorf("embed: %w", err)
+			return err
 		}
 	}
-	if err := writeEmbeddings(*out, d, img, txt); err != nil {
-		return fmt.Errorf("embed: %w", err)
+	if err := writeEmbeddings(*out, m.EmbedDim(), img, txt, names, texts); err != nil {
+		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d image and %d text embeddings of dimension %d to %s\n", len(img), len(txt), d, *out)
+	fmt.Fprintf(stdout, "wrote %d image and %d text embeddings of dimension %d to %s\n", len(img), len(txt), m.EmbedDim(), *out)
 	return nil
 }
 
-// readJSONLines reads one JSON string per non-empty line.
-func readJSONLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
-	for line := 1; sc.Scan(); line++ {
-		b := sc.Bytes()
-		if len(b) == 0 {
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("%s:%d: want a JSON string: %w", path, line, err)
-		}
-		out = append(out, s)
-	}
-	return out, sc.Err()
-}
-
 // readPixelValues reads every tensor of a safetensors file, in name order,
-// each F32 [3,S,S].
-func readPixelValues(path string, size int) ([]float32, int, error) {
+// each F32 [3,S,S], and returns them with their names.
+func readPixelValues(path string, size int) ([]float32, []string, error) {
 	w, err := safetensors.Open(path)
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, err
 	}
 	defer w.Close()
 	names := w.Names()
@@ -128,17 +103,33 @@ func readPixelValues(path string, size int) ([]float32, int, error) {
 	for _, name := range names {
 		v, err := w.Tensor(name, 3, size, size)
 		if err != nil {
-			return nil, 0, err
+			return nil, nil, err
 		}
 		px = append(px, v...)
 	}
-	return px, len(names), nil
+	return px, names, nil
 }
 
-// writeEmbeddings writes F32 image_embeds [N,d] and text_embeds [M,d].
-func writeEmbeddings(path string, d int, img, txt [][]float32) error {
-	return safetensors.Save(path, []safetensors.NamedTensor{
+// writeEmbeddings writes F32 image_embeds [N,d] and text_embeds [M,d] with
+// the names of the images and the texts in the metadata.
+func writeEmbeddings(path string, d int, img, txt [][]float32, images, texts []string) error {
+	imagesJSON, err := json.Marshal(append([]string{}, images...))
+	if err != nil {
+		return err
+	}
+	textsJSON, err := json.Marshal(append([]string{}, texts...))
+	if err != nil {
+		return err
+	}
+	b, err := safetensors.Encode([]safetensors.NamedTensor{
 		{Name: "image_embeds", Shape: []int{len(img), d}, Data: safetensors.Rows(img)},
 		{Name: "text_embeds", Shape: []int{len(txt), d}, Data: safetensors.Rows(txt)},
-	}, map[string]string{"format": "pt"})
+	}, map[string]string{"format": "pt", "images": string(imagesJSON), "texts": string(textsJSON)})
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, func(w io.Writer) error {
+		_, err := io.Copy(w, bytes.NewReader(b))
+		return err
+	})
 }

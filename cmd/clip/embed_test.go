@@ -103,7 +103,7 @@ func TestEmbedErrors(t *testing.T) {
 	tmp := t.TempDir()
 	garbage := filepath.Join(tmp, "garbage.safetensors")
 	os.WriteFile(garbage, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all"), 0o644)
-	badTexts := filepath.Join(tmp, "texts.txt")
+	badTexts := filepath.Join(tmp, "texts.jsonl")
 	os.WriteFile(badTexts, []byte("\"ok\"\nnot json\n"), 0o644)
 	wrongSize := filepath.Join(tmp, "px32.safetensors")
 	writePixels(t, wrongSize, 1, 32)
@@ -111,15 +111,15 @@ func TestEmbedErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"embed", "--out", filepath.Join(tmp, "o")}, "--model"},
-		{[]string{"embed", "--model", dir}, "--out"},
-		{[]string{"embed", "--model", filepath.Join(tmp, "nope"), "--out", filepath.Join(tmp, "o")}, "nope"},
-		{[]string{"embed", "--model", tmp, "--out", filepath.Join(tmp, "o")}, "config.json"},
+		{[]string{"embed", "--out", filepath.Join(tmp, "o")}, "nothing to embed"},
+		{[]string{"embed", "--model", dir, "--text", "x"}, "--out"},
+		{[]string{"embed", "--model", filepath.Join(tmp, "nope"), "--out", filepath.Join(tmp, "o"), "--text", "x"}, "nope"},
+		{[]string{"embed", "--model", tmp, "--out", filepath.Join(tmp, "o"), "--text", "x"}, "config.json"},
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", garbage}, "garbage.safetensors"},
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--pixel-values", wrongSize}, "shape"},
-		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--texts", badTexts}, "texts.txt:2"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), "--texts", badTexts}, "texts.jsonl:2"},
 		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), filepath.Join(tmp, "missing.png")}, "missing.png"},
-		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), badTexts}, "texts.txt"},
+		{[]string{"embed", "--model", dir, "--out", filepath.Join(tmp, "o"), badTexts}, "texts.jsonl"},
 	}
 	for _, c := range cases {
 		var buf bytes.Buffer

@@ -17,7 +17,6 @@ import (
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/evaluate"
-	"github.com/goclip/goclip/imageproc"
 )
 
 const evalUsage = `usage: clip eval --model M --dataset D [--templates openai|names|both|FILE | --classifier FILE] [--batch 32] [--limit K] [--out results.json] [--resume]
@@ -73,10 +72,17 @@ type evalArgs struct {
 
 // runEval implements `clip eval`.
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, evalUsage+"\n\nflags:"); fs.PrintDefaults() }
-	var a evalArgs
+	a, err := parseEval(args, stdout)
+	if err != nil {
+		return err
+	}
+	return evalMain(ctx, *a, stdout, stderr)
+}
+
+// parseEval parses the command line.
+func parseEval(args []string, stdout io.Writer) (*evalArgs, error) {
+	fs := newCmdFlags("eval", evalUsage)
+	a := &evalArgs{}
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
 	fs.StringVar(&a.ds, "dataset", "", "WebDataset folder, .tar shard, ImageFolder directory or Hub dataset id")
 	fs.StringVar(&a.split, "split", "test", "WebDataset split folder")
@@ -84,194 +90,239 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&a.classes, "classes", "", `class names file, or "imagenet" (default: the dataset's classnames.txt or folder names)`)
 	fs.IntVar(&a.batch, "batch", 32, "images per model call")
 	fs.IntVar(&a.workers, "workers", 0, "decoding goroutines (0: one per CPU)")
-	fs.IntVar(&a.limit, "limit", 0, "evaluate only the first K samples (0: all)")
+	fs.IntVar(&a.limit, "limit", 0, "evaluate only the first K samples (0: all); the dataset is then not counted first")
 	fs.StringVar(&a.out, "out", "results.json", "results file")
 	fs.BoolVar(&a.resume, "resume", false, "continue from the partial results in --out")
 	fs.IntVar(&a.every, "checkpoint", 10, "write partial results every this many batches")
 	fs.IntVar(&a.nconf, "confusions", 50, "confusion pairs to write")
 	fs.IntVar(&a.textBatch, "text-batch", 256, "texts per text-encoder call when embedding class prompts")
 	fs.StringVar(&a.classifier, "classifier", "", "use class embeddings saved by clip classify --save-classifier (or an earlier eval) instead of embedding the class prompts")
-	if err := fs.Parse(args); err != nil {
-		return err
+	rest, err := fs.parse(args, stdout)
+	if err != nil {
+		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) { a.templatesSet = a.templatesSet || f.Name == "templates" })
 	switch {
-	case fs.NArg() > 0:
-		return usageError(fs, "unexpected arguments "+strings.Join(fs.Args(), " "))
+	case len(rest) > 0:
+		return nil, fs.usage("unexpected arguments %s", strings.Join(rest, " "))
 	case a.ds == "":
-		return usageError(fs, "--dataset is required")
+		return nil, fs.usage("--dataset is required")
 	case a.batch <= 0 || a.limit < 0 || a.every <= 0 || a.workers < 0 || a.textBatch <= 0:
-		return usageError(fs, "--batch, --checkpoint and --text-batch must be positive, --limit and --workers not negative")
+		return nil, fs.usage("--batch, --checkpoint and --text-batch must be positive, --limit and --workers not negative")
 	case !strings.HasSuffix(a.out, ".json"):
-		return usageError(fs, "--out must end in .json")
+		return nil, fs.usage("--out must end in .json")
 	case a.classifier != "" && a.templates == "both":
-		return usageError(fs, "--classifier holds one template setting; --templates both needs two")
+		return nil, fs.usage("--classifier holds one template setting; --templates both needs two")
 	}
-	return evalMain(ctx, a, stdout, stderr)
+	return a, nil
 }
 
-// evalMain runs an evaluation with parsed arguments.
-func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
-	if st, err := os.Stat(filepath.Dir(a.out)); err != nil || !st.IsDir() {
-		return fmt.Errorf("eval: --out %s: the folder %s does not exist", a.out, filepath.Dir(a.out))
-	}
-	t0 := time.Now()
-	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Split: a.split, Hub: newHubClient(stderr)})
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	if d.Kind == dataset.Images {
-		return fmt.Errorf("eval: %s is a folder of unlabelled images; want a WebDataset or class sub-folders", a.ds)
-	}
-	names, err := evalClassNames(d, a.classes, stderr)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	settings, err := evalSettings(a.templates, d, a.out)
-	if err != nil {
-		return fmt.Errorf("eval: %w", err)
-	}
-	var saved *clip.Classifier
-	if a.classifier != "" {
-		if saved, err = evalSavedClassifier(a, settings[0], names, stderr); err != nil {
-			return fmt.Errorf("eval: %w", err)
-		}
-	}
-	total := d.Len()
-	if total < 0 {
-		counts, err := d.Counts(ctx)
-		if err != nil {
-			return fmt.Errorf("eval: %w", err)
-		}
-		total = 0
-		for _, c := range counts {
-			total += c
-		}
-	}
-	if a.limit > 0 {
-		total = min(total, a.limit)
-	}
-	if a.resume {
-		if err := evalRestore(settings, a.ds, a.model, len(names)); err != nil {
-			return fmt.Errorf("eval: --resume: %w", err)
-		}
-	}
+// evalJob is an evaluation prepared by evalPrepare: the dataset, its class
+// names, the template settings and the sample count.
+type evalJob struct {
+	d        *dataset.Dataset
+	names    []string
+	settings []*evalSetting
+	saved    *clip.Classifier // --classifier
+	total    int              // samples the run reaches
+}
 
-	m, dir, err := loadModel(ctx, a.model, stderr)
+// evalMain runs an evaluation with parsed arguments: everything that can
+// fail cheaply (dataset, class names, templates, --classifier, --resume)
+// first, then the model, the class embeddings and the run.
+func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
+	t0 := time.Now()
+	job, err := evalPrepare(ctx, a, stderr)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(ctx, a.model, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	proc, err := imageproc.LoadProcessor(dir)
+	proc := m.Processor()
+	tLoad := time.Since(t0)
+	t1 := time.Now()
+	if err := evalClassifiers(ctx, m, a, job, stderr); err != nil {
+		return err
+	}
+	tText := time.Since(t1)
+	t2 := time.Now()
+	ms, skipped, err := evalRun(ctx, m, func(s dataset.Sample) ([]float32, error) {
+		return proc.Reader(bytes.NewReader(s.Image))
+	}, a, job, stderr)
 	if err != nil {
 		return err
 	}
-	if proc.Size() != m.ImageSize() {
-		return fmt.Errorf("eval: the image processor makes %d px images, the model takes %d px", proc.Size(), m.ImageSize())
+	tRun := time.Since(t2)
+	if err := evalWrite(stdout, ms, a, job); err != nil {
+		return err
 	}
-	tLoad := time.Since(t0)
+	n := ms[0].N - skipped
+	fmt.Fprintf(stderr, "time: load %v, class embeddings %v, %d images %v (%.2f images/s)\n",
+		tLoad.Round(time.Millisecond), tText.Round(time.Millisecond), n, tRun.Round(time.Millisecond), float64(n)/tRun.Seconds())
+	return nil
+}
 
-	t1 := time.Now()
-	if saved != nil {
-		if saved.Dim() != m.EmbedDim() {
-			return fmt.Errorf("eval: --classifier %s has %d-dimensional class embeddings; the model %s makes %d-dimensional ones",
-				a.classifier, saved.Dim(), a.model, m.EmbedDim())
-		}
-		if saved.Model != "" && saved.Model != a.model {
-			fmt.Fprintf(stderr, "eval: warning: --classifier %s was made with the text encoder of %s, this run's model is %s\n", a.classifier, saved.Model, a.model)
-		}
-		settings[0].classifier = saved
+// evalPrepare opens the dataset and resolves the class names, template
+// settings, --classifier and --resume, before the model is loaded. With
+// --limit (and no --resume) the dataset is not counted: the run stops at
+// the limit or at the dataset's end, whichever comes first.
+func evalPrepare(ctx context.Context, a evalArgs, stderr io.Writer) (*evalJob, error) {
+	if st, err := os.Stat(filepath.Dir(a.out)); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("--out %s: the folder %s does not exist", a.out, filepath.Dir(a.out))
 	}
-	for _, s := range settings {
+	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Split: a.split, Hub: newHubClient(stderr)})
+	if err != nil {
+		return nil, hubHint(err)
+	}
+	if d.Kind == dataset.Images {
+		return nil, fmt.Errorf("%s is a folder of unlabelled images; want a WebDataset or class sub-folders", a.ds)
+	}
+	job := &evalJob{d: d}
+	if job.names, err = evalClassNames(d, a.classes, stderr); err != nil {
+		return nil, err
+	}
+	if job.settings, err = evalSettings(a.templates, d, a.out); err != nil {
+		return nil, err
+	}
+	if a.classifier != "" {
+		if job.saved, err = evalSavedClassifier(a, job.settings[0], job.names, stderr); err != nil {
+			return nil, err
+		}
+	}
+	job.total = d.Len()
+	if job.total < 0 && (a.limit == 0 || a.resume) {
+		counts, err := d.Counts(ctx)
+		if err != nil {
+			return nil, err
+		}
+		job.total = 0
+		for _, c := range counts {
+			job.total += c
+		}
+	}
+	if a.limit > 0 && (job.total < 0 || a.limit < job.total) {
+		job.total = a.limit
+	}
+	if a.resume {
+		if err := evalRestore(job.settings, a.ds, a.model, len(job.names)); err != nil {
+			return nil, fmt.Errorf("--resume: %w", err)
+		}
+	}
+	return job, nil
+}
+
+// evalClassifiers gives every setting its classifier: --classifier, or
+// the class prompts embedded (or, with --resume, the saved ones).
+func evalClassifiers(ctx context.Context, m *clip.Model, a evalArgs, job *evalJob, stderr io.Writer) error {
+	if job.saved != nil {
+		if job.saved.Dim() != m.EmbedDim() {
+			return fmt.Errorf("--classifier %s has %d-dimensional class embeddings; the model %s makes %d-dimensional ones",
+				a.classifier, job.saved.Dim(), a.model, m.EmbedDim())
+		}
+		if job.saved.Model != "" && job.saved.Model != a.model {
+			fmt.Fprintf(stderr, "eval: warning: --classifier %s was made with the text encoder of %s, this run's model is %s\n", a.classifier, job.saved.Model, a.model)
+		}
+		job.settings[0].classifier = job.saved
+	}
+	for _, s := range job.settings {
 		if s.classifier != nil {
 			continue
 		}
-		if s.classifier, err = evalClassifier(ctx, m, s, names, a.model, a.resume, a.textBatch, stderr); err != nil {
+		var err error
+		if s.classifier, err = evalClassifier(ctx, m, s, job.names, a.model, a.resume, a.textBatch, stderr); err != nil {
 			if errors.Is(err, context.Canceled) {
-				return errors.New("eval: interrupted while embedding the class prompts")
+				return errors.New("interrupted while embedding the class prompts")
 			}
-			return fmt.Errorf("eval: %w", err)
+			return err
 		}
 	}
-	tText := time.Since(t1)
+	return nil
+}
 
-	scorers := make([]evaluate.Scorer, len(settings))
+// evalRun classifies the dataset's images, writing partial results every
+// --checkpoint batches and when stopped (Ctrl-C, a bad sample). It returns
+// the metrics of every setting and the samples a resumed run skipped.
+func evalRun(ctx context.Context, m *clip.Model, preprocess func(dataset.Sample) ([]float32, error), a evalArgs, job *evalJob, stderr io.Writer) ([]*evaluate.Metrics, int, error) {
+	scorers := make([]evaluate.Scorer, len(job.settings))
 	var start []*evaluate.Metrics
-	for i, s := range settings {
+	for i, s := range job.settings {
 		scorers[i] = s.classifier
 		if s.start != nil {
 			start = append(start, s.start)
 		}
 	}
-	write := func(ms []*evaluate.Metrics, complete bool) error {
-		for i, s := range settings {
-			if err := ms[i].Results(a.ds, a.model, s.name, complete).WriteFile(s.json); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	rep := evaluate.NewReporter(stderr, total)
+	rep := evaluate.NewReporter(stderr, job.total)
 	skipped := 0
 	if start != nil {
 		skipped = start[0].N
-		fmt.Fprintf(stderr, "eval: resuming after %d of %d samples\n", skipped, total)
+		fmt.Fprintf(stderr, "eval: resuming after %d of %d samples\n", skipped, job.total)
 	}
 	progress := rep.Update
 	if a.afterBatch != nil {
 		progress = func(p evaluate.Progress) { rep.Update(p); a.afterBatch(p) }
 	}
-	t2 := time.Now()
 	ms, runErr := evaluate.Run(ctx, evaluate.Config{
 		// The counts above are known to d, so a resumed run skips the
 		// shards before its first sample without opening them.
-		SamplesFrom: func(start int) iter.Seq2[dataset.Sample, error] { return d.SamplesFrom(ctx, start) },
-		Preprocess: func(s dataset.Sample) ([]float32, error) {
-			return proc.Reader(bytes.NewReader(s.Image))
-		},
+		SamplesFrom:     func(start int) iter.Seq2[dataset.Sample, error] { return job.d.SamplesFrom(ctx, start) },
+		Preprocess:      preprocess,
 		Model:           m,
 		Scorers:         scorers,
-		NumClasses:      len(names),
+		NumClasses:      len(job.names),
 		BatchSize:       a.batch,
 		Workers:         a.workers,
 		Start:           start,
 		Limit:           a.limit,
 		Progress:        progress,
-		Checkpoint:      func(ms []*evaluate.Metrics) error { return write(ms, false) },
+		Checkpoint:      func(ms []*evaluate.Metrics) error { return evalWriteResults(ms, a, job, false) },
 		CheckpointEvery: a.every,
 	})
 	rep.Finish()
-	tRun := time.Since(t2)
 	if ms == nil {
-		return fmt.Errorf("eval: %w", runErr)
+		return nil, 0, runErr
 	}
 	if runErr != nil {
 		if ms[0].N > 0 {
-			if err := write(ms, false); err != nil {
-				return fmt.Errorf("eval: %v; writing partial results: %w", runErr, err)
+			if err := evalWriteResults(ms, a, job, false); err != nil {
+				return nil, 0, fmt.Errorf("%v; writing partial results: %w", runErr, err)
 			}
 			fmt.Fprintf(stderr, "eval: stopped after %d of %d samples; partial results in %s (run again with --resume to continue)\n",
-				ms[0].N, total, settings[0].json)
+				ms[0].N, job.total, job.settings[0].json)
 		}
 		if errors.Is(runErr, context.Canceled) {
-			return errors.New("eval: interrupted")
+			return nil, 0, errors.New("interrupted")
 		}
-		return fmt.Errorf("eval: %w", runErr)
+		return nil, 0, runErr
 	}
-	if err := write(ms, true); err != nil {
-		return fmt.Errorf("eval: %w", err)
+	return ms, skipped, nil
+}
+
+// evalWriteResults writes the results JSON of every setting.
+func evalWriteResults(ms []*evaluate.Metrics, a evalArgs, job *evalJob, complete bool) error {
+	for i, s := range job.settings {
+		if err := ms[i].Results(a.ds, a.model, s.name, complete).WriteFile(s.json); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// evalWrite writes the final results and CSVs and prints the report.
+func evalWrite(stdout io.Writer, ms []*evaluate.Metrics, a evalArgs, job *evalJob) error {
+	if err := evalWriteResults(ms, a, job, true); err != nil {
+		return err
 	}
 	var files []string
-	for i, s := range settings {
-		if err := evalCSVs(ms[i], s, names, a.nconf); err != nil {
-			return fmt.Errorf("eval: %w", err)
+	for i, s := range job.settings {
+		if err := evalCSVs(ms[i], s, job.names, a.nconf); err != nil {
+			return err
 		}
 		files = append(files, s.json, s.base+".classes.csv", s.base+".confusions.csv")
 	}
-	evalReport(stdout, ms, settings, names, a.ds, a.model, files)
-	n := ms[0].N - skipped
-	fmt.Fprintf(stderr, "time: load %v, class embeddings %v, %d images %v (%.2f images/s)\n",
-		tLoad.Round(time.Millisecond), tText.Round(time.Millisecond), n, tRun.Round(time.Millisecond), float64(n)/tRun.Seconds())
+	evalReport(stdout, ms, job.settings, job.names, a.ds, a.model, files)
 	return nil
 }
 
@@ -282,7 +333,7 @@ func evalClassNames(d *dataset.Dataset, flag string, stderr io.Writer) ([]string
 	case flag == "imagenet":
 		return clip.ImageNetClasses(), nil
 	case flag != "":
-		return clip.ReadList(flag)
+		return readList(flag)
 	case len(d.Classnames) > 0:
 		return d.Classnames, nil
 	}
@@ -314,7 +365,7 @@ func evalSettings(flag string, d *dataset.Dataset, out string) ([]*evalSetting, 
 			{name: "names", json: base + ".names.json", base: base + ".names"},
 		}, nil
 	}
-	t, err := clip.ReadList(flag)
+	t, err := readList(flag)
 	if err != nil {
 		return nil, fmt.Errorf("--templates: %w", err)
 	}
@@ -408,28 +459,11 @@ func evalClassifier(ctx context.Context, m *clip.Model, s *evalSetting, names []
 			return c, nil
 		}
 	}
-	last, tty := time.Now(), evaluate.IsTerminal(stderr)
-	c, err := clip.NewClassifier(ctx, m, names, &clip.ClassifierOptions{
-		Templates: s.templates, BatchSize: batch, Model: model,
-		Progress: func(done, total int) {
-			switch {
-			case total <= batch:
-			case tty && (time.Since(last) > 100*time.Millisecond || done == total):
-				last = time.Now()
-				fmt.Fprintf(stderr, "\rembedding %s class prompts: %d/%d", s.name, done, total)
-				if done == total {
-					fmt.Fprintln(stderr)
-				}
-			case !tty && (time.Since(last) > 10*time.Second || done == total):
-				last = time.Now()
-				fmt.Fprintf(stderr, "embedding %s class prompts: %d/%d\n", s.name, done, total)
-			}
-		},
-	})
+	c, err := buildClassifier(ctx, m, names, s.templates, batch, model, "embedding "+s.name+" class prompts", stderr)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.Save(path); err != nil {
+	if err := writeFileAtomic(path, c.Write); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -437,25 +471,10 @@ func evalClassifier(ctx context.Context, m *clip.Model, s *evalSetting, names []
 
 // evalCSVs writes the per-class recall and confusion CSVs of a setting.
 func evalCSVs(m *evaluate.Metrics, s *evalSetting, names []string, k int) error {
-	write := func(path string, f func(io.Writer) error) error {
-		tmp := path + ".tmp"
-		fh, err := os.Create(tmp)
-		if err != nil {
-			return err
-		}
-		if err := f(fh); err != nil {
-			fh.Close()
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if err := fh.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp, path)
-	}
-	if err := write(s.base+".classes.csv", func(w io.Writer) error { return m.WriteClassCSV(w, names) }); err != nil {
+	if err := writeFileAtomic(s.base+".classes.csv", func(w io.Writer) error { return m.WriteClassCSV(w, names) }); err != nil {
 		return err
 	}
-	return write(s.base+".confusions.csv", func(w io.Writer) error { return m.WriteConfusionCSV(w, names, k) })
+	return writeFileAtomic(s.base+".confusions.csv", func(w io.Writer) error { return m.WriteConfusionCSV(w, names, k) })
 }
 
 // evalReport prints the metrics table and the most frequent confusions.

@@ -474,10 +474,10 @@ func TestEvalBadInputs(t *testing.T) {
 	const n, classes = 12, 10
 	f := newEvalFixture(t, n, classes, []int{6, 6})
 	dir := t.TempDir()
-	evalErr := func(args ...string) (error, string) {
+	evalErr := func(args ...string) (string, error) {
 		var so, se bytes.Buffer
 		err := run(context.Background(), append([]string{"eval", "--model", f.model, "--templates", "names"}, args...), &so, &se)
-		return err, se.String()
+		return se.String(), err
 	}
 	expect := func(what string, err error, want ...string) {
 		t.Helper()
@@ -491,13 +491,13 @@ func TestEvalBadInputs(t *testing.T) {
 			}
 		}
 	}
-	err, _ := evalErr("--dataset", filepath.Join(dir, "nope"), "--out", filepath.Join(dir, "a.json"))
+	_, err := evalErr("--dataset", filepath.Join(dir, "nope"), "--out", filepath.Join(dir, "a.json"))
 	expect("missing dataset", err, "nope")
-	err, _ = evalErr("--out", filepath.Join(dir, "a.json"))
+	_, err = evalErr("--out", filepath.Join(dir, "a.json"))
 	expect("no dataset flag", err, "--dataset is required")
-	err, _ = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "a.txt"))
+	_, err = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "a.txt"))
 	expect("out not json", err, ".json")
-	err, _ = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "missing", "a.json"))
+	_, err = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "missing", "a.json"))
 	expect("out folder missing", err, "does not exist")
 
 	// A shard cut in the middle of a member: the error names the shard
@@ -508,7 +508,7 @@ func TestEvalBadInputs(t *testing.T) {
 	b, _ := os.ReadFile(sh)
 	os.WriteFile(sh, b[:len(b)/2], 0o644)
 	out := filepath.Join(dir, "cut.json")
-	err, _ = evalErr("--dataset", cut, "--out", out, "--batch", "3")
+	_, err = evalErr("--dataset", cut, "--out", out, "--batch", "3")
 	expect("corrupt shard", err, "1.tar", "unexpected EOF")
 
 	// A label beyond the class list.
@@ -516,7 +516,7 @@ func TestEvalBadInputs(t *testing.T) {
 	labels := append([]int(nil), f.labels...)
 	labels[7] = 99
 	writeEvalWDS(t, bad, f.images, labels, []int{6, 6}, f.names, nil)
-	err, _ = evalErr("--dataset", bad, "--out", filepath.Join(dir, "l.json"))
+	_, err = evalErr("--dataset", bad, "--out", filepath.Join(dir, "l.json"))
 	expect("label out of range", err, "label 99 outside the 10 classes", "s0000007")
 
 	// An image that does not decode: the error names it, and the batches
@@ -526,20 +526,20 @@ func TestEvalBadInputs(t *testing.T) {
 	imgs[10] = []byte("\x89PNG\r\n\x1a\nnot really")
 	writeEvalWDS(t, garbage, imgs, f.labels, []int{6, 6}, f.names, nil)
 	gout := filepath.Join(dir, "g.json")
-	err, _ = evalErr("--dataset", garbage, "--out", gout, "--batch", "3")
+	_, err = evalErr("--dataset", garbage, "--out", gout, "--batch", "3")
 	expect("undecodable image", err, "s0000010", "1.tar")
 	if r, rerr := evaluate.ReadResults(gout); rerr != nil || r.Complete || r.Samples != 9 {
 		t.Errorf("undecodable image: partial results %+v, %v; want 9 samples, incomplete", r, rerr)
 	}
 
 	// --resume without, or with a mismatched, results file.
-	err, _ = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "none.json"), "--resume")
+	_, err = evalErr("--dataset", f.root, "--out", filepath.Join(dir, "none.json"), "--resume")
 	expect("resume without results", err, "none.json")
 	other := filepath.Join(dir, "other.json")
-	if err, se := evalErr("--dataset", f.root, "--out", other); err != nil {
+	if se, err := evalErr("--dataset", f.root, "--out", other); err != nil {
 		t.Fatalf("%v\n%s", err, se)
 	}
-	err, _ = evalErr("--dataset", garbage, "--out", other, "--resume")
+	_, err = evalErr("--dataset", garbage, "--out", other, "--resume")
 	expect("resume other dataset", err, "other.json", "dataset")
 
 	// A template file without a placeholder.

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"iter"
@@ -22,73 +20,87 @@ import (
 	"github.com/goclip/goclip/index"
 )
 
+const (
+	indexBuildHelp = `usage: clip index build [--model M] --out INDEX [--dtype float32|float16] [--batch N] DIR|DATASET...
+
+Embeds every image of the folders and datasets into an on-disk index
+(package index); an existing index at --out is updated, reusing the rows
+of unchanged files, and an interrupted build resumes when run again.
+Images that do not decode are skipped, each named on stderr.
+
+arguments:
+  DIR|DATASET...   image folders (walked recursively), WebDataset folders
+                   or shards, or Hub dataset ids`
+	indexSearchHelp = `usage: clip index search [--model M] [--k 10] [--json] INDEX (TEXT | --image FILE)
+
+Prints the index's best matches for a text or an image, best first, with
+their cosine scores.
+
+arguments:
+  INDEX   an index folder written by clip index build
+  TEXT    the query text (or give --image FILE instead)`
+	indexExportHelp = `usage: clip index export --format faiss --out FILE.faiss INDEX
+
+Writes the index's embeddings as a FAISS IndexFlatIP file
+(faiss.read_index); id i is line i+1 of the index's metadata file.
+
+arguments:
+  INDEX   an index folder written by clip index build`
+)
+
 // runIndex dispatches `clip index build|search|export`.
 func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const synopsis = `usage: clip index build  --model M --out INDEX [--dtype float32|float16] [--batch N] DIR|DATASET...
-       clip index search [--model M] [--k 10] [--json] INDEX (TEXT | --image FILE)
-       clip index export --format faiss --out FILE.faiss INDEX`
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprintln(stderr, synopsis)
-		if len(args) == 0 {
-			return errors.New("index: want a subcommand: build, search or export")
-		}
-		return flag.ErrHelp
+	if len(args) == 0 {
+		return &usageError{cmd: "index", msg: "want a subcommand: build, search or export"}
 	}
 	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		for _, sub := range []string{"build", "search", "export"} {
+			if sub != "build" {
+				fmt.Fprintln(stdout)
+			}
+			runIndex(ctx, []string{sub, "--help"}, stdout, stderr)
+		}
+		return errHelp
 	case "build":
 		return runIndexBuild(ctx, args[1:], stdout, stderr)
 	case "search":
 		return runIndexSearch(ctx, args[1:], stdout, stderr)
 	case "export":
-		return runIndexExport(args[1:], stdout, stderr)
+		return runIndexExport(args[1:], stdout)
 	}
-	return fmt.Errorf("index: unknown subcommand %q (want build, search or export)", args[0])
-}
-
-// parseAnywhere parses flags that may come before, between or after the
-// positional arguments, and returns the positional arguments.
-func parseAnywhere(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
+	return &usageError{cmd: "index", msg: fmt.Sprintf("unknown subcommand %q (want build, search or export)", args[0])}
 }
 
 func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("index build", "usage: clip index build --model M --out INDEX [--dtype float32|float16] [--batch N] DIR|DATASET...", stderr)
+	fs := newCmdFlags("index build", indexBuildHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
 	out := fs.String("out", "", "index directory (created; an existing index there is updated)")
 	dtype := fs.String("dtype", index.Float32, "stored embedding type: float32, or float16 (half the size)")
 	batch := fs.Int("batch", 32, "images per forward pass and per checkpoint")
-	srcs, err := parseAnywhere(fs, args)
+	srcs, err := fs.parse(args, stdout)
 	if err != nil {
 		return err
 	}
 	if *out == "" || len(srcs) == 0 {
-		return errors.New("index build: want --out INDEX and at least one folder or dataset")
+		return fs.usage("want --out INDEX and at least one folder or dataset")
 	}
 	if *batch <= 0 || *batch > 4096 {
-		return errors.New("index build: --batch must be in 1…4096")
+		return fs.usage("--batch must be in 1…4096")
 	}
-	m, dir, err := loadModel(ctx, *model, stderr)
+	dir, err := resolveModel(ctx, *model, stderr)
 	if err != nil {
-		return fmt.Errorf("index build: %w", err)
+		return err
+	}
+	m, err := openModel(dir, stderr)
+	if err != nil {
+		return err
 	}
 	defer m.Close()
-	emb := newImageEmbedder(m)
+	emb := &imageEmbedder{m, m.Processor()}
 	items, roots, err := indexSources(ctx, srcs, stderr)
 	if err != nil {
-		return fmt.Errorf("index build: %w", err)
+		return err
 	}
 	start := time.Now()
 	last := start
@@ -106,7 +118,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if ctx.Err() != nil {
 			fmt.Fprintf(stderr, "interrupted after %d embedded; run the same command again to resume\n", st.Embedded)
 		}
-		return fmt.Errorf("index build: %w", err)
+		return err
 	}
 	el := time.Since(start)
 	fmt.Fprintf(stdout, "indexed %d images in %s: %d embedded (%.1f img/s), %d reused, %d resumed, %d dropped, %d skipped\n",
@@ -129,8 +141,6 @@ type imageEmbedder struct {
 	m    *clip.Model
 	proc *imageproc.Processor
 }
-
-func newImageEmbedder(m *clip.Model) *imageEmbedder { return &imageEmbedder{m, m.Processor()} }
 
 func (e *imageEmbedder) Dim() int { return e.m.EmbedDim() }
 
@@ -248,34 +258,22 @@ func datasetItems(ctx context.Context, ds *dataset.Dataset) iter.Seq2[index.Item
 	}
 }
 
-func runIndexExport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("index export", "usage: clip index export --format faiss --out FILE.faiss INDEX", stderr)
+func runIndexExport(args []string, stdout io.Writer) error {
+	fs := newCmdFlags("index export", indexExportHelp)
 	format := fs.String("format", "faiss", "faiss: a FAISS IndexFlatIP file (faiss.read_index); ids are metadata rows")
 	out := fs.String("out", "", "output file")
-	pos, err := parseAnywhere(fs, args)
+	pos, err := fs.parse(args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return errors.New("index export: want --out FILE and one INDEX")
+		return fs.usage("want --out FILE and one INDEX")
 	}
 	if *format != "faiss" {
-		return fmt.Errorf("index export: format %q (want faiss)", *format)
+		return fs.usage("format %q (want faiss)", *format)
 	}
-	f, err := os.CreateTemp(filepath.Dir(*out), ".tmp-"+filepath.Base(*out)+"-*")
-	if err != nil {
-		return fmt.Errorf("index export: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := index.ExportFAISS(pos[0], f); err != nil {
-		f.Close()
-		return fmt.Errorf("index export: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("index export: %w", err)
-	}
-	if err := os.Rename(f.Name(), *out); err != nil {
-		return fmt.Errorf("index export: %w", err)
+	if err := writeFileAtomic(*out, func(w io.Writer) error { return index.ExportFAISS(pos[0], w) }); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s (FAISS IndexFlatIP; id i = line i+1 of the index's metadata file)\n", *out)
 	return nil
@@ -290,54 +288,44 @@ type searchResult struct {
 }
 
 func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("index search", "usage: clip index search [--model M] [--k 10] [--json] INDEX (TEXT | --image FILE)", stderr)
+	fs := newCmdFlags("index search", indexSearchHelp)
 	model := fs.String("model", "", "model (default: the one the index was built with)")
 	k := fs.Int("k", 10, "results to print")
 	img := fs.String("image", "", "query image file (image-to-image search)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	pos, err := parseAnywhere(fs, args)
+	pos, err := fs.parse(args, stdout)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 1 || (*img == "") == (len(pos) == 1) || len(pos) > 2 {
-		return errors.New("index search: want INDEX and either a TEXT or --image FILE")
+		return fs.usage("want INDEX and either a TEXT or --image FILE")
 	}
 	ix, err := index.Open(pos[0])
 	if err != nil {
-		return fmt.Errorf("index search: %w", err)
+		return err
 	}
 	if *model == "" {
 		*model = ix.Manifest().Model
 	}
-	m, _, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, *model, stderr)
 	if err != nil {
-		return fmt.Errorf("index search: %w", err)
+		return err
 	}
 	defer m.Close()
 	if m.EmbedDim() != ix.Dim() {
-		return fmt.Errorf("index search: the model embeds in %d dimensions, the index holds %d", m.EmbedDim(), ix.Dim())
+		return fmt.Errorf("the model embeds in %d dimensions, the index holds %d", m.EmbedDim(), ix.Dim())
 	}
 	var q [][]float32
 	if *img != "" {
-		emb := newImageEmbedder(m)
-		data, err := os.ReadFile(*img)
-		if err != nil {
-			return fmt.Errorf("index search: %w", err)
+		if q, err = m.EmbedFiles(ctx, []string{*img}, nil); err != nil {
+			return err
 		}
-		rows, errs, err := emb.EmbedEncoded(ctx, [][]byte{data})
-		if err == nil && errs[0] != nil {
-			err = fmt.Errorf("%s: %w", *img, errs[0])
-		}
-		if err != nil {
-			return fmt.Errorf("index search: %w", err)
-		}
-		q = rows
 	} else if q, err = m.EmbedTexts(ctx, pos[1:]); err != nil {
-		return fmt.Errorf("index search: %w", err)
+		return err
 	}
 	hits, err := ix.Search(q, *k)
 	if err != nil {
-		return fmt.Errorf("index search: %w", err)
+		return err
 	}
 	res := make([]searchResult, len(hits[0]))
 	for i, h := range hits[0] {

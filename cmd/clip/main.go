@@ -1,19 +1,25 @@
 // Command clip runs CLIP models from Go: tokenize, preprocess, embed,
-// compare, classify, evaluate and benchmark. Run `clip help` for the list.
+// compare, classify, evaluate and benchmark. Run `clip help` for the list
+// and `clip help COMMAND` for one command.
 //
-// Every subcommand lives in its own file and has the signature of command.run;
-// errors are printed as one line and the process exits non-zero.
+// Every subcommand lives in its own file and has the signature of
+// command.run. Flags may come before, between or after the positional
+// arguments; "--" ends them. Errors are printed as one line, "clip
+// COMMAND: …"; the exit status is 2 for a command line the command cannot
+// run and 1 for every other failure.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
-	"strings"
+
+	"github.com/goclip/goclip/tensor"
 )
 
 type command struct {
@@ -41,50 +47,81 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, errorLine(err))
-		}
-		os.Exit(1)
+		fmt.Fprintln(os.Stderr, errorLine(err))
 	}
+	os.Exit(exitCode(err))
 }
 
-// errorLine formats err as the one line main prints: "clip: embed:
-// /path/model.safetensors: …". Library errors carry their package prefix
-// ("clip: /path: …"), which after the command's own prefix would read
-// "clip: embed: clip: /path"; the inner "clip: " is dropped (file and
-// tensor names stay) and line breaks become spaces.
+// commandError is a command's error, wrapped once with its name.
+type commandError struct {
+	cmd string
+	err error
+}
+
+func (e *commandError) Error() string { return e.cmd + ": " + e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
+
+// errorLine is the line main prints for run's error: "clip embed: …" for a
+// command's error, "clip: …" for one of the command line itself.
 func errorLine(err error) string {
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
-	for strings.HasPrefix(msg, "clip: ") {
-		msg = msg[len("clip: "):]
+	var ce *commandError
+	if errors.As(err, &ce) {
+		return "clip " + err.Error()
 	}
-	return "clip: " + strings.ReplaceAll(msg, ": clip: ", ": ")
+	return "clip: " + err.Error()
 }
 
+// exitCode is the process status for run's error: 0 on success, 2 for a
+// usage error, 1 otherwise.
+func exitCode(err error) int {
+	var u *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &u):
+		return 2
+	}
+	return 1
+}
+
+// run runs one command line. A command's error comes back wrapped once
+// with the command's name ("embed: …"); main prefixes "clip ".
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr, cmds)
-		if len(args) == 0 {
-			return errors.New("no command given")
+		return &usageError{msg: "no command given"}
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[0] == "help" {
+			if _, ok := cmds[args[1]]; !ok {
+				return &usageError{msg: fmt.Sprintf("help: unknown command %q", args[1])}
+			}
+			return run(ctx, append(args[1:], "--help"), stdout, stderr) // `clip help index build` too
 		}
+		usage(stdout, cmds)
+		return nil
+	case "version", "-version", "--version":
+		printVersion(stdout)
 		return nil
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
-		return fmt.Errorf("unknown command %q (run `clip help`)", args[0])
+		return &usageError{msg: fmt.Sprintf("unknown command %q", args[0])}
 	}
 	err := c.run(ctx, args[1:], stdout, stderr)
-	if err != nil && !errors.Is(err, flag.ErrHelp) && !strings.HasPrefix(err.Error(), args[0]+": ") {
-		// Every error line names its command, whether or not the command
-		// added the prefix itself.
-		err = fmt.Errorf("%s: %w", args[0], err)
+	if errors.Is(err, errHelp) {
+		return nil
 	}
-	return err
+	if err != nil {
+		return &commandError{cmd: args[0], err: err}
+	}
+	return nil
 }
 
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: clip <command> [flags]\n\ncommands:")
+	fmt.Fprintln(w, "usage: clip <command> [flags] [arguments]\n       clip help <command>\n       clip --version\n\ncommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
@@ -93,4 +130,32 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
+}
+
+// printVersion prints the module version and VCS revision the binary was
+// built from, the Go version, and the kernel set package tensor chose for
+// this CPU.
+func printVersion(w io.Writer) {
+	path, version, rev := "github.com/goclip/goclip", "(unknown)", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Path != "" {
+			path = bi.Main.Path
+		}
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev += " " + s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					rev += " (modified)"
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "clip %s %s%s\n", path, version, rev)
+	fmt.Fprintf(w, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(w, "kernels: %s\n", tensor.Kernel())
 }

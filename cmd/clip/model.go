@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/hub"
@@ -14,7 +14,8 @@ import (
 // This file is the one place the commands turn --model and --dataset values
 // into local files: every command that takes a model calls loadModel (or
 // resolveModel for the folder alone), every command that opens a Hub
-// dataset passes newHubClient(stderr) to dataset.Open.
+// dataset passes newHubClient(stderr) to dataset.Open and its error
+// through hubHint.
 
 // defaultModel is the --model default: the model of the seed experiment.
 const defaultModel = "openai/clip-vit-base-patch32"
@@ -36,33 +37,71 @@ func resolveModel(ctx context.Context, spec string, stderr io.Writer) (string, e
 	if spec == "" {
 		return "", errors.New("--model is required (a model folder or a Hub id org/name)")
 	}
-	return hub.ResolveModel(ctx, spec, newHubClient(stderr))
+	dir, err := hub.ResolveModel(ctx, spec, newHubClient(stderr))
+	return dir, hubHint(err)
 }
 
 // loadModel resolves a --model value (a folder or a Hub id) and loads the
-// model. It also returns the folder, where imageproc.LoadProcessor finds
-// the model's preprocessor_config.json.
-func loadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, string, error) {
+// model.
+func loadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, error) {
 	dir, err := resolveModel(ctx, spec, stderr)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	m, err := clip.Load(dir, nil)
-	if err != nil {
-		return nil, "", err
-	}
-	return m, dir, nil
+	return openModel(dir, stderr)
 }
 
-// newFlagSet returns a flag set for a subcommand that reports errors
-// instead of exiting; -h prints synopsis (the "usage: clip name …" lines,
-// positional arguments included) and the flags to stderr.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("clip "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, synopsis+"\n\nflags:")
-		fs.PrintDefaults()
+// openModel loads the model in a local folder and applies the tokenizer
+// rule (after Load, which refuses a config that is not CLIP's, naming its
+// model_type).
+func openModel(dir string, stderr io.Writer) (*clip.Model, error) {
+	m, err := clip.Load(dir, nil)
+	if err != nil {
+		return nil, err
 	}
-	return fs
+	if err := checkTokenizer(dir, stderr); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// networkError is a Hub request that never reached the Hub: no network, a
+// DNS failure, a refused connection. It says what to do instead.
+type networkError struct {
+	url string
+	err error // the whole chain, for errors.Is/As
+	net error // the transport's own error, without the URL
+}
+
+func (e *networkError) Error() string {
+	return fmt.Sprintf("cannot reach the Hugging Face Hub at %s (%v); for a model or dataset already in the cache set HF_HUB_OFFLINE=1, otherwise pass a local folder", e.url, e.net)
+}
+
+func (e *networkError) Unwrap() error { return e.err }
+
+// offlineError is a Hub file missing from the cache in offline mode.
+type offlineError struct{ err error }
+
+func (e *offlineError) Error() string {
+	return e.err.Error() + "; unset HF_HUB_OFFLINE to download it, or pass a local folder"
+}
+
+func (e *offlineError) Unwrap() error { return e.err }
+
+// hubHint returns err with advice when it is a Hub request that could not
+// reach the network, or a file offline mode could not find; other errors
+// unchanged.
+func hubHint(err error) error {
+	var ue *url.Error
+	var he *hub.HTTPError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, hub.ErrOffline):
+		return &offlineError{err}
+	case errors.As(err, &ue) && !errors.As(err, &he) && !errors.Is(err, context.Canceled):
+		return &networkError{url: ue.URL, err: err, net: ue.Err}
+	}
+	return err
 }

@@ -59,7 +59,7 @@ func TestLoadModelFromHub(t *testing.T) {
 func loadModelT(t *testing.T, spec string) (*clip.Model, error) {
 	t.Helper()
 	var stderr bytes.Buffer
-	m, _, err := loadModel(context.Background(), spec, &stderr)
+	m, err := loadModel(context.Background(), spec, &stderr)
 	if err == nil {
 		m.Close()
 	}

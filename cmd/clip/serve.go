@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,10 +20,19 @@ import (
 // apiKeyEnv is the environment variable read when --api-key is not given.
 const apiKeyEnv = "GOCLIP_API_KEY"
 
+const serveHelp = `usage: clip serve [--model M] [--index INDEX] [--addr 127.0.0.1:8080] [--max-batch 32] [--max-wait 10ms] [--queue N] [--api-key KEY] [--allow-host HOST]...
+
+Runs the HTTP service: OpenAI-compatible /v1/embeddings (texts and
+images), /v1/classify, /v1/search over --index, and a search page, with
+dynamic batching, a bounded queue, limits, bearer auth and Prometheus
+metrics. It runs until SIGTERM or SIGINT, then stops taking connections,
+finishes the requests in flight (up to --drain) and exits 0. It takes no
+positional arguments.`
+
 // runServe runs the HTTP service until SIGTERM or SIGINT, then stops
 // taking connections, finishes the requests in flight and returns nil.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "usage: clip serve --model M [--index INDEX] [--addr 127.0.0.1:8080] [--max-batch 32] [--max-wait 10ms] [--queue N] [--api-key KEY] [--allow-host HOST]...", stderr)
+	fs := newCmdFlags("serve", serveHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
 	ixDir := fs.String("index", "", "index directory from `clip index build` (enables search and the page's results)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0: any free port, printed)")
@@ -36,36 +44,40 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	timeout := fs.Duration("timeout", 60*time.Second, "per-request deadline")
 	drain := fs.Duration("drain", 30*time.Second, "on SIGTERM, how long to wait for requests in flight")
 	apiKey := fs.String("api-key", "", "require Authorization: Bearer KEY on /v1 (default $"+apiKeyEnv+")")
-	var allow multiFlag
+	var allow stringList
 	fs.Var(&allow, "allow-host", "host whose http(s) image URLs may be fetched (repeatable; default none)")
-	if _, err := parseAnywhere(fs, args); err != nil {
+	rest, err := fs.parse(args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fs.usage("unexpected argument %q", rest[0])
 	}
 	if *apiKey == "" {
 		*apiKey = os.Getenv(apiKeyEnv)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	m, _, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, *model, stderr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	defer m.Close()
 	var ix *index.Index
 	if *ixDir != "" {
 		if ix, err = index.Open(*ixDir); err != nil {
-			return fmt.Errorf("serve: %w", err)
+			return err
 		}
 	}
 	srv, err := serve.New(serve.Config{Model: m, ModelName: *model, Index: ix,
 		MaxBatch: *maxBatch, MaxWait: *maxWait, QueueSize: *queue, MaxInputs: *maxInputs, MaxBodyBytes: *maxBody,
 		Timeout: *timeout, APIKey: *apiKey, AllowHosts: allow, Logger: log})
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		srv.Close()
-		return fmt.Errorf("serve: %w", err)
+		return err
 	}
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
 	return serveUntilSignal(ctx, srv, ln, *drain, log)
@@ -84,7 +96,7 @@ func serveUntilSignal(ctx context.Context, srv *serve.Server, ln net.Listener, d
 	select {
 	case err := <-errc:
 		srv.Close()
-		return fmt.Errorf("serve: %w", err)
+		return err
 	case <-sigCtx.Done():
 	}
 	log.Info("draining", "timeout", drain.String())
@@ -94,14 +106,8 @@ func serveUntilSignal(ctx context.Context, srv *serve.Server, ln net.Listener, d
 	err := hs.Shutdown(sctx)
 	srv.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: drain: %w", err)
+		return fmt.Errorf("drain: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
-
-// multiFlag is a repeatable string flag.
-type multiFlag []string
-
-func (f *multiFlag) String() string     { return strings.Join(*f, ",") }
-func (f *multiFlag) Set(v string) error { *f = append(*f, v); return nil }

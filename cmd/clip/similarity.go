@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"image"
 	"io"
@@ -15,264 +13,276 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/dataset"
-	"github.com/goclip/goclip/heatmap"
 	"github.com/goclip/goclip/imageproc"
 )
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ", ") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-const similarityUsage = `usage: clip similarity --model M [--texts FILE | --text T ...] [--heatmap out.png] [--json] IMAGE...
-       clip similarity --model M --dataset D [--sample 10] [--seed 1] [--template "a photo of a {}."] [--heatmap out.png]
+const similarityHelp = `usage: clip similarity [--model M] (--texts FILE | --text T ...) [--heatmap OUT] [--json] IMAGE...
+       clip similarity [--model M] --dataset D [--sample 10] [--seed 1] [--template "a photo of a {}."] [--heatmap OUT]
 
 Embeds the images and the texts, L2-normalises both and prints the cosine
-similarity matrix (images × texts) the way numpy prints an array, then the
-best text for every image with its softmax probability over the texts
-(CLIP's zero-shot rule). With --dataset the images are a random sample of
-the dataset and the texts their class names.`
+similarity matrix (images × texts) the way numpy prints an array (a matrix
+of more than 1,000 cells is summarised as numpy does; --json has every
+value), then the best text for every image with its softmax probability
+over the texts (CLIP's zero-shot rule). With --dataset the images are a
+random sample of the dataset and the texts their class names.
+
+arguments:
+  IMAGE...   image files (JPEG, PNG, GIF, BMP, TIFF, WebP)
+
+--texts FILE has one text per line; a .jsonl file has one JSON string per
+line. --heatmap writes the format its extension names: .png, .svg, or
+.jpg/.jpeg.`
+
+// simArgs are the flags and arguments of `clip similarity`.
+type simArgs struct {
+	model, ds, template, out, title string
+	images, texts                   []string
+	sample                          int
+	seed                            uint64
+	asJSON                          bool
+}
 
 // simInput is what the similarity command compares.
 type simInput struct {
 	imageLabels []string      // one per image: file name or dataset key + class
-	thumbs      []image.Image // decoded images (nil entries when undecodable)
-	paths       []string      // image files, when the images are files
-	pixels      []float32     // [n,3,S,S]
+	images      []image.Image // decoded images: the model's input and the heatmap's thumbnails
+	paths       []string      // image files, when the images are files and not kept decoded
 	texts       []string
+}
+
+// simResult is the computed comparison.
+type simResult struct {
+	imgEmb, txtEmb [][]float32
+	sim            [][]float32
+	best           []clip.Prediction
+	tImg, tTxt     time.Duration
 }
 
 // runSimilarity implements `clip similarity`.
 func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("similarity", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, similarityUsage+"\n\nflags:"); fs.PrintDefaults() }
-	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id")
-	textsFile := fs.String("texts", "", "file of texts, one per line")
-	var texts stringList
-	fs.Var(&texts, "text", "a text to compare (repeatable)")
-	ds := fs.String("dataset", "", "WebDataset folder or Hub id: compare a sample of its images with their class names")
-	sample := fs.Int("sample", 10, "with --dataset: number of images to sample")
-	seed := fs.Uint64("seed", 1, "with --dataset: sampling seed")
-	template := fs.String("template", "", `with --dataset: prompt template for the class names, e.g. "a photo of a {}." (default: the names alone)`)
-	out := fs.String("heatmap", "", "write the heatmap to this file (.png or .svg)")
-	title := fs.String("title", "Cosine similarity of image and text embeddings", "heatmap title")
-	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	if err := fs.Parse(args); err != nil {
+	a, err := parseSimilarity(args, stdout)
+	if err != nil {
 		return err
 	}
-	images := fs.Args()
-	if *textsFile != "" {
-		t, err := clip.ReadList(*textsFile)
-		if err != nil {
-			return err
-		}
-		texts = append(texts, t...)
-	}
-	switch {
-	case *ds == "" && len(images) == 0:
-		return usageError(fs, "no images given")
-	case *ds == "" && len(texts) == 0:
-		return usageError(fs, "no texts given (--text or --texts)")
-	case *ds != "" && (len(images) > 0 || len(texts) > 0):
-		return usageError(fs, "--dataset takes its images and texts from the dataset; do not also give images or texts")
-	case *ds != "" && *sample <= 0:
-		return usageError(fs, "--sample must be positive")
-	case *template != "" && !strings.Contains(*template, clip.TemplatePlaceholder):
-		return usageError(fs, "--template has no {} placeholder")
-	}
-
 	t0 := time.Now()
-	m, dir, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, a.model, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	var in *simInput
-	if *ds != "" {
-		in, err = datasetInput(ctx, dir, *ds, *sample, *seed, *template, stderr)
+	if a.ds != "" {
+		in, err = datasetInput(ctx, a, stderr)
 	} else {
-		in, err = fileInput(ctx, dir, images, texts)
+		in, err = fileInput(a)
 	}
 	if err != nil {
 		return err
-	}
-	if in.pixels == nil {
-		if in.pixels, err = pixelsOf(ctx, dir, in); err != nil {
-			return err
-		}
 	}
 	tLoad := time.Since(t0)
-
-	t1 := time.Now()
-	imgEmb, err := m.EmbedPixels(ctx, in.pixels)
+	res, err := computeSimilarity(ctx, m, in)
 	if err != nil {
 		return err
 	}
-	tImg := time.Since(t1)
-	t2 := time.Now()
-	txtEmb, err := m.EmbedTexts(ctx, in.texts)
-	if err != nil {
-		return err
-	}
-	tTxt := time.Since(t2)
-	clip.Normalize(imgEmb)
-	clip.Normalize(txtEmb)
-	sim, err := clip.Similarity(imgEmb, txtEmb)
-	if err != nil {
-		return err
-	}
-
-	best := make([]clip.Prediction, len(sim))
-	for i, row := range sim {
-		best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
-	}
-	if *out != "" {
-		in.thumbnails()
-		err := heatmap.Save(*out, sim, &heatmap.Options{
-			Title: *title, RowLabels: in.imageLabels, ColLabels: in.texts, Thumbnails: in.thumbs,
-			RowAxis: "image", ColAxis: "text", OutlineRowMax: true,
-		})
-		if err != nil {
+	if a.out != "" {
+		if err := writeHeatmap(a.out, res.sim, a.title, in.imageLabels, in.texts, in.images); err != nil {
 			return err
 		}
 	}
-	if *asJSON {
-		type row struct {
-			Image string  `json:"image"`
-			Best  string  `json:"best_text"`
-			Index int     `json:"best_index"`
-			Prob  float32 `json:"prob"`
-		}
-		res := struct {
-			Model      string      `json:"model"`
-			Images     []string    `json:"images"`
-			Texts      []string    `json:"texts"`
-			ImageShape [2]int      `json:"image_embeds_shape"`
-			TextShape  [2]int      `json:"text_embeds_shape"`
-			Similarity [][]float32 `json:"similarity"`
-			LogitScale float32     `json:"logit_scale"`
-			ZeroShot   []row       `json:"zero_shot"`
-			Heatmap    string      `json:"heatmap,omitempty"`
-		}{Model: *model, Images: in.imageLabels, Texts: in.texts,
-			ImageShape: [2]int{len(imgEmb), m.EmbedDim()}, TextShape: [2]int{len(txtEmb), m.EmbedDim()},
-			Similarity: sim, LogitScale: m.LogitScale(), Heatmap: *out}
-		for i, b := range best {
-			res.ZeroShot = append(res.ZeroShot, row{in.imageLabels[i], b.Class, b.Index, b.Prob})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	if a.asJSON {
+		return printSimilarityJSON(stdout, a, m, in, res)
 	}
-	fmt.Fprintf(stdout, "image embeddings: (%d, %d)  text embeddings: (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
-	fmt.Fprintln(stdout, "\ncosine similarity (rows: images, columns: texts):")
-	fmt.Fprintln(stdout, clip.FormatMatrix(sim))
-	fmt.Fprintln(stdout, "\nrows:")
-	for i, l := range in.imageLabels {
-		fmt.Fprintf(stdout, "  %2d  %s\n", i, l)
-	}
-	fmt.Fprintln(stdout, "columns:")
-	for j, t := range in.texts {
-		fmt.Fprintf(stdout, "  %2d  %s\n", j, t)
-	}
-	fmt.Fprintf(stdout, "\nzero-shot (softmax of %.4g × cosine over the %d texts):\n", m.LogitScale(), len(in.texts))
-	w := 0
-	for _, l := range in.imageLabels {
-		w = max(w, len([]rune(l)))
-	}
-	for i, b := range best {
-		fmt.Fprintf(stdout, "  %-*s → %s (%.1f%%)\n", w, in.imageLabels[i], b.Class, 100*b.Prob)
-	}
-	if *out != "" {
-		fmt.Fprintf(stdout, "\nheatmap written to %s\n", *out)
-	}
+	printSimilarity(stdout, a, m, in, res)
 	fmt.Fprintf(stderr, "time: load %v, %d images %v, %d texts %v\n",
-		tLoad.Round(time.Millisecond), len(imgEmb), tImg.Round(time.Millisecond), len(txtEmb), tTxt.Round(time.Millisecond))
+		tLoad.Round(time.Millisecond), len(res.imgEmb), res.tImg.Round(time.Millisecond), len(res.txtEmb), res.tTxt.Round(time.Millisecond))
 	return nil
 }
 
-func usageError(fs *flag.FlagSet, msg string) error {
-	fs.Usage()
-	return errors.New(fs.Name() + ": " + msg)
+// parseSimilarity parses and checks the command line, the --texts file
+// and the --heatmap extension included: nothing is computed for a command
+// line that would fail at the end.
+func parseSimilarity(args []string, stdout io.Writer) (*simArgs, error) {
+	a := &simArgs{}
+	fs := newCmdFlags("similarity", similarityHelp)
+	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
+	textsFile := fs.String("texts", "", "file of texts, one per line (.jsonl: one JSON string per line)")
+	var texts stringList
+	fs.Var(&texts, "text", "a text to compare (repeatable)")
+	fs.StringVar(&a.ds, "dataset", "", "WebDataset folder or Hub id: compare a sample of its images with their class names")
+	fs.IntVar(&a.sample, "sample", 10, "with --dataset: number of images to sample")
+	fs.Uint64Var(&a.seed, "seed", 1, "with --dataset: sampling seed")
+	fs.StringVar(&a.template, "template", "", `with --dataset: prompt template for the class names, e.g. "a photo of a {}." (default: the names alone)`)
+	fs.StringVar(&a.out, "heatmap", "", "write the heatmap to this file (.png, .svg, .jpg or .jpeg)")
+	fs.StringVar(&a.title, "title", "Cosine similarity of image and text embeddings", "heatmap title")
+	fs.BoolVar(&a.asJSON, "json", false, "print JSON instead of text")
+	var err error
+	if a.images, err = fs.parse(args, stdout); err != nil {
+		return nil, err
+	}
+	if *textsFile != "" {
+		if a.texts, err = readList(*textsFile); err != nil {
+			return nil, err
+		}
+	}
+	a.texts = append(a.texts, texts...)
+	switch {
+	case a.ds == "" && len(a.images) == 0:
+		return nil, fs.usage("no images given")
+	case a.ds == "" && len(a.texts) == 0:
+		return nil, fs.usage("no texts given (--text or --texts)")
+	case a.ds != "" && (len(a.images) > 0 || len(a.texts) > 0):
+		return nil, fs.usage("--dataset takes its images and texts from the dataset; do not also give images or texts")
+	case a.ds != "" && a.sample <= 0:
+		return nil, fs.usage("--sample must be positive")
+	case a.template != "" && !strings.Contains(a.template, clip.TemplatePlaceholder):
+		return nil, fs.usage("--template has no {} placeholder")
+	}
+	if a.out != "" {
+		if _, err := heatmapFormat(a.out); err != nil {
+			return nil, fs.usage("%v", err)
+		}
+	}
+	return a, nil
 }
 
-// fileInput decodes the image files (for their thumbnails) and takes the texts.
-func fileInput(ctx context.Context, dir string, images, texts []string) (*simInput, error) {
-	in := &simInput{texts: texts}
-	for _, p := range images {
+// fileInput takes the image files and the texts. The files are decoded
+// once, by computeSimilarity.
+func fileInput(a *simArgs) (*simInput, error) {
+	in := &simInput{texts: a.texts, paths: a.images}
+	for _, p := range a.images {
 		in.imageLabels = append(in.imageLabels, filepath.Base(p))
-		in.paths = append(in.paths, p)
 	}
 	return in, nil
 }
 
-// thumbnails decodes the input's image files for the heatmap; an
-// undecodable file gets no thumbnail (pixelsOf reports its error).
-func (in *simInput) thumbnails() {
-	if in.thumbs != nil {
-		return
-	}
-	for _, p := range in.paths {
-		im, err := imageproc.DecodeFile(p, nil)
-		if err != nil {
-			in.thumbs = append(in.thumbs, nil)
-			continue
-		}
-		in.thumbs = append(in.thumbs, im)
-	}
-}
-
-// pixelsOf preprocesses the input's image files with the model's
-// CLIPImageProcessor configuration.
-func pixelsOf(ctx context.Context, dir string, in *simInput) ([]float32, error) {
-	proc, err := imageproc.LoadProcessor(dir)
+// datasetInput samples images of a dataset (a WebDataset, an image folder
+// or a Hub dataset id) with their class names as the texts. A --sample
+// larger than the dataset takes every image, said on stderr.
+func datasetInput(ctx context.Context, a *simArgs, stderr io.Writer) (*simInput, error) {
+	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Hub: newHubClient(stderr)})
 	if err != nil {
-		return nil, err
-	}
-	return proc.Files(ctx, in.paths)
-}
-
-// datasetInput samples n images of a dataset (a WebDataset, an image
-// folder or a Hub dataset id) with their class names as the texts.
-func datasetInput(ctx context.Context, dir, name string, n int, seed uint64, template string, stderr io.Writer) (*simInput, error) {
-	d, err := dataset.Open(ctx, name, &dataset.Options{Hub: newHubClient(stderr)})
-	if err != nil {
-		return nil, err
+		return nil, hubHint(err)
 	}
 	if len(d.Classnames) == 0 {
-		return nil, fmt.Errorf("dataset %s has no class names", name)
+		return nil, fmt.Errorf("dataset %s has no class names", a.ds)
 	}
-	samples, err := d.RandomSample(ctx, n, seed)
+	samples, err := d.RandomSample(ctx, a.sample, a.seed)
 	if err != nil {
 		return nil, err
 	}
-	proc, err := imageproc.LoadProcessor(dir)
-	if err != nil {
-		return nil, err
+	if len(samples) < a.sample {
+		fmt.Fprintf(stderr, "similarity: --sample %d, but %s has %d images: using all of them\n", a.sample, a.ds, len(samples))
 	}
 	in := &simInput{}
 	for _, s := range samples {
 		if s.Label < 0 || s.Label >= len(d.Classnames) {
-			return nil, fmt.Errorf("dataset %s: sample %s has label %d, outside its %d classes", name, s.Key, s.Label, len(d.Classnames))
+			return nil, fmt.Errorf("dataset %s: sample %s has label %d, outside its %d classes", a.ds, s.Key, s.Label, len(d.Classnames))
 		}
 		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
 		if err != nil {
 			return nil, err
 		}
-		px, err := proc.Image(img)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", s.Key, err)
-		}
 		class := d.Classnames[s.Label]
 		text := class
-		if template != "" {
-			text = clip.ApplyTemplate(template, class)
+		if a.template != "" {
+			text = clip.ApplyTemplate(a.template, class)
 		}
-		in.pixels = append(in.pixels, px...)
-		in.thumbs = append(in.thumbs, img)
+		in.images = append(in.images, img)
 		in.imageLabels = append(in.imageLabels, s.Key+" · "+class)
 		in.texts = append(in.texts, text)
 	}
 	return in, nil
+}
+
+// computeSimilarity embeds the input, normalises, and takes the cosine
+// similarity and every image's best text. Image files are decoded once:
+// the decoded images are the model's input and the heatmap's thumbnails.
+func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput) (*simResult, error) {
+	if in.images == nil {
+		for _, p := range in.paths {
+			img, err := imageproc.DecodeFile(p, nil)
+			if err != nil {
+				return nil, err
+			}
+			in.images = append(in.images, img)
+		}
+	}
+	r := &simResult{}
+	t1 := time.Now()
+	var err error
+	if r.imgEmb, err = m.EmbedImages(ctx, in.images); err != nil {
+		return nil, err
+	}
+	r.tImg = time.Since(t1)
+	t2 := time.Now()
+	if r.txtEmb, err = m.EmbedTexts(ctx, in.texts); err != nil {
+		return nil, err
+	}
+	r.tTxt = time.Since(t2)
+	clip.Normalize(r.imgEmb)
+	clip.Normalize(r.txtEmb)
+	if r.sim, err = clip.Similarity(r.imgEmb, r.txtEmb); err != nil {
+		return nil, err
+	}
+	r.best = make([]clip.Prediction, len(r.sim))
+	for i, row := range r.sim {
+		r.best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
+	}
+	return r, nil
+}
+
+// printSimilarityJSON prints the result as one JSON object.
+func printSimilarityJSON(w io.Writer, a *simArgs, m *clip.Model, in *simInput, r *simResult) error {
+	type row struct {
+		Image string  `json:"image"`
+		Best  string  `json:"best_text"`
+		Index int     `json:"best_index"`
+		Prob  float32 `json:"prob"`
+	}
+	res := struct {
+		Model      string      `json:"model"`
+		Images     []string    `json:"images"`
+		Texts      []string    `json:"texts"`
+		ImageShape [2]int      `json:"image_embeds_shape"`
+		TextShape  [2]int      `json:"text_embeds_shape"`
+		Similarity [][]float32 `json:"similarity"`
+		LogitScale float32     `json:"logit_scale"`
+		ZeroShot   []row       `json:"zero_shot"`
+		Heatmap    string      `json:"heatmap,omitempty"`
+	}{Model: a.model, Images: in.imageLabels, Texts: in.texts,
+		ImageShape: [2]int{len(r.imgEmb), m.EmbedDim()}, TextShape: [2]int{len(r.txtEmb), m.EmbedDim()},
+		Similarity: r.sim, LogitScale: m.LogitScale(), Heatmap: a.out}
+	for i, b := range r.best {
+		res.ZeroShot = append(res.ZeroShot, row{in.imageLabels[i], b.Class, b.Index, b.Prob})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}
+
+// printSimilarity prints the matrix numpy-style, the row and column
+// labels and the zero-shot answers.
+func printSimilarity(w io.Writer, a *simArgs, m *clip.Model, in *simInput, r *simResult) {
+	fmt.Fprintf(w, "image embeddings: (%d, %d)  text embeddings: (%d, %d)\n", len(r.imgEmb), m.EmbedDim(), len(r.txtEmb), m.EmbedDim())
+	fmt.Fprintln(w, "\ncosine similarity (rows: images, columns: texts):")
+	fmt.Fprintln(w, formatMatrix(r.sim))
+	fmt.Fprintln(w, "\nrows:")
+	for i, l := range in.imageLabels {
+		fmt.Fprintf(w, "  %2d  %s\n", i, l)
+	}
+	fmt.Fprintln(w, "columns:")
+	for j, t := range in.texts {
+		fmt.Fprintf(w, "  %2d  %s\n", j, t)
+	}
+	fmt.Fprintf(w, "\nzero-shot (softmax of %.4g × cosine over the %d texts):\n", m.LogitScale(), len(in.texts))
+	width := 0
+	for _, l := range in.imageLabels {
+		width = max(width, len([]rune(l)))
+	}
+	for i, b := range r.best {
+		fmt.Fprintf(w, "  %-*s → %s (%.1f%%)\n", width, in.imageLabels[i], b.Class, 100*b.Prob)
+	}
+	if a.out != "" {
+		fmt.Fprintf(w, "\nheatmap written to %s\n", a.out)
+	}
 }

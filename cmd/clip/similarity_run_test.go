@@ -109,7 +109,7 @@ func TestSimilarityRun(t *testing.T) {
 	if err := run(context.Background(), args, &so, &se); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(so.String(), clip.FormatMatrix(res.Similarity)) || !strings.Contains(so.String(), "(3, 24)") {
+	if !strings.Contains(so.String(), formatMatrix(res.Similarity)) || !strings.Contains(so.String(), "(3, 24)") {
 		t.Errorf("text output:\n%s", so.String())
 	}
 }

@@ -9,8 +9,6 @@ import (
 	"io"
 	"os"
 	"strconv"
-
-	"github.com/goclip/goclip/tokenizer"
 )
 
 // maxTokenizeLine is the longest input line accepted (64 MiB).
@@ -22,36 +20,37 @@ type tokenizeCmd struct {
 	stdin io.Reader
 }
 
-// runTokenize prints CLIP token ids for JSON strings read from standard input:
-//
-//	clip tokenize [--model DIR]
-//
-// Each non-empty input line is one JSON string; each output line is the JSON
-// array of its ids, with <|startoftext|> and <|endoftext|>, truncated to 77.
-// Without --model the built-in CLIP vocabulary is used; with it, the
-// folder's tokenizer.json or vocab.json + merges.txt.
+const tokenizeHelp = `usage: clip tokenize [--model DIR] < strings.jsonl
+
+Prints CLIP token ids for JSON strings read from standard input: each
+non-empty input line is one JSON string; each output line is the JSON
+array of its ids, with <|startoftext|> and <|endoftext|>, truncated to the
+tokenizer's maximum length (77).
+
+Without --model the built-in CLIP vocabulary is used. With it, the
+folder's tokenizer.json, or vocab.json and merges.txt; a folder without
+them gets the built-in vocabulary only when its config.json is a CLIP
+model with the 49,408-token CLIP vocabulary (said on stderr), as in every
+command that loads a model.`
+
+// runTokenize implements `clip tokenize`.
 func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return tokenizeCmd{stdin: os.Stdin}.run(ctx, args, stdout, stderr)
 }
 
 func (c tokenizeCmd) run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", "usage: clip tokenize [--model DIR] < strings.jsonl", stderr)
-	model := fs.String("model", "", "model folder with tokenizer.json or vocab.json + merges.txt (default: built-in CLIP vocabulary)")
-	if err := fs.Parse(args); err != nil {
+	fs := newCmdFlags("tokenize", tokenizeHelp)
+	model := fs.String("model", "", "model folder (default: the built-in CLIP vocabulary)")
+	rest, err := fs.parse(args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("tokenize: unexpected argument %q (texts are read from standard input)", fs.Arg(0))
+	if len(rest) > 0 {
+		return fs.usage("unexpected argument %q (texts are read from standard input)", rest[0])
 	}
-	var tok *tokenizer.Tokenizer
-	var err error
-	if *model != "" {
-		tok, err = tokenizer.Load(*model)
-	} else {
-		tok, err = tokenizer.New()
-	}
+	tok, err := loadTokenizer(*model, stderr)
 	if err != nil {
-		return fmt.Errorf("tokenize: %w", err)
+		return err
 	}
 	w := bufio.NewWriter(stdout)
 	sc := bufio.NewScanner(c.stdin)
@@ -60,7 +59,7 @@ func (c tokenizeCmd) run(ctx context.Context, args []string, stdout, stderr io.W
 	for line := 1; sc.Scan(); line++ {
 		if err := ctx.Err(); err != nil {
 			w.Flush()
-			return fmt.Errorf("tokenize: %w", err)
+			return err
 		}
 		b := sc.Bytes()
 		if len(b) == 0 {
@@ -69,7 +68,7 @@ func (c tokenizeCmd) run(ctx context.Context, args []string, stdout, stderr io.W
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			w.Flush()
-			return fmt.Errorf("tokenize: standard input line %d: want a JSON string: %v", line, err)
+			return fmt.Errorf("standard input line %d: want a JSON string: %v", line, err)
 		}
 		out = append(out[:0], '[')
 		for i, id := range tok.Encode(s) {
@@ -80,18 +79,18 @@ func (c tokenizeCmd) run(ctx context.Context, args []string, stdout, stderr io.W
 		}
 		out = append(out, ']', '\n')
 		if _, err := w.Write(out); err != nil {
-			return fmt.Errorf("tokenize: %w", err)
+			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		w.Flush()
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("tokenize: standard input: line longer than %d bytes", maxTokenizeLine)
+			return fmt.Errorf("standard input: line longer than %d bytes", maxTokenizeLine)
 		}
-		return fmt.Errorf("tokenize: standard input: %w", err)
+		return fmt.Errorf("standard input: %w", err)
 	}
 	if err := w.Flush(); err != nil {
-		return fmt.Errorf("tokenize: %w", err)
+		return err
 	}
 	return nil
 }
