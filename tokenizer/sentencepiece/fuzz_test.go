@@ -99,8 +99,11 @@ func FuzzEncode(f *testing.F) {
 		f.Add(s)
 	}
 	var toks []*Tokenizer
-	for _, name := range append(append([]string{}, spModels...), "gemma", "siglip2") {
+	for _, name := range spModels {
 		toks = append(toks, loadTest(f, name))
+	}
+	for _, name := range hfFolders {
+		toks = append(toks, loadHFTest(f, name))
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, tok := range toks {

@@ -94,6 +94,47 @@ func compare(t *testing.T, what string, texts []string, want [][]int32, got func
 
 var spModels = []string{"unigram_nfkc", "unigram_bytes", "bpe", "bpe_bytes"}
 
+// hfFolders are the tokenizer.json folders of the golden; siglip2_lower is
+// siglip2/ with tokenizer_class Siglip2Tokenizer, made by loadHFTest.
+var hfFolders = []string{"gemma", "siglip2", "siglip2_lower"}
+
+// loadHFTest loads one of hfFolders.
+func loadHFTest(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	if name != "siglip2_lower" {
+		return loadTest(t, name)
+	}
+	dir := t.TempDir()
+	src := filepath.Join(testdata, "siglip2")
+	b, err := os.ReadFile(filepath.Join(src, "tokenizer.json"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644)
+	}
+	var cfg map[string]any
+	if err == nil {
+		b, err = os.ReadFile(filepath.Join(src, "tokenizer_config.json"))
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &cfg)
+	}
+	if err == nil {
+		cfg["tokenizer_class"] = "Siglip2Tokenizer"
+		b, _ = json.Marshal(cfg)
+		err = os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), b, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Class() != "Siglip2Tokenizer" || !tok.lower {
+		t.Fatalf("siglip2_lower loaded as %s (lower %v)", tok.Class(), tok.lower)
+	}
+	return tok
+}
+
 func loadTest(t testing.TB, name string) *Tokenizer {
 	t.Helper()
 	p := filepath.Join(testdata, name)
@@ -156,10 +197,10 @@ func TestGoldenGemma(t *testing.T) {
 	compare(t, "gemma tokenizers (no specials)", g.Texts, g.ids(t, "gemma", "raw"), func(_ int, s string) []int32 {
 		return gemma.hf.encode(s, false)
 	})
-	for _, name := range []string{"gemma", "siglip2"} {
-		tok := loadTest(t, name)
+	for _, name := range hfFolders {
+		tok := loadHFTest(t, name)
 		mask := g.ids(t, name, "hf_padded_mask")
-		compare(t, name+" GemmaTokenizer max_length=64", g.Texts, g.ids(t, name, "hf_padded"), func(i int, s string) []int32 {
+		compare(t, name+" "+tok.Class()+" max_length=64", g.Texts, g.ids(t, name, "hf_padded"), func(i int, s string) []int32 {
 			ids, m := tok.EncodeBatch([]string{s}, g.MaxLength)
 			if !reflect.DeepEqual(m[0], mask[i]) {
 				t.Errorf("%s %q: mask %v, want %v", name, s, m[0], mask[i])
@@ -207,11 +248,40 @@ func TestGoldenShared(t *testing.T) {
 			return ids[0]
 		})
 	}
-	for _, name := range []string{"gemma", "siglip2"} {
-		tok := loadTest(t, name)
-		compare(t, name+" shared GemmaTokenizer max_length=64", texts, g.ids(t, name, "shared_hf_padded"), func(_ int, s string) []int32 {
+	for _, name := range hfFolders {
+		tok := loadHFTest(t, name)
+		compare(t, name+" shared "+tok.Class()+" max_length=64", texts, g.ids(t, name, "shared_hf_padded"), func(_ int, s string) []int32 {
 			ids, _ := tok.EncodeBatch([]string{s}, g.MaxLength)
 			return ids[0]
 		})
 	}
+}
+
+// TestGoldenSiglipFolder loads unigram_nfkc.model as the spiece.model of a
+// folder with the tokenizer_config.json SiglipTokenizer.save_pretrained
+// writes (the generator checks transformers' AutoTokenizer gives the same
+// ids from that folder as from the bare model).
+func TestGoldenSiglipFolder(t *testing.T) {
+	g := readGolden(t)
+	dir := t.TempDir()
+	for src, dst := range map[string]string{"unigram_nfkc.model": "spiece.model", "siglip/tokenizer_config.json": "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(testdata, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Class() != "SiglipTokenizer" || tok.MaxLength() != 64 || !tok.lower {
+		t.Fatalf("folder loaded as %s, max length %d, lower %v", tok.Class(), tok.MaxLength(), tok.lower)
+	}
+	compare(t, "siglip folder SiglipTokenizer max_length=64", g.Texts, g.ids(t, "unigram_nfkc", "siglip_padded"), func(_ int, s string) []int32 {
+		ids, _ := tok.EncodeBatch([]string{s}, g.MaxLength)
+		return ids[0]
+	})
 }

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
-	"unicode"
 )
 
 // hfModel is a Gemma-style tokenizer.json as transformers' GemmaTokenizer
@@ -78,6 +78,11 @@ func loadHF(path string, cfg *config) (*Tokenizer, error) {
 	t := &Tokenizer{
 		hf: m, cls: "GemmaTokenizer", maxLen: cfg.maxLength(64), vocabSize: m.size,
 		padLeft: cfg.PaddingSide != "right",
+	}
+	if cfg.Class == "Siglip2Tokenizer" {
+		// transformers' class for model_type siglip2: GemmaTokenizer with a
+		// Lowercase normalizer before Replace(" ", "▁").
+		t.cls, t.lower = cfg.Class, true
 	}
 	id := func(name, def string) (int32, error) {
 		s := name
@@ -312,15 +317,22 @@ func readTemplate(raw json.RawMessage, vocab map[string]int32) (pre, post []int3
 }
 
 // lowerRust is the tokenizers library's Lowercase normalizer: Rust's
-// char::to_lowercase per character (U+0130 → "i\u0307", no Final_Sigma).
+// char::to_lowercase per character (U+0130 → "i\u0307", no Final_Sigma),
+// with the tokenizers build's Unicode tables (rustLower).
 func lowerRust(s string) string {
 	var b strings.Builder
+	b.Grow(len(s))
+	t := rustLower[:]
 	for _, r := range s {
 		if r == 0x130 {
 			b.WriteString("i\u0307")
 			continue
 		}
-		b.WriteRune(unicode.ToLower(r))
+		i := sort.Search(len(t), func(i int) bool { return t[i][0] >= r })
+		if i < len(t) && t[i][0] == r {
+			r = t[i][1]
+		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }

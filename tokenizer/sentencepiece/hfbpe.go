@@ -62,9 +62,17 @@ func splitHF(text string, added []addedToken) []hfSegment {
 		}
 		return []hfSegment{{text: text, id: -1}}
 	}
+	var first [256]bool
+	for _, a := range added {
+		first[a.content[0]] = true
+	}
 	var out []hfSegment
 	prev := 0
 	for i := 0; i < len(text); {
+		if !first[text[i]] {
+			i++
+			continue
+		}
 		best := -1
 		for k, a := range added {
 			if strings.HasPrefix(text[i:], a.content) && (best < 0 || len(a.content) > len(added[best].content)) {

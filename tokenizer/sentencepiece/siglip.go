@@ -15,9 +15,16 @@ type addedToken struct {
 // the returned parts alternate text and tokens, tok[i] >= 0 marking an added
 // token's id.
 func splitAdded(text string, added []addedToken) (parts []string, tok []int32) {
+	var first [256]bool
+	for _, a := range added {
+		first[a.content[0]] = true
+	}
 	for text != "" {
 		at, best := -1, -1
 		for i := 0; i < len(text) && at < 0; i++ {
+			if !first[text[i]] {
+				continue
+			}
 			for k, a := range added {
 				if strings.HasPrefix(text[i:], a.content) && (best < 0 || len(a.content) > len(added[best].content)) {
 					at, best = i, k

@@ -28,9 +28,12 @@
 // unknowns, then the post-processor's template (<bos> $A for Gemma; SigLIP
 // 2's tokenizer_config.json sets add_bos_token=false, add_eos_token=true,
 // giving $A <eos>). transformers 5.24's GemmaTokenizer ignores
-// do_lower_case, so this package does too (SigLIP 2 was trained on
-// lower-cased text; lowercase it before encoding to match training rather
-// than transformers).
+// do_lower_case, so this package does too: the Hub's SigLIP 2 folders name
+// GemmaTokenizer, and their text is not lowercased, although the model was
+// trained on lower-cased text (lowercase captions yourself to match the
+// training). A folder whose tokenizer_config.json names Siglip2Tokenizer
+// (transformers' class for model_type siglip2) is lowercased first, as that
+// class does, with the tokenizers library's Unicode tables.
 //
 // Invalid UTF-8 bytes are read as U+FFFD. Texts longer than MaxTextBytes
 // are cut to that length (at a character boundary) before encoding.
@@ -259,5 +262,5 @@ func (t *Tokenizer) EOS() int32 { return t.eos }
 func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 
 // Class returns the transformers tokenizer class Encode reproduces
-// ("SiglipTokenizer" or "GemmaTokenizer").
+// ("SiglipTokenizer", "GemmaTokenizer" or "Siglip2Tokenizer").
 func (t *Tokenizer) Class() string { return t.cls }

@@ -9,8 +9,7 @@ const fltMin = 0x1p-126
 
 // unigram is SentencePiece's unigram model (unigram::Model).
 type unigram struct {
-	pieces   map[string]int32 // NORMAL, USER_DEFINED and UNUSED pieces
-	maxLen   int              // longest piece in bytes
+	prefixes map[string]int32 // every byte prefix of a NORMAL, USER_DEFINED or UNUSED piece: its id, or -1
 	typ      []int32
 	score    []float32
 	unkID    int32
@@ -19,7 +18,7 @@ type unigram struct {
 }
 
 func newUnigram(m *modelProto, pieces map[string]int32, unkID int32) *unigram {
-	u := &unigram{pieces: pieces, unkID: unkID, minScore: 3.4028234663852886e38, maxScore: fltMin}
+	u := &unigram{prefixes: map[string]int32{}, unkID: unkID, minScore: 3.4028234663852886e38, maxScore: fltMin}
 	u.typ = make([]int32, len(m.pieces))
 	u.score = make([]float32, len(m.pieces))
 	for i, p := range m.pieces {
@@ -29,8 +28,13 @@ func newUnigram(m *modelProto, pieces map[string]int32, unkID int32) *unigram {
 			u.maxScore = max(u.maxScore, p.score)
 		}
 	}
-	for s := range pieces {
-		u.maxLen = max(u.maxLen, len(s))
+	for s, id := range pieces {
+		u.prefixes[s] = id
+		for n := 1; n < len(s); n++ {
+			if _, ok := u.prefixes[s[:n]]; !ok {
+				u.prefixes[s[:n]] = -1
+			}
+		}
 	}
 	return u
 }
@@ -59,9 +63,12 @@ func (u *unigram) encode(s string, emit func(id int32, piece string)) {
 		till := best[start].score
 		mblen := min(oneCharLen(s[start]), size-start)
 		single := false
-		for n := 1; n <= u.maxLen && start+n <= size; n++ {
-			id, ok := u.pieces[s[start:start+n]]
-			if !ok || u.typ[id] == typeUnused {
+		for n := 1; start+n <= size; n++ {
+			id, ok := u.prefixes[s[start:start+n]]
+			if !ok {
+				break // no piece starts with these bytes
+			}
+			if id < 0 || u.typ[id] == typeUnused {
 				continue
 			}
 			var cand float32

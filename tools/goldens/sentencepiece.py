@@ -29,7 +29,9 @@ gemma/ (tokenizer.json: BPE with byte_fallback and fuse_unk, normalizer
 Replace(" ", "▁"), no pre-tokenizer, post-processor "<bos> $A", and the
 tokenizer_config.json GemmaTokenizer.save_pretrained writes) and siglip2/ (the
 same tokenizer.json with SigLIP 2's tokenizer_config.json: add_bos_token false,
-add_eos_token true, padding_side right, model_max_length 64, do_lower_case true).
+add_eos_token true, padding_side right, model_max_length 64, do_lower_case true)
+`goldens` also checks a third, made on the fly: siglip2/ with tokenizer_class
+Siglip2Tokenizer (transformers' class for model_type siglip2, which lowercases).
 
 `goldens` encodes the case list (tools/goldens/tokenizer.py's cases, SigLIP edge
 cases, seeded random Unicode strings and long texts) with
@@ -44,7 +46,8 @@ themselves stay in the shared folder).
 
 `tables` measures from this Python the Unicode data SiglipTokenizer's
 canonicalize_text depends on: str.lower (with U+0130 -> "i̇" and the
-Final_Sigma rule), str.isspace (re's \\s and str.strip).
+Final_Sigma rule), str.isspace (re's \\s and str.strip); and from the tokenizers
+library the Lowercase normalizer Siglip2Tokenizer adds (Rust's to_lowercase).
 """
 
 import gzip
@@ -112,7 +115,23 @@ def models():
         )
         os.remove(os.path.join(OUT, name + ".vocab"))
         print("wrote", name + ".model", os.path.getsize(os.path.join(OUT, name + ".model")), "bytes")
+    siglip_folder()
     gemma_folders()
+
+
+def siglip_folder():
+    """siglip/tokenizer_config.json: what SiglipTokenizer.save_pretrained writes
+    beside spiece.model (= unigram_nfkc.model, copied there by the Go test and
+    by goldens)."""
+    from transformers import SiglipTokenizer
+
+    tmp = tempfile.mkdtemp(prefix="goclip-spm-")
+    SiglipTokenizer(os.path.join(OUT, "unigram_nfkc.model")).save_pretrained(tmp)
+    d = os.path.join(OUT, "siglip")
+    os.makedirs(d, exist_ok=True)
+    shutil.copy(os.path.join(tmp, "tokenizer_config.json"), d)
+    shutil.rmtree(tmp)
+    print("wrote siglip/tokenizer_config.json")
 
 
 def gemma_tokenizer_json(model_file):
@@ -167,6 +186,17 @@ def gemma_folders():
         json.dump(c, open(cp, "w"), indent=2, sort_keys=True)
         print("wrote", folder, sorted(os.listdir(d)))
     shutil.rmtree(tmp)
+
+
+def siglip2_lower(d):
+    """siglip2/ with tokenizer_class Siglip2Tokenizer (transformers' class for
+    model_type siglip2, which adds a Lowercase normalizer); not committed: the
+    Go test builds the same folder."""
+    os.makedirs(d)
+    shutil.copy(os.path.join(OUT, "siglip2", "tokenizer.json"), d)
+    c = json.load(open(os.path.join(OUT, "siglip2", "tokenizer_config.json")))
+    c["tokenizer_class"] = "Siglip2Tokenizer"
+    json.dump(c, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=2, sort_keys=True)
 
 
 def rename_specials(src, dst, names):
@@ -294,20 +324,34 @@ def goldens():
             m["siglip"], m["shared_siglip"] = plain, splain
         if name == "unigram_nfkc":
             m["siglip_nolower"] = SiglipTokenizer(path, do_lower_case=False)(texts)["input_ids"]
+            # the folder as the Hub has it, loaded by AutoTokenizer, gives the same ids
+            tmp = tempfile.mkdtemp(prefix="goclip-spm-")
+            shutil.copy(path, os.path.join(tmp, "spiece.model"))
+            shutil.copy(os.path.join(OUT, "siglip", "tokenizer_config.json"), tmp)
+            auto = AutoTokenizer.from_pretrained(tmp)
+            assert type(auto).__name__ == "SiglipTokenizer"
+            assert auto(texts, padding="max_length", truncation=True, max_length=MAXLEN)["input_ids"] == padded
+            shutil.rmtree(tmp)
         out["models"][name] = m
         print(name, "done")
-    for folder in ("gemma", "siglip2"):
-        d = os.path.join(OUT, folder)
+    tmp = tempfile.mkdtemp(prefix="goclip-spm-")
+    siglip2_lower(os.path.join(tmp, "siglip2_lower"))
+    for folder in ("gemma", "siglip2", "siglip2_lower"):
+        d = os.path.join(tmp if folder == "siglip2_lower" else OUT, folder)
         raw = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
         tok = AutoTokenizer.from_pretrained(d)
-        padded = tok(texts, padding="max_length", truncation=True, max_length=MAXLEN)
         raw_ids = [e.ids for e in raw.encode_batch(texts, add_special_tokens=False)]
+        # the pipeline transformers runs (for Siglip2Tokenizer: with its Lowercase)
+        backend = tok(texts, add_special_tokens=False)["input_ids"]
+        if folder != "siglip2_lower":
+            assert backend == raw_ids, folder
+        padded = tok(texts, padding="max_length", truncation=True, max_length=MAXLEN)
         full = tok(texts)["input_ids"]
         probe, probe_raw = tok("a")["input_ids"], raw.encode("a", add_special_tokens=False).ids
         k = next(i for i in range(len(probe)) if probe[i : i + len(probe_raw)] == probe_raw)
         pre, post = probe[:k], probe[k + len(probe_raw) :]
         # transformers' untruncated ids are the raw ids in the template: checked here, not stored.
-        assert all(f == pre + r + post for f, r in zip(full, raw_ids)), folder
+        assert all(f == pre + r + post for f, r in zip(full, backend)), folder
         m = {"class": type(tok).__name__, "padding_side": tok.padding_side, "hf_padded": padded["input_ids"],
              "hf_padded_mask": padded["attention_mask"],
              "shared_hf_padded": tok(shared, padding="max_length", truncation=True, max_length=MAXLEN)["input_ids"] if shared else []}
@@ -315,6 +359,7 @@ def goldens():
             m["raw"] = raw_ids
         out["models"][folder] = m
         print(folder, type(tok).__name__, "done")
+    shutil.rmtree(tmp)
     path = os.path.join(OUT, "golden.json.gz")
     with gzip.open(path + ".tmp", "wt", encoding="utf-8", compresslevel=9) as f:
         json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
@@ -336,7 +381,10 @@ def ranges(cps):
 
 
 def tables():
-    lower, ign, cased, space = [], [], [], []
+    from tokenizers import normalizers
+
+    rust = normalizers.Lowercase()
+    lower, ign, cased, space, rlower = [], [], [], [], []
     for c in range(0x110000):
         if 0xD800 <= c <= 0xDFFF:
             continue
@@ -345,6 +393,9 @@ def tables():
             space.append(c)
         if c != 0x3A3 and ch.lower() != ch:
             lower.append((c, ch.lower()))
+        rl = rust.normalize_str(ch)
+        if rl != ch:
+            rlower.append((c, rl))
         p1 = ("1" + ch + "\u03a3").lower()[-1] == "\u03c2"  # c cased and not case-ignorable
         p2 = ("A" + ch + "\u03a3").lower()[-1] == "\u03c2"  # c case-ignorable, or cased
         if p2 and not p1:
@@ -361,6 +412,13 @@ def tables():
     w.append("}\n")
     multi = [(c, l) for c, l in lower if len(l) != 1]
     assert multi == [(0x130, "i\u0307")], multi
+    w.append("\n// rustLower is the tokenizers library's Lowercase normalizer (Rust's\n// char::to_lowercase) for every code point it changes; U+0130 is special-cased.\nvar rustLower = [...][2]rune{\n")
+    for c, l in rlower:
+        if len(l) == 1:
+            w.append("\t{0x%04X, 0x%04X},\n" % (c, ord(l)))
+    w.append("}\n")
+    multi = [(c, l) for c, l in rlower if len(l) != 1]
+    assert multi == [(0x130, "i\u0307")], multi
     for name, doc, cps in [
         ("pySpace", "the code points of str.isspace() (re's \\s, str.strip())", space),
         ("pyCaseIgnorable", "the code points Python's Final_Sigma rule skips (Case_Ignorable)", ign),
@@ -373,7 +431,7 @@ def tables():
     path = os.path.join(ROOT, "tokenizer", "sentencepiece", "pyunicode_tables.go")
     open(path + ".tmp", "w").write("".join(w))
     os.replace(path + ".tmp", path)
-    print("wrote", path, len(lower), "lower,", len(space), "space,", len(ign), "ignorable,", len(cased), "cased")
+    print("wrote", path, len(lower), "lower,", len(rlower), "rust lower,", len(space), "space,", len(ign), "ignorable,", len(cased), "cased")
 
 
 if __name__ == "__main__":
