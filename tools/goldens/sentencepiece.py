@@ -361,8 +361,9 @@ def goldens():
         print(folder, type(tok).__name__, "done")
     shutil.rmtree(tmp)
     path = os.path.join(OUT, "golden.json.gz")
-    with gzip.open(path + ".tmp", "wt", encoding="utf-8", compresslevel=9) as f:
-        json.dump(out, f, ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    with open(path + ".tmp", "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as f:
+        f.write(data)  # mtime 0: a rerun writes the same bytes
     os.replace(path + ".tmp", path)
     print("wrote %s: %d cases, %d shared, %d bytes" % (path, len(texts), len(shared), os.path.getsize(path)))
 
