@@ -23,6 +23,12 @@ type Config struct {
 	VisionConfig        vit.Config     `json:"vision_config"`
 	ProjectionDim       int            `json:"projection_dim"`
 	LogitScaleInitValue float64        `json:"logit_scale_init_value"`
+	// Family is FamilyCLIP, FamilySigLIP (model_type "siglip") or
+	// FamilyOpenCLIP (read from open_clip_config.json).
+	Family string `json:"-"`
+	// logitBias: an OpenCLIP model with init_logit_bias (a logit_bias
+	// tensor, sigmoid probabilities).
+	logitBias bool
 }
 
 // DefaultConfig returns transformers' CLIPConfig defaults (ViT-B/32).
@@ -72,8 +78,15 @@ func ParseConfig(data []byte) (*Config, error) {
 	// Another architecture's config (siglip, blip, …) often parses as a
 	// CLIPConfig with defaults filled in; refuse it instead of loading
 	// weights it does not describe.
-	if raw.ModelType != "" && raw.ModelType != "clip" {
-		return nil, &ConfigError{Field: "model_type", Err: fmt.Errorf("model type %q is not supported (want \"clip\")", raw.ModelType)}
+	switch raw.ModelType {
+	case "", "clip":
+	case "siglip":
+		return parseSigLIPConfig(data)
+	case "siglip2":
+		return nil, &ConfigError{Field: "model_type", Err: errors.New(`"siglip2" (Siglip2Model, NaFlex variable resolution) is not supported; ` +
+			`SigLIP 2's fixed-resolution checkpoints (model_type "siglip") are`)}
+	default:
+		return nil, &ConfigError{Field: "model_type", Err: fmt.Errorf("model type %q is not supported (want \"clip\" or \"siglip\")", raw.ModelType)}
 	}
 	cfg = raw.Config
 	// As in transformers, a non-null *_config_dict is expanded with the
@@ -124,7 +137,7 @@ func (c *Config) Validate() error {
 	if c.ProjectionDim <= 0 || c.ProjectionDim > encoder.MaxDim {
 		return &ConfigError{Field: "projection_dim", Err: fmt.Errorf("%d must be in [1,%d]", c.ProjectionDim, encoder.MaxDim)}
 	}
-	return nil
+	return c.validateFamily()
 }
 
 func jsonConfigError(prefix string, err error) error {

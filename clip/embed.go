@@ -173,12 +173,18 @@ func (m *Model) embedPixels(ctx context.Context, pixels []float32, first int) ([
 }
 
 // EmbedTokens embeds token-id sequences (BOS … EOS, unpadded or padded).
-// Projected, unnormalised (see Normalize).
+// A SigLIP model (or an OpenCLIP one pooling at the last position) pads
+// shorter sequences to its context length with its pad id, as it was
+// trained. Projected, unnormalised (see Normalize).
 func (m *Model) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, error) {
 	if err := m.acquire(); err != nil {
 		return nil, err
 	}
 	defer m.release()
+	ids, err := m.padded(ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([][]float32, 0, len(ids))
 	for i := 0; i < len(ids); i += m.batch {
 		if err := m.stopped(); err != nil {
@@ -202,21 +208,26 @@ func (m *Model) EmbedTokens(ctx context.Context, ids [][]int32) ([][]float32, er
 // truncated to the text tower's length keeping the EOS) and embeds them.
 // Projected, unnormalised (see Normalize).
 func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
-	if m.tok == nil {
-		return nil, errors.New("clip: EmbedTexts: model has no tokenizer")
-	}
 	ids := make([][]int32, len(texts))
 	for i, t := range texts {
-		ids[i] = m.tok.Encode(t)
+		var err error
+		if ids[i], err = m.encode(t); err != nil {
+			return nil, err
+		}
 	}
 	return m.EmbedTokens(ctx, ids)
 }
 
-// project applies a projection to n pooled rows and splits the result.
+// project applies a projection to n pooled rows and splits the result;
+// a nil projection (SigLIP, whose towers end in their heads) splits the
+// pooled rows as they are.
 func (m *Model) project(l *tensor.Linear, pooled []float32, n int) [][]float32 {
 	d := m.cfg.ProjectionDim
-	flat := make([]float32, n*d)
-	l.Forward(m.wk, flat, pooled, n, tensor.ActNone)
+	flat := pooled
+	if l != nil {
+		flat = make([]float32, n*d)
+		l.Forward(m.wk, flat, pooled, n, tensor.ActNone)
+	}
 	rows := make([][]float32, n)
 	for i := range rows {
 		rows[i] = flat[i*d : (i+1)*d : (i+1)*d]

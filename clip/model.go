@@ -27,10 +27,13 @@ type Model struct {
 	cfg        Config
 	vision     *vit.Model
 	text       *textenc.Model
-	visualProj *tensor.Linear // visual_projection.weight [projection_dim, vision hidden_size], no bias
-	textProj   *tensor.Linear // text_projection.weight [projection_dim, text hidden_size], no bias
-	logitScale float32        // exp(logit_scale); logit_scale is a scalar []
+	visualProj *tensor.Linear // visual_projection.weight [projection_dim, vision hidden_size], no bias; nil in SigLIP (the towers' heads project)
+	textProj   *tensor.Linear // text_projection.weight [projection_dim, text hidden_size], no bias; nil in SigLIP
+	logitScale float32        // exp(logit_scale); logit_scale is a scalar [] ([1] in SigLIP)
+	logitBias  float32        // logit_bias (SigLIP, OpenCLIP with init_logit_bias); 0 otherwise
+	sigmoid    bool           // probabilities by sigmoid of each logit (a logit_bias model), not softmax
 	tok        *tokenizer.Tokenizer
+	spm        textTokenizer // SigLIP's tokenizer; nil otherwise
 	proc       *imageproc.Processor
 	wk         *tensor.Workers
 	batch      int // images or texts per forward pass (before the token cap)
@@ -109,26 +112,22 @@ func Load(dir string, opts *LoadOptions) (*Model, error) {
 	if _, err := o.Precision.linearOptions(); err != nil {
 		return nil, err
 	}
-	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
+	f, err := openFolder(dir)
 	if err != nil {
 		return nil, err
 	}
-	w, err := safetensors.OpenDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	m, err := newModel(*cfg, w, &o)
+	m, err := newModel(*f.cfg, f.store, &o)
 	if err == nil {
-		m.proc, err = loadProcessor(dir, cfg.VisionConfig.ImageSize, m.wk.N())
+		m.proc, err = familyProcessor(dir, f, m.wk.N())
 	}
 	if err == nil {
-		m.tok, err = loadTokenizer(dir)
+		err = m.loadTokenizer(dir)
 	}
 	if err != nil {
-		w.Close()
+		f.weights.Close()
 		return nil, err
 	}
-	m.weights = w
+	m.weights = f.weights
 	return m, nil
 }
 
@@ -178,17 +177,22 @@ func newModel(cfg Config, st tensor.Store, o *LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	p := cfg.ProjectionDim
-	if m.visualProj, err = m.loadProjection(st, "visual_projection.weight", p, cfg.VisionConfig.HiddenSize); err != nil {
-		return nil, err
-	}
-	if m.textProj, err = m.loadProjection(st, "text_projection.weight", p, cfg.TextConfig.HiddenSize); err != nil {
-		return nil, err
+	if cfg.Family != FamilySigLIP {
+		if m.visualProj, err = m.loadProjection(st, "visual_projection.weight", p, cfg.VisionConfig.HiddenSize); err != nil {
+			return nil, err
+		}
+		if m.textProj, err = m.loadProjection(st, "text_projection.weight", p, cfg.TextConfig.HiddenSize); err != nil {
+			return nil, err
+		}
 	}
 	ls, err := encoder.Tensor(st, "logit_scale")
 	if err != nil {
 		return nil, err
 	}
 	m.logitScale = float32(math.Exp(float64(ls[0])))
+	if err := m.loadLogitBias(st); err != nil {
+		return nil, err
+	}
 	dropStorePages(st)
 	return m, nil
 }
@@ -280,3 +284,12 @@ func (m *Model) EmbedDim() int { return m.cfg.ProjectionDim }
 
 // LogitScale is exp(logit_scale), the factor CLIP multiplies cosine similarities by.
 func (m *Model) LogitScale() float32 { return m.logitScale }
+
+// LogitBias is the logit_bias SigLIP (and OpenCLIP models trained with the
+// sigmoid loss) add to the scaled cosine; 0 for CLIP.
+func (m *Model) LogitBias() float32 { return m.logitBias }
+
+// SigmoidProbs reports that the model's probabilities are the sigmoid of
+// each logit, independently per image-text pair (SigLIP), not CLIP's
+// softmax over the texts.
+func (m *Model) SigmoidProbs() bool { return m.sigmoid }

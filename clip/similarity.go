@@ -59,7 +59,8 @@ func Similarity(a, b [][]float32) ([][]float32, error) {
 }
 
 // Logits returns CLIP's logits_per_image [len(images)][len(texts)]:
-// LogitScale times the cosine similarity. The inputs are not modified;
+// LogitScale times the cosine similarity, plus LogitBias (SigLIP; 0 for
+// CLIP). The inputs are not modified;
 // every row must have the same length.
 func (m *Model) Logits(images, texts [][]float32) ([][]float32, error) {
 	s, err := Similarity(images, texts)
@@ -68,7 +69,7 @@ func (m *Model) Logits(images, texts [][]float32) ([][]float32, error) {
 	}
 	for _, r := range s {
 		for j := range r {
-			r[j] *= m.logitScale
+			r[j] = r[j]*m.logitScale + m.logitBias
 		}
 	}
 	return s, nil
