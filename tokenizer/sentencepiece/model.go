@@ -141,7 +141,7 @@ func (sp *spModel) pieceToID(s string) int32 {
 // model, unknown pieces replaced by their UTF-8 bytes ("<0xAB>") with
 // byte_fallback, or else runs of unknown pieces merged into one.
 func (sp *spModel) encodePieces(text string, dst []spToken) []spToken {
-	s := sp.norm.normalize(capText(text))
+	s := sp.norm.normalize(text)
 	prevUnk := false
 	sp.encodeFn(s, func(id int32, piece string) {
 		unk := id == sp.unkID

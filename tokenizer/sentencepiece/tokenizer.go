@@ -49,9 +49,12 @@ import (
 	"unicode/utf8"
 )
 
-// MaxTextBytes bounds the text encoded per call (1 MiB): the rest is
-// ignored. No caption comes near it; it bounds time and memory.
-const MaxTextBytes = 1 << 20
+// MaxTextBytes bounds the text encoded per call (64 KiB, some 200 times
+// the longest caption that fits in 64 tokens): the rest is ignored, which
+// bounds time and memory. transformers encodes the whole text, so for a
+// longer text the ids can differ — only where a run of more than 64 KiB
+// without a word boundary changes the segmentation of its start.
+const MaxTextBytes = 64 << 10
 
 // Size limits of the files Load reads.
 const (
@@ -171,6 +174,7 @@ func (t *Tokenizer) Encode(text string) []int32 {
 
 // encode is Encode truncating to limit (no truncation when limit <= 0).
 func (t *Tokenizer) encode(text string, limit int) []int32 {
+	text = capText(text)
 	if t.sp != nil {
 		ids := t.siglipTokens(text)
 		if limit > 0 && len(ids)+1 > limit {
@@ -181,7 +185,7 @@ func (t *Tokenizer) encode(text string, limit int) []int32 {
 		}
 		return ids
 	}
-	ids := t.hf.encode(capText(text), t.lower)
+	ids := t.hf.encode(text, t.lower)
 	var pre, post []int32
 	if t.addBOS {
 		pre = append(pre, t.bos)
