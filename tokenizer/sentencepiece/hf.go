@@ -45,16 +45,16 @@ type hfFile struct {
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Model         struct {
-		Type         string            `json:"type"`
-		Vocab        map[string]int32  `json:"vocab"`
-		Merges       []json.RawMessage `json:"merges"`
-		UnkToken     *string           `json:"unk_token"`
-		ByteFallback bool              `json:"byte_fallback"`
-		FuseUnk      bool              `json:"fuse_unk"`
-		IgnoreMerges bool              `json:"ignore_merges"`
-		ContPrefix   *string           `json:"continuing_subword_prefix"`
-		EndSuffix    *string           `json:"end_of_word_suffix"`
-		Dropout      *float64          `json:"dropout"`
+		Type         string           `json:"type"`
+		Vocab        map[string]int32 `json:"vocab"`
+		Merges       json.RawMessage  `json:"merges"`
+		UnkToken     *string          `json:"unk_token"`
+		ByteFallback bool             `json:"byte_fallback"`
+		FuseUnk      bool             `json:"fuse_unk"`
+		IgnoreMerges bool             `json:"ignore_merges"`
+		ContPrefix   *string          `json:"continuing_subword_prefix"`
+		EndSuffix    *string          `json:"end_of_word_suffix"`
+		Dropout      *float64         `json:"dropout"`
 	} `json:"model"`
 }
 
@@ -186,30 +186,30 @@ func newHFModel(f *hfFile, cfg *config) (*hfModel, error) {
 	return m, err
 }
 
-// readMerges indexes the merges ("a b" strings or ["a", "b"] pairs) by pair.
-func (m *hfModel) readMerges(raw []json.RawMessage) error {
-	m.merges = make(map[[2]int32][2]int32, len(raw))
-	for rank, r := range raw {
-		var a, b string
-		var pair []string
-		var s string
-		switch {
-		case json.Unmarshal(r, &s) == nil:
-			i := strings.IndexByte(s, ' ')
-			if i < 0 || strings.Count(s, " ") != 1 {
-				return fmt.Errorf("merge %d %q is not two tokens", rank, s)
+// readMerges indexes the merges ("a b" strings, or ["a", "b"] pairs as
+// tokenizers 0.20+ writes them) by pair.
+func (m *hfModel) readMerges(raw json.RawMessage) error {
+	var pairs [][2]string
+	var strs []string
+	if err := json.Unmarshal(raw, &strs); err == nil {
+		pairs = make([][2]string, len(strs))
+		for i, s := range strs {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok || strings.Contains(b, " ") {
+				return fmt.Errorf("merge %d %q is not two tokens", i, s)
 			}
-			a, b = s[:i], s[i+1:]
-		case json.Unmarshal(r, &pair) == nil && len(pair) == 2:
-			a, b = pair[0], pair[1]
-		default:
-			return fmt.Errorf("merge %d is neither \"a b\" nor [a, b]", rank)
+			pairs[i] = [2]string{a, b}
 		}
-		ia, oka := m.vocab[a]
-		ib, okb := m.vocab[b]
-		im, okm := m.vocab[a+b]
+	} else if err := json.Unmarshal(raw, &pairs); err != nil {
+		return fmt.Errorf("merges are neither \"a b\" strings nor [a, b] pairs: %w", err)
+	}
+	m.merges = make(map[[2]int32][2]int32, len(pairs))
+	for rank, p := range pairs {
+		ia, oka := m.vocab[p[0]]
+		ib, okb := m.vocab[p[1]]
+		im, okm := m.vocab[p[0]+p[1]]
 		if !oka || !okb || !okm {
-			return fmt.Errorf("merge %d (%q, %q): token not in the vocabulary", rank, a, b)
+			return fmt.Errorf("merge %d (%q, %q): token not in the vocabulary", rank, p[0], p[1])
 		}
 		if _, dup := m.merges[[2]int32{ia, ib}]; !dup {
 			m.merges[[2]int32{ia, ib}] = [2]int32{int32(rank), im}
