@@ -46,7 +46,7 @@ func TestLoadErrors(t *testing.T) {
 		{"metaspace", "tokenizer.json", withJSON(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Metaspace"} }), "pre_tokenizer Metaspace is not supported"},
 		{"bad merge", "tokenizer.json", withJSON(func(m map[string]any) {
 			mm := m["model"].(map[string]any)
-			mm["merges"] = append(mm["merges"].([]any), "zzz yyy")
+			mm["merges"] = append(mm["merges"].([]any), []any{"zzz", "yyy"})
 		}), "not in the vocabulary"},
 	}
 	for _, c := range cases {
