@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -92,5 +93,41 @@ func TestLoadFolder(t *testing.T) {
 	short := sig.WithMaxLength(3)
 	if got := short.Encode("a photo of a dog"); len(got) != 3 || got[2] != sig.EOS() {
 		t.Errorf("WithMaxLength(3): %v", got)
+	}
+}
+
+// TestMergeStrings loads the Gemma fixture with its merges written as
+// "a b" strings (the older tokenizer.json form, as on the Hub's Gemma
+// repositories) and checks it encodes as the pair form does.
+func TestMergeStrings(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testdata, "gemma", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	mm := m["model"].(map[string]any)
+	var strs []string
+	for _, p := range mm["merges"].([]any) {
+		pair := p.([]any)
+		strs = append(strs, pair[0].(string)+" "+pair[1].(string))
+	}
+	mm["merges"] = strs
+	b, _ = json.Marshal(m)
+	p := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := loadTest(t, "gemma/tokenizer.json")
+	for _, s := range readGolden(t).Texts[:500] {
+		if a, b := tok.Encode(s), ref.Encode(s); !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: %v with string merges, %v with pairs", s, a, b)
+		}
 	}
 }
