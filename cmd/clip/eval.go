@@ -173,9 +173,9 @@ func evalPrepare(ctx context.Context, a evalArgs, stderr io.Writer) (*evalJob, e
 	if st, err := os.Stat(filepath.Dir(a.out)); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("--out %s: the folder %s does not exist", a.out, filepath.Dir(a.out))
 	}
-	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Split: a.split, Hub: newHubClient(stderr)})
+	d, err := openDataset(ctx, a.ds, a.split, stderr)
 	if err != nil {
-		return nil, hubHint(err)
+		return nil, err
 	}
 	if d.Kind == dataset.Images {
 		return nil, fmt.Errorf("%s is a folder of unlabelled images; want a WebDataset or class sub-folders", a.ds)

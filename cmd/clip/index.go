@@ -197,7 +197,7 @@ func indexSources(ctx context.Context, srcs []string, stderr io.Writer) (iter.Se
 			seqs = append(seqs, index.Files([]string{abs}))
 			continue
 		}
-		ds, err := dataset.Open(ctx, s, &dataset.Options{Hub: newHubClient(stderr)})
+		ds, err := openDataset(ctx, s, "", stderr)
 		if err != nil {
 			return nil, nil, err
 		}

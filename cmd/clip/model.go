@@ -8,14 +8,14 @@ import (
 	"net/url"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/hub"
 )
 
 // This file is the one place the commands turn --model and --dataset values
 // into local files: every command that takes a model calls loadModel (or
-// resolveModel for the folder alone), every command that opens a Hub
-// dataset passes newHubClient(stderr) to dataset.Open and its error
-// through hubHint.
+// resolveModel and openModel), every command that opens a dataset calls
+// openDataset.
 
 // defaultModel is the --model default: the model of the seed experiment.
 const defaultModel = "openai/clip-vit-base-patch32"
@@ -64,6 +64,13 @@ func openModel(dir string, stderr io.Writer) (*clip.Model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// openDataset opens a --dataset value (a folder, a .tar shard or a Hub
+// dataset id, downloaded on first use) at split ("" for the default).
+func openDataset(ctx context.Context, name, split string, stderr io.Writer) (*dataset.Dataset, error) {
+	d, err := dataset.Open(ctx, name, &dataset.Options{Split: split, Hub: newHubClient(stderr)})
+	return d, hubHint(err)
 }
 
 // networkError is a Hub request that never reached the Hub: no network, a

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
-	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -159,9 +158,9 @@ func fileInput(a *simArgs) (*simInput, error) {
 // or a Hub dataset id) with their class names as the texts. A --sample
 // larger than the dataset takes every image, said on stderr.
 func datasetInput(ctx context.Context, a *simArgs, stderr io.Writer) (*simInput, error) {
-	d, err := dataset.Open(ctx, a.ds, &dataset.Options{Hub: newHubClient(stderr)})
+	d, err := openDataset(ctx, a.ds, "", stderr)
 	if err != nil {
-		return nil, hubHint(err)
+		return nil, err
 	}
 	if len(d.Classnames) == 0 {
 		return nil, fmt.Errorf("dataset %s has no class names", a.ds)
