@@ -12,7 +12,7 @@
 // merges by piece score, then byte fallback or merging of unknown runs.
 // SiglipTokenizer adds, in this order: every "▁" in the text becomes a
 // space and one "▁" is prepended; the text is split on the special tokens
-// (</s>, <unk>, which also strip the white space next to them); each other
+// (</s>, <unk>, and those tokenizer_config.json adds); each other
 // part is canonicalised (lowercased by default — transformers applies
 // do_lower_case=True for SiglipTokenizer — ASCII punctuation removed, runs
 // of white space made one space, stripped) and encoded as the pieces of
@@ -20,7 +20,10 @@
 // special token is dropped; EOS is appended unless the ids already end with
 // it. Lowercasing and white space follow the Python that transformers runs
 // (str.lower with its Final_Sigma rule, str.isspace), not Go's unicode
-// package.
+// package. canonicalize_text's keep_punctuation_exact_string is not offered:
+// transformers' tokenize always passes None. Unlike GemmaTokenizer's,
+// SiglipTokenizer's do_lower_case does take effect (tokenizer_config.json
+// may set it false).
 //
 // A tokenizer.json is encoded as the tokenizers library runs the pipeline
 // transformers' GemmaTokenizer builds: added tokens split off, normalizer
@@ -28,10 +31,11 @@
 // unknowns, then the post-processor's template (<bos> $A for Gemma; SigLIP
 // 2's tokenizer_config.json sets add_bos_token=false, add_eos_token=true,
 // giving $A <eos>). transformers 5.24's GemmaTokenizer ignores
-// do_lower_case, so this package does too: the Hub's SigLIP 2 folders name
-// GemmaTokenizer, and their text is not lowercased, although the model was
+// do_lower_case, so this package does too: SigLIP 2's fixed-resolution
+// folders (model_type siglip, a Gemma tokenizer.json) load as
+// GemmaTokenizer and their text is not lowercased, although the model was
 // trained on lower-cased text (lowercase captions yourself to match the
-// training). A folder whose tokenizer_config.json names Siglip2Tokenizer
+// training rather than transformers). A folder whose tokenizer_config.json names Siglip2Tokenizer
 // (transformers' class for model_type siglip2) is lowercased first, as that
 // class does, with the tokenizers library's Unicode tables.
 //
