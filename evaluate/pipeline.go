@@ -24,17 +24,14 @@ type Scorer interface {
 	Scores(images [][]float32) ([][]float32, error)
 }
 
-// Config describes one evaluation run. Samples or SamplesFrom,
-// Preprocess, Model and at least one Scorer are required.
+// Config describes one evaluation run. Samples, Preprocess, Model and at
+// least one Scorer are required.
 type Config struct {
-	// Samples streams the dataset in its fixed order (dataset.Dataset's
-	// Samples). Sample i of this stream is sample i of the results.
-	Samples iter.Seq2[dataset.Sample, error]
-	// SamplesFrom, when set, is used instead of Samples: it streams the
-	// same samples from sample start on (dataset.Dataset's SamplesFrom),
-	// so a resumed run starts at the first sample not yet counted without
-	// reading the earlier ones.
-	SamplesFrom func(start int) iter.Seq2[dataset.Sample, error]
+	// Samples streams the dataset in its fixed order from sample start on
+	// (dataset.Dataset's SamplesFrom): a run asks for start 0, a resumed
+	// one for the first sample not yet counted, which it then need not
+	// read.
+	Samples func(start int) iter.Seq2[dataset.Sample, error]
 	// Preprocess decodes one sample into pixel values [3,S,S]. It is called
 	// from several goroutines at once.
 	Preprocess func(dataset.Sample) ([]float32, error)
@@ -57,7 +54,7 @@ type Config struct {
 
 	// Start holds the restored accumulators of an interrupted run, one per
 	// scorer; their N samples (the first N of the stream) are skipped
-	// (SamplesFrom(N) is asked for the rest, or Samples read past them).
+	// (Samples(N) is asked for the rest).
 	// Nil starts from scratch.
 	Start []*Metrics
 	// Limit stops after the first Limit samples of the stream (counting
@@ -123,11 +120,11 @@ type job struct {
 // accumulators of the batches completed so far (every sample before
 // Metrics.N, none after) together with the error, so the caller can write
 // partial results and resume later with Config.Start.
-func Run(ctx context.Context, cfg Config) ([]*Metrics, error) {
-	if (cfg.Samples == nil && cfg.SamplesFrom == nil) || cfg.Preprocess == nil || cfg.Model == nil || len(cfg.Scorers) == 0 {
-		return nil, errors.New("evaluate: Run needs Samples or SamplesFrom, Preprocess, Model and at least one Scorer")
+func Run(ctx context.Context, c *Config) ([]*Metrics, error) {
+	if c == nil || c.Samples == nil || c.Preprocess == nil || c.Model == nil || len(c.Scorers) == 0 {
+		return nil, errors.New("evaluate: Run needs Samples, Preprocess, Model and at least one Scorer")
 	}
-	cfg = withDefaults(cfg)
+	cfg := withDefaults(*c)
 	ms, err := startMetrics(cfg)
 	if err != nil {
 		return nil, err
@@ -212,11 +209,7 @@ func (p *pipeline) start(ctx context.Context, skip int) <-chan *batch {
 		defer p.wg.Done()
 		defer close(batches)
 		defer close(jobs)
-		samples, first := cfg.Samples, 0
-		if cfg.SamplesFrom != nil {
-			samples, first = cfg.SamplesFrom(skip), skip
-		}
-		read(ctx, cfg, samples, first, skip, cfg.BatchSize, batches, jobs)
+		read(ctx, cfg, cfg.Samples(skip), skip, skip, cfg.BatchSize, batches, jobs)
 	}()
 	return batches
 }

@@ -123,7 +123,7 @@ func sameCounts(t *testing.T, what string, got, want *Metrics) {
 
 func fakeConfig(n int) Config {
 	return Config{
-		Samples: fakeSamples(n, nil), Preprocess: fakePreprocess, Model: &passModel{},
+		Samples: fromStart(fakeSamples(n, nil)), Preprocess: fakePreprocess, Model: &passModel{},
 		Scorers: []Scorer{passScorer{}, passScorer{negate: true}}, NumClasses: fakeClasses,
 	}
 }
@@ -136,7 +136,7 @@ func TestRunMatchesSequential(t *testing.T) {
 			cfg := fakeConfig(n)
 			cfg.BatchSize, cfg.Workers = bs, workers
 			model := cfg.Model.(*passModel)
-			ms, err := Run(context.Background(), cfg)
+			ms, err := Run(context.Background(), &cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,7 +154,7 @@ func TestRunMatchesSequential(t *testing.T) {
 func TestRunLimit(t *testing.T) {
 	cfg := fakeConfig(50)
 	cfg.BatchSize, cfg.Limit = 8, 21
-	ms, err := Run(context.Background(), cfg)
+	ms, err := Run(context.Background(), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,14 +167,14 @@ func TestRunBoundedPrefetch(t *testing.T) {
 	const n, bs, prefetch = 400, 5, 2
 	var maxIdx atomic.Int64
 	cfg := fakeConfig(n)
-	cfg.Samples = fakeSamples(n, &maxIdx)
+	cfg.Samples = fromStart(fakeSamples(n, &maxIdx))
 	cfg.BatchSize, cfg.Prefetch = bs, prefetch
 	worst := int64(0)
 	cfg.Progress = func(p Progress) {
 		time.Sleep(time.Millisecond) // a slow model: the reader would run ahead if it could
 		worst = max(worst, maxIdx.Load()-int64(p.Done))
 	}
-	if _, err := Run(context.Background(), cfg); err != nil {
+	if _, err := Run(context.Background(), &cfg); err != nil {
 		t.Fatal(err)
 	}
 	// Ahead of the scored samples: the batches in the channel (prefetch),
@@ -190,7 +190,7 @@ func TestRunBoundedPrefetch(t *testing.T) {
 // uninterrupted run's.
 func TestRunCancelResume(t *testing.T) {
 	const n, bs = 97, 8
-	full, err := Run(context.Background(), func() Config { c := fakeConfig(n); c.BatchSize = bs; return c }())
+	full, err := Run(context.Background(), func() *Config { c := fakeConfig(n); c.BatchSize = bs; return &c }())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func TestRunCancelResume(t *testing.T) {
 				cancel()
 			}
 		}
-		part, err := Run(ctx, cfg)
+		part, err := Run(ctx, &cfg)
 		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("stop after %d: err %v, want context.Canceled", stopAfter, err)
@@ -244,7 +244,7 @@ func TestRunCancelResume(t *testing.T) {
 		cfg.BatchSize, cfg.Start = bs, start
 		var decoded atomic.Int64
 		cfg.Preprocess = func(s dataset.Sample) ([]float32, error) { decoded.Add(1); return fakePreprocess(s) }
-		ms, err := Run(context.Background(), cfg)
+		ms, err := Run(context.Background(), &cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +278,7 @@ func TestRunErrors(t *testing.T) {
 			}
 			return fakePreprocess(s)
 		}
-		ms, err := Run(ctx, cfg)
+		ms, err := Run(ctx, &cfg)
 		var se *SampleError
 		if !errors.As(err, &se) || se.Index != 19 || se.Key != "s0000019" || !strings.Contains(err.Error(), "bad webp") {
 			t.Fatalf("err %v, want a SampleError for sample 19", err)
@@ -291,17 +291,17 @@ func TestRunErrors(t *testing.T) {
 		cfg := fakeConfig(40)
 		cfg.NumClasses = 5 // labels go up to 11
 		cfg.Scorers = []Scorer{passScorer{}}
-		_, err := Run(ctx, cfg)
+		_, err := Run(ctx, &cfg)
 		if err == nil || !strings.Contains(err.Error(), "label 5 outside the 5 classes") || !strings.Contains(err.Error(), "s0000001") {
 			t.Fatalf("err %v", err)
 		}
 	})
 	t.Run("unlabelled", func(t *testing.T) {
 		cfg := fakeConfig(3)
-		cfg.Samples = func(yield func(dataset.Sample, error) bool) {
+		cfg.Samples = fromStart(func(yield func(dataset.Sample, error) bool) {
 			yield(dataset.Sample{Key: "x", Label: -1, Image: []byte("0")}, nil)
-		}
-		if _, err := Run(ctx, cfg); err == nil || !strings.Contains(err.Error(), "no .cls label") {
+		})
+		if _, err := Run(ctx, &cfg); err == nil || !strings.Contains(err.Error(), "no .cls label") {
 			t.Fatalf("err %v", err)
 		}
 	})
@@ -309,15 +309,15 @@ func TestRunErrors(t *testing.T) {
 		cfg := fakeConfig(0)
 		cfg.BatchSize = 8
 		bad := errors.New("shard 1.tar: truncated")
-		cfg.Samples = func(yield func(dataset.Sample, error) bool) {
+		cfg.Samples = fromStart(func(yield func(dataset.Sample, error) bool) {
 			for s := range fakeSamples(11, nil) {
 				if !yield(s, nil) {
 					return
 				}
 			}
 			yield(dataset.Sample{}, bad)
-		}
-		ms, err := Run(ctx, cfg)
+		})
+		ms, err := Run(ctx, &cfg)
 		if !errors.Is(err, bad) {
 			t.Fatalf("err %v", err)
 		}
@@ -327,7 +327,7 @@ func TestRunErrors(t *testing.T) {
 		cfg := fakeConfig(40)
 		cfg.BatchSize = 8
 		cfg.Model = &failModel{after: 2}
-		ms, err := Run(ctx, cfg)
+		ms, err := Run(ctx, &cfg)
 		if err == nil || !strings.Contains(err.Error(), "samples 16…23") {
 			t.Fatalf("err %v", err)
 		}
@@ -336,20 +336,21 @@ func TestRunErrors(t *testing.T) {
 		}
 	})
 	t.Run("config", func(t *testing.T) {
-		if _, err := Run(ctx, Config{}); err == nil {
+		if _, err := Run(ctx, &Config{}); err == nil {
 			t.Error("empty config accepted")
 		}
 		cfg := fakeConfig(4)
 		m, _ := NewMetrics(3)
 		cfg.Start = []*Metrics{m, m}
-		if _, err := Run(ctx, cfg); err == nil {
+		if _, err := Run(ctx, &cfg); err == nil {
 			t.Error("restored metrics with the wrong class count accepted")
 		}
 	})
 	t.Run("cancelled before start", func(t *testing.T) {
 		c, cancel := context.WithCancel(ctx)
 		cancel()
-		ms, err := Run(c, fakeConfig(40))
+		cfg := fakeConfig(40)
+		ms, err := Run(c, &cfg)
 		if !errors.Is(err, context.Canceled) || ms[0].N != 0 {
 			t.Fatalf("err %v, %d samples", err, ms[0].N)
 		}
@@ -368,7 +369,7 @@ func TestRunEarlyStopReturns(t *testing.T) {
 			cfg := fakeConfig(200)
 			cfg.BatchSize = 4
 			cfg.Model = &failModel{after: k % 5}
-			Run(context.Background(), cfg)
+			Run(context.Background(), &cfg)
 		}()
 	}
 	done := make(chan struct{})
@@ -409,17 +410,17 @@ func TestRunSamplesFrom(t *testing.T) {
 	const n, bs = 97, 8
 	cfg := fakeConfig(n)
 	cfg.BatchSize = bs
-	full, err := Run(context.Background(), cfg)
+	full, err := Run(context.Background(), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, done := range []int{0, 8, 40, 96, 97} {
 		var starts []int
 		var yielded atomic.Int64
-		part, err := Run(context.Background(), func() Config {
+		part, err := Run(context.Background(), func() *Config {
 			c := fakeConfig(n)
 			c.BatchSize, c.Limit = bs, done
-			return c
+			return &c
 		}())
 		if err != nil {
 			t.Fatal(err)
@@ -428,10 +429,9 @@ func TestRunSamplesFrom(t *testing.T) {
 			part = nil
 		}
 		cfg := fakeConfig(n)
-		cfg.Samples = nil
-		cfg.SamplesFrom = fakeSamplesFrom(n, &starts, &yielded)
+		cfg.Samples = fakeSamplesFrom(n, &starts, &yielded)
 		cfg.BatchSize, cfg.Start = bs, part
-		ms, err := Run(context.Background(), cfg)
+		ms, err := Run(context.Background(), &cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -445,20 +445,20 @@ func TestRunSamplesFrom(t *testing.T) {
 
 	// A limit counts the restored samples; an error names the stream
 	// position, not the position in the resumed stream.
-	part, _ := Run(context.Background(), func() Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return c }())
+	part, _ := Run(context.Background(), func() *Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return &c }())
 	var starts []int
 	var yielded atomic.Int64
 	cfg = fakeConfig(n)
-	cfg.Samples, cfg.SamplesFrom = nil, fakeSamplesFrom(n, &starts, &yielded)
+	cfg.Samples = fakeSamplesFrom(n, &starts, &yielded)
 	cfg.BatchSize, cfg.Start, cfg.Limit = bs, part, 30
-	ms, err := Run(context.Background(), cfg)
+	ms, err := Run(context.Background(), &cfg)
 	if err != nil || ms[0].N != 30 {
 		t.Fatalf("limit 30 after 16: N=%d, %v", ms[0].N, err)
 	}
 	sameCounts(t, "limit after resume", ms[0], sequential(t, 30, false))
-	part, _ = Run(context.Background(), func() Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return c }())
+	part, _ = Run(context.Background(), func() *Config { c := fakeConfig(n); c.BatchSize, c.Limit = bs, 16; return &c }())
 	cfg = fakeConfig(n)
-	cfg.Samples, cfg.SamplesFrom = nil, fakeSamplesFrom(n, &starts, &yielded)
+	cfg.Samples = fakeSamplesFrom(n, &starts, &yielded)
 	cfg.BatchSize, cfg.Start = bs, part
 	cfg.Preprocess = func(s dataset.Sample) ([]float32, error) {
 		if s.Key == "s0000021" {
@@ -466,9 +466,25 @@ func TestRunSamplesFrom(t *testing.T) {
 		}
 		return fakePreprocess(s)
 	}
-	_, err = Run(context.Background(), cfg)
+	_, err = Run(context.Background(), &cfg)
 	var se *SampleError
 	if !errors.As(err, &se) || se.Index != 21 || se.Key != "s0000021" {
 		t.Errorf("error %v, want a SampleError for sample 21", err)
+	}
+}
+
+// fromStart serves a stream that cannot seek as Config.Samples: it reads
+// past the first start samples.
+func fromStart(seq iter.Seq2[dataset.Sample, error]) func(int) iter.Seq2[dataset.Sample, error] {
+	return func(start int) iter.Seq2[dataset.Sample, error] {
+		return func(yield func(dataset.Sample, error) bool) {
+			i := 0
+			for s, err := range seq {
+				if (i >= start || err != nil) && !yield(s, err) {
+					return
+				}
+				i++
+			}
+		}
 	}
 }

@@ -264,10 +264,10 @@ func evalRun(ctx context.Context, m *clip.Model, preprocess func(dataset.Sample)
 	if a.afterBatch != nil {
 		progress = func(p evaluate.Progress) { rep.Update(p); a.afterBatch(p) }
 	}
-	ms, runErr := evaluate.Run(ctx, evaluate.Config{
+	ms, runErr := evaluate.Run(ctx, &evaluate.Config{
 		// The counts above are known to d, so a resumed run skips the
 		// shards before its first sample without opening them.
-		SamplesFrom:     func(start int) iter.Seq2[dataset.Sample, error] { return job.d.SamplesFrom(ctx, start) },
+		Samples:         func(start int) iter.Seq2[dataset.Sample, error] { return job.d.SamplesFrom(ctx, start) },
 		Preprocess:      preprocess,
 		Model:           m,
 		Scorers:         scorers,
