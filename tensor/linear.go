@@ -90,7 +90,7 @@ func NewLinearOpts(wk *Workers, ws, bs [][]float32, out, in int, opts *LinearOpt
 		if err != nil {
 			return nil, err
 		}
-		return &Linear{In: in, Out: out, s: lp.s, lp: lp}, nil
+		return &Linear{In: in, Out: out, s: simd, lp: lp}, nil
 	}
 	l := &Linear{In: in, Out: out, s: simd}
 	l.packed = make([]float32, packedLen(l.s, out, in))

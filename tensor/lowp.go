@@ -215,9 +215,10 @@ func packInt8(w *qweights, panel0, panels int, ws [][]float32, r1, k int) {
 // always includes 0 (so zero padding and ReLU-like zeros are exact); q =
 // clamp(round(x/s) + z, 0, 255) with round to nearest even, the rounding
 // of the AVX2 conversion. Rows [r0, r1) only; sc and zp hold nb values per
-// row. With unsmooth, input i is multiplied by unsmooth[i] first.
-func quantizeActs(dst []int16, sc []float32, zp []int32, x []float32, r0, r1, k, block int, unsmooth []float32) {
-	kp2 := (k + 1) / 2 * 2
+// row. With unsmooth, input i is multiplied by unsmooth[i] first. Rows of
+// dst are stride ≥ k values apart, zero beyond k.
+func quantizeActs(dst []int16, sc []float32, zp []int32, x []float32, r0, r1, k, block int, unsmooth []float32, stride int) {
+	kp2 := stride
 	nb := (k + block - 1) / block
 	var tmp *[]float32
 	if unsmooth != nil {
@@ -236,9 +237,7 @@ func quantizeActs(dst []int16, sc []float32, zp []int32, x []float32, r0, r1, k,
 			s, z := quantizeBlock(q[lo:hi], row[lo:hi])
 			sc[r*nb+b], zp[r*nb+b] = s, z
 		}
-		if k%2 == 1 {
-			q[k] = 0
-		}
+		clear(q[k:])
 	}
 }
 
@@ -291,4 +290,113 @@ func mulTo(dst, x, y []float32) {
 	for i, v := range x {
 		dst[i] = v * y[i]
 	}
+}
+
+// lowpKernel names the kernels (and with them the packed layouts) of a
+// reduced-precision Linear.
+type lowpKernel uint8
+
+const (
+	kGo   lowpKernel = iota // portable Go, AVX2 layouts (bf16 × float32; int8 pairs × int16)
+	kAVX2                   // AVX2 (+FMA)
+	// kGoVNNI is portable Go with the layouts of the dot-product kernels
+	// (int8 quads × u8 quads; bf16 pairs × bf16 pairs), their reference.
+	kGoVNNI
+	kAVXVNNI // int8: AVX-VNNI (VEX VPDPBUSD, ymm)
+	kAVX512  // int8: AVX512_VNNI; bf16: AVX512_BF16
+)
+
+// dot reports the layouts of the dot-product kernels.
+func (k lowpKernel) dot() bool { return k >= kGoVNNI }
+
+// mr is the most rows of one tile.
+func (k lowpKernel) mr() int {
+	switch k {
+	case kAVX2, kAVXVNNI:
+		return 6
+	case kAVX512:
+		return 8
+	}
+	return 4
+}
+
+// name says what kernel k is for precision p.
+func (k lowpKernel) name(p Precision) string {
+	switch {
+	case k == kGo:
+		return "go"
+	case k == kAVX2 && p == Int8:
+		return "avx2 (vpmaddwd, u8 activations widened to int16)"
+	case k == kAVX2:
+		return "avx2 (bf16 widened to f32, fma)"
+	case k == kGoVNNI:
+		return "go (vnni layouts)"
+	case k == kAVXVNNI:
+		return "avx-vnni (vpdpbusd ymm)"
+	case p == Int8:
+		return "avx512-vnni (vpdpbusd zmm)"
+	}
+	return "avx512-bf16 (vdpbf16ps zmm)"
+}
+
+// Kernels names the kernels each precision uses on this CPU, chosen once
+// from CPUID: "f32: avx2; bf16: …; int8: …".
+func Kernels() string {
+	return "f32: " + simd.String() + "; bf16: " + pickLowp(BF16).name(BF16) + "; int8: " + pickLowp(Int8).name(Int8)
+}
+
+// packInt8Quads is packInt8 for the dot-product layout: per panel and per
+// quad of inputs (kq = ⌈in/4⌉), 64 bytes: column j's inputs 4q…4q+3 at
+// 4j.
+func packInt8Quads(w *qweights, panel0, panels int, ws [][]float32, r1, k int) {
+	kq := (k + 3) / 4
+	cols := len(w.scale)
+	nb := (k + w.block - 1) / w.block
+	qrow := make([]int8, 4*kq)
+	srow := make([]float32, k)
+	r0 := panel0 * lowpNR
+	rowsOf(ws, k, r0, r0+panels*lowpNR, func(r int, row []float32) {
+		clear(qrow)
+		s := float32(0)
+		if r < r1 && row != nil {
+			if w.smooth != nil {
+				for i, v := range row {
+					srow[i] = v * w.smooth[i]
+				}
+				row = srow
+			}
+			s = quantizeRow(qrow[:k], row)
+		}
+		w.scale[r] = s
+		p, j := r/lowpNR, r%lowpNR
+		dst := w.q[p*kq*64 : (p+1)*kq*64]
+		for q := 0; q < kq; q++ {
+			copy(dst[q*64+4*j:q*64+4*j+4], qrow[4*q:4*q+4])
+		}
+		for b := 0; b < nb; b++ {
+			sum := int32(0)
+			for _, v := range qrow[b*w.block : min(k, (b+1)*w.block)] {
+				sum += int32(v)
+			}
+			w.sum[b*cols+r] = sum
+		}
+	})
+}
+
+// packBF16Pairs packs rows [r0, r0+16·panels) of ws into the dot-product
+// bf16 layout: per panel and pair of inputs (kp = ⌈in/2⌉), 32 values:
+// column j's inputs 2q, 2q+1 at 2j. Rows ≥ r1 and the odd pad are zero.
+func packBF16Pairs(dst []uint16, ws [][]float32, r0, r1, k int) {
+	kp := (k + 1) / 2
+	rowsOf(ws, k, r0, r0+len(dst)/(2*kp), func(r int, row []float32) {
+		p, j := (r-r0)/lowpNR, (r-r0)%lowpNR
+		panel := dst[p*kp*32 : (p+1)*kp*32]
+		for kk := 0; kk < 2*kp; kk++ {
+			v := uint16(0)
+			if r < r1 && row != nil && kk < k {
+				v = bf16(row[kk])
+			}
+			panel[(kk/2)*32+2*j+kk%2] = v
+		}
+	})
 }

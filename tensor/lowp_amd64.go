@@ -47,34 +47,9 @@ func qgemmAVX2x5(kp int, a *int16, lda int, b *int8, c *float32, ldc int, as *fl
 //go:noescape
 func qgemmAVX2x6(kp int, a *int16, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int)
 
-// lowpISA is the kernel set of the reduced-precision products: AVX2 on
-// any CPU with AVX2+FMA (AVX-512 CPUs included), else portable Go.
-func lowpISA() isa {
-	if hasAVX2 {
-		return isaAVX2
-	}
-	return isaGo
-}
-
-// availableLowpISAs lists the reduced-precision kernel sets this CPU can
-// run (for tests).
-func availableLowpISAs() []isa {
-	if hasAVX2 {
-		return []isa{isaGo, isaAVX2}
-	}
-	return []isa{isaGo}
-}
-
-func lowpMR(s isa) int {
-	if s == isaAVX2 {
-		return 6
-	}
-	return 4
-}
-
-// btile computes one bf16 tile with the kernels of s; mr ≤ lowpMR(s).
-func btile(s isa, mr, k int, a *float32, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
-	if s != isaAVX2 {
+// btile computes one bf16 tile with kernel s (kGo or kAVX2); mr ≤ s.mr().
+func btile(s lowpKernel, mr, k int, a *float32, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
+	if s != kAVX2 {
 		goBTile(mr, k, a, lda, b, c, ldc, bias, acc)
 		return
 	}
@@ -94,9 +69,9 @@ func btile(s isa, mr, k int, a *float32, lda int, b *uint16, c *float32, ldc int
 	}
 }
 
-// qtile computes one int8 tile with the kernels of s; mr ≤ lowpMR(s).
-func qtile(s isa, mr, kp int, a *int16, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
-	if s != isaAVX2 {
+// qtile computes one int8 tile with kernel s (kGo or kAVX2); mr ≤ s.mr().
+func qtile(s lowpKernel, mr, kp int, a *int16, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
+	if s != kAVX2 {
 		goQTile(mr, kp, a, lda, b, c, ldc, as, az, lds, ws, wsum, bias, acc)
 		return
 	}

@@ -10,18 +10,18 @@ import (
 // kernels of s in panels of lowpNR output columns.
 type lowpWeights struct {
 	prec    Precision
-	s       isa
+	k       lowpKernel
 	in, out int
 	panels  int
-	bf      []uint16  // BF16: panels·16·in
+	bf      []uint16  // BF16: panels·16·in (dot layout: panels·16·2⌈in/2⌉)
 	q       qweights  // Int8
 	bias    []float32 // panels·16, or nil
 }
 
-// lowpOverride, when set, replaces lowpISA() for new weights (tests).
-var lowpOverride = isaUnset
+// lowpOverride, when set, replaces pickLowp for new weights (tests).
+var lowpOverride = kUnset
 
-const isaUnset isa = 255
+const kUnset lowpKernel = 255
 
 // DefaultQuantBlock is the activation block of Int8 products: one scale
 // and zero point per row and per this many inputs. 0 means one per row.
@@ -39,25 +39,40 @@ func newLowp(wk *Workers, p Precision, ws, bs [][]float32, out, in, block int, i
 	} else if block%2 == 1 {
 		return nil, fmt.Errorf("tensor: int8 quantisation block %d must be even", block)
 	}
-	s := lowpISA()
-	if lowpOverride != isaUnset {
-		s = lowpOverride
+	k := pickLowp(p)
+	if lowpOverride != kUnset {
+		k = lowpOverride
 	}
-	w := &lowpWeights{prec: p, s: s, in: in, out: out, panels: (out + lowpNR - 1) / lowpNR}
+	if k.dot() && p == Int8 && block < in && block%4 != 0 {
+		return nil, fmt.Errorf("tensor: int8 quantisation block %d must be a multiple of 4 for the %s kernels", block, k.name(p))
+	}
+	w := &lowpWeights{prec: p, k: k, in: in, out: out, panels: (out + lowpNR - 1) / lowpNR}
 	cols := w.panels * lowpNR
 	const group = 8 // panels per packing task
 	tasks := (w.panels + group - 1) / group
 	switch p {
 	case BF16:
-		w.bf = make([]uint16, cols*in)
+		per := in // values per column
+		if k.dot() {
+			per = (in + 1) / 2 * 2
+		}
+		w.bf = make([]uint16, cols*per)
 		wk.Parallel(tasks, func(t int) {
 			p0, p1 := t*group, min(w.panels, (t+1)*group)
-			packBF16(w.bf[p0*lowpNR*in:p1*lowpNR*in], ws, p0*lowpNR, out, in)
+			dst := w.bf[p0*lowpNR*per : p1*lowpNR*per]
+			if k.dot() {
+				packBF16Pairs(dst, ws, p0*lowpNR, out, in)
+			} else {
+				packBF16(dst, ws, p0*lowpNR, out, in)
+			}
 		})
 	case Int8:
-		kp := (in + 1) / 2
+		per := (in + 1) / 2 * 2 // bytes per column
+		if k.dot() {
+			per = (in + 3) / 4 * 4
+		}
 		nb := (in + block - 1) / block
-		w.q = qweights{q: make([]int8, cols*kp*2), scale: make([]float32, cols), block: block, sum: make([]int32, nb*cols)}
+		w.q = qweights{q: make([]int8, cols*per), scale: make([]float32, cols), block: block, sum: make([]int32, nb*cols)}
 		if inputRange != nil {
 			if len(inputRange) != in {
 				return nil, fmt.Errorf("tensor: input range has %d values for %d inputs", len(inputRange), in)
@@ -66,7 +81,11 @@ func newLowp(wk *Workers, p Precision, ws, bs [][]float32, out, in, block int, i
 		}
 		wk.Parallel(tasks, func(t int) {
 			p0, p1 := t*group, min(w.panels, (t+1)*group)
-			packInt8(&w.q, p0, p1-p0, ws, out, in)
+			if k.dot() {
+				packInt8Quads(&w.q, p0, p1-p0, ws, out, in)
+			} else {
+				packInt8(&w.q, p0, p1-p0, ws, out, in)
+			}
 		})
 	}
 	if bs != nil {
@@ -79,6 +98,15 @@ func newLowp(wk *Workers, p Precision, ws, bs [][]float32, out, in, block int, i
 	return w, nil
 }
 
+// stride is the row stride of the prepared activations (values): inputs
+// padded to whole pairs (int16, bf16) or quads (u8).
+func (w *lowpWeights) stride() int {
+	if w.prec == Int8 && w.k.dot() {
+		return (w.in + 3) / 4 * 4
+	}
+	return (w.in + 1) / 2 * 2
+}
+
 // bytes is the memory of the packed weights.
 func (w *lowpWeights) bytes() int {
 	return 2*len(w.bf) + len(w.q.q) + 4*len(w.q.scale) + 4*len(w.q.sum)
@@ -86,7 +114,8 @@ func (w *lowpWeights) bytes() int {
 
 // qacts is the quantised input of one Int8 product (pooled).
 type qacts struct {
-	a  []int16
+	a  []int16 // Int8: u8 values as int16; BF16 (dot layout): bf16 bits
+	a8 []uint8 // Int8, dot layout: the same values as bytes
 	sc []float32
 	zp []int32
 }
@@ -130,17 +159,23 @@ func (w *lowpWeights) forward(wk *Workers, dst, x []float32, rows int, act Activ
 	c := lowpCalls.Get().(*lowpCall)
 	c.wk, c.w, c.dst, c.x, c.rows, c.act, c.accum = wk, w, dst, x, rows, act, accum
 	c.qa = nil
-	if w.prec == Int8 {
+	if w.prec == Int8 || w.k.dot() {
 		c.qa = qactsPool.Get().(*qacts)
-		c.nb = (w.in + w.q.block - 1) / w.q.block
-		c.qa.a = grow(c.qa.a, rows*(w.in+1)/2*2)
+		c.nb = 1
+		if w.prec == Int8 {
+			c.nb = (w.in + w.q.block - 1) / w.q.block
+		}
+		c.qa.a = grow(c.qa.a, rows*w.stride())
+		if w.prec == Int8 && w.k.dot() {
+			c.qa.a8 = grow(c.qa.a8, rows*w.stride())
+		}
 		c.qa.sc = grow(c.qa.sc, rows*c.nb)
 		c.qa.zp = grow(c.qa.zp, rows*c.nb)
 		c.quantRows = max(1, min(rows, 32768/w.in))
 		c.quantTasks = (rows + c.quantRows - 1) / c.quantRows
 		c.run(&c.qr, c.quantTasks, rows*w.in*64)
 	}
-	mr := lowpMR(w.s)
+	mr := w.k.mr()
 	c.mBlock = rows
 	if rows > 128 {
 		nb := (rows + 119) / 120
@@ -168,9 +203,29 @@ func (c *lowpCall) run(r *runner, tasks, flops int) {
 	r.run(c.wk, tasks)
 }
 
+// quantTask prepares the activations of a group of rows: quantised
+// (Int8), or rounded to bf16 (BF16 in the dot layout).
 func (c *lowpCall) quantTask(t int) {
+	w := c.w
 	r0 := t * c.quantRows
-	quantizeActs(c.qa.a, c.qa.sc, c.qa.zp, c.x, r0, min(c.rows, r0+c.quantRows), c.w.in, c.w.q.block, c.w.q.unsmooth)
+	r1 := min(c.rows, r0+c.quantRows)
+	st := w.stride()
+	if w.prec == BF16 {
+		for r := r0; r < r1; r++ {
+			d := c.qa.a[r*st : (r+1)*st]
+			for i, v := range c.x[r*w.in : (r+1)*w.in] {
+				d[i] = int16(bf16(v))
+			}
+			clear(d[w.in:])
+		}
+		return
+	}
+	quantizeActs(c.qa.a, c.qa.sc, c.qa.zp, c.x, r0, r1, w.in, w.q.block, w.q.unsmooth, st)
+	if w.k.dot() {
+		for i, v := range c.qa.a[r0*st : r1*st] {
+			c.qa.a8[r0*st+i] = uint8(v)
+		}
+	}
 }
 
 func (c *lowpCall) task(t int) {
@@ -182,14 +237,14 @@ func (c *lowpCall) task(t int) {
 // rect computes rows [i0,i1) of dst for the columns of panels [p0,p1).
 func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 	w := c.w
-	mr, n, k := lowpMR(w.s), w.out, w.in
+	mr, n, k := w.k.mr(), w.out, w.in
 	var edge [6 * lowpNR]float32
 	kb := k // k block: the activation block for Int8, else kcMax
 	if w.prec == Int8 {
 		kb = w.q.block
 	} else if k > kcMax {
 		nb := (k + kcMax - 1) / kcMax
-		kb = (k + nb - 1) / nb
+		kb = ((k+nb-1)/nb + 1) / 2 * 2 // even: whole pairs in the dot layout
 	}
 	for p := p0; p < p1; p++ {
 		j0 := p * lowpNR
@@ -231,19 +286,23 @@ func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 // block runs the kernel for inputs [k0, k0+kb) (block b) of one tile.
 func (c *lowpCall) block(p, i, rows, k0, kb, b int, cp *float32, ldc int, bias *float32, acc int) {
 	w := c.w
-	k := w.in
-	if w.prec == BF16 {
+	k, st, j0 := w.in, w.stride(), p*lowpNR
+	switch {
+	case w.prec == BF16 && !w.k.dot():
 		bp := &w.bf[p*lowpNR*k+k0*lowpNR]
-		btile(w.s, rows, kb, at(c.x, i*k+k0), k, bp, cp, ldc, bias, acc)
-		return
+		btile(w.k, rows, kb, at(c.x, i*k+k0), k, bp, cp, ldc, bias, acc)
+	case w.prec == BF16:
+		ap := (*uint16)(unsafe.Pointer(&c.qa.a[i*st+k0]))
+		b2tile(w.k, rows, (kb+1)/2, ap, st, &w.bf[p*lowpNR*st+k0*lowpNR], cp, ldc, bias, acc)
+	case !w.k.dot():
+		ap := &c.qa.a[i*st+k0]
+		qtile(w.k, rows, (kb+1)/2, ap, st, &w.q.q[p*lowpNR*st+k0*lowpNR], cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
+			&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
+	default:
+		ap := &c.qa.a8[i*st+k0]
+		q8tile(w.k, rows, (kb+3)/4, ap, st, &w.q.q[p*lowpNR*st+k0*lowpNR], cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
+			&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
 	}
-	kp := (k + 1) / 2
-	lda := 2 * kp
-	bp := &w.q.q[p*kp*32+k0/2*32]
-	ap := (*int16)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(c.qa.a)), 2*(i*lda+k0)))
-	j0 := p * lowpNR
-	qtile(w.s, rows, (kb+1)/2, ap, lda, bp, cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
-		&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
 }
 
 // grow returns b resized to n, reallocated only when its capacity is short.

@@ -7,9 +7,13 @@ import (
 	"testing"
 )
 
-func forEachLowpISA(t *testing.T, f func(t *testing.T, s isa)) {
-	for _, s := range availableLowpISAs() {
-		t.Run(s.String(), func(t *testing.T) { f(t, s) })
+// forEachLowp runs f for each kernel of precision p this CPU can run,
+// the dot-product layouts' or the AVX2 layouts' as dot says.
+func forEachLowp(t *testing.T, p Precision, dot bool, f func(t *testing.T, k lowpKernel)) {
+	for _, k := range availableLowp(p) {
+		if k.dot() == dot {
+			t.Run(k.name(p), func(t *testing.T) { f(t, k) })
+		}
 	}
 }
 
@@ -41,9 +45,9 @@ func TestBF16Rounding(t *testing.T) {
 var tileKs = []int{0, 1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33}
 
 func TestBTileVsNaive(t *testing.T) {
-	forEachLowpISA(t, func(t *testing.T, s isa) {
+	forEachLowp(t, BF16, false, func(t *testing.T, s lowpKernel) {
 		r := rand.New(rand.NewPCG(5, 6))
-		for mr := 1; mr <= lowpMR(s); mr++ {
+		for mr := 1; mr <= s.mr(); mr++ {
 			for _, k := range tileKs {
 				for _, mode := range []int{0, 1, 2} { // plain, acc, acc+bias
 					const lda, ldc = 40, 19
@@ -98,9 +102,9 @@ func TestBTileVsNaive(t *testing.T) {
 // TestQTileExact checks the int8 tile against the reference formula with
 // the same float32 operations: the results must be equal to the bit.
 func TestQTileExact(t *testing.T) {
-	forEachLowpISA(t, func(t *testing.T, s isa) {
+	forEachLowp(t, Int8, false, func(t *testing.T, s lowpKernel) {
 		r := rand.New(rand.NewPCG(7, 8))
-		for mr := 1; mr <= lowpMR(s); mr++ {
+		for mr := 1; mr <= s.mr(); mr++ {
 			for _, k := range tileKs {
 				for _, mode := range []int{0, 1, 2} {
 					kp := (k + 1) / 2
@@ -172,7 +176,7 @@ func TestQuantizeActs(t *testing.T) {
 			nb := (k + block - 1) / block
 			q := make([]int16, rows*(k+1)/2*2)
 			sc, zp := make([]float32, rows*nb), make([]int32, rows*nb)
-			quantizeActs(q, sc, zp, x, 0, rows, k, block, nil)
+			quantizeActs(q, sc, zp, x, 0, rows, k, block, nil, (k+1)/2*2)
 			kp2 := (k + 1) / 2 * 2
 			for i := 0; i < rows; i++ {
 				for p := 0; p < k; p++ {
@@ -199,27 +203,33 @@ func TestQuantizeActs(t *testing.T) {
 func TestLowpForward(t *testing.T) {
 	saved := lowpOverride
 	defer func() { lowpOverride = saved }()
-	forEachLowpISA(t, func(t *testing.T, s isa) {
-		lowpOverride = s
-		r := rand.New(rand.NewPCG(11, 12))
-		for _, prec := range []Precision{BF16, Int8} {
-			for _, m := range []int{0, 1, 7, 13} {
-				for _, n := range []int{1, 15, 16, 17, 33} {
-					for _, k := range []int{1, 2, 9, 31, 64} {
-						for _, block := range []int{0, 8} {
-							name := fmt.Sprintf("%v m=%d n=%d k=%d block=%d", prec, m, n, k, block)
-							checkLowpForward(t, r, name, prec, m, n, k, block, nil)
-							if prec == Int8 {
-								rng := randSlice(r, k)
-								rng[0] = 0 // no range: factor 1
-								checkLowpForward(t, r, name+" smoothed", prec, m, n, k, block, rng)
-							}
-						}
+	for _, prec := range []Precision{BF16, Int8} {
+		for _, dot := range []bool{false, true} {
+			forEachLowp(t, prec, dot, func(t *testing.T, s lowpKernel) {
+				lowpOverride = s
+				testLowpForward(t, prec)
+			})
+		}
+	}
+}
+
+func testLowpForward(t *testing.T, prec Precision) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, m := range []int{0, 1, 7, 13} {
+		for _, n := range []int{1, 15, 16, 17, 33} {
+			for _, k := range []int{1, 2, 9, 31, 64} {
+				for _, block := range []int{0, 8} { // 8: whole quads
+					name := fmt.Sprintf("%v m=%d n=%d k=%d block=%d", prec, m, n, k, block)
+					checkLowpForward(t, r, name, prec, m, n, k, block, nil)
+					if prec == Int8 {
+						rng := randSlice(r, k)
+						rng[0] = 0 // no range: factor 1
+						checkLowpForward(t, r, name+" smoothed", prec, m, n, k, block, rng)
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 func checkLowpForward(t *testing.T, r *rand.Rand, name string, prec Precision, m, n, k, block int, inputRange []float32) {
@@ -246,13 +256,18 @@ func checkLowpForward(t *testing.T, r *rand.Rand, name string, prec Precision, m
 			blk := lw.q.block
 			nb := (k + blk - 1) / blk
 			qa = qacts{a: make([]int16, m*(k+1)/2*2), sc: make([]float32, m*nb), zp: make([]int32, m*nb)}
-			quantizeActs(qa.a, qa.sc, qa.zp, x, 0, m, k, blk, lw.q.unsmooth)
+			quantizeActs(qa.a, qa.sc, qa.zp, x, 0, m, k, blk, lw.q.unsmooth, (k+1)/2*2)
 			xq = make([]float32, m*k)
 			for i := 0; i < m; i++ {
 				for p := 0; p < k; p++ {
 					b := i*nb + p/blk
 					xq[i*k+p] = qa.sc[b] * float32(int32(qa.a[i*((k+1)/2*2)+p])-qa.zp[b])
 				}
+			}
+		} else if lw.k.dot() { // the dot-product kernels round the activations too
+			xq = make([]float32, m*k)
+			for i, v := range x {
+				xq[i] = bf16ToF32(bf16(v))
 			}
 		}
 		for i := 0; i < m; i++ {
@@ -287,8 +302,8 @@ func checkLowpForward(t *testing.T, r *rand.Rand, name string, prec Precision, m
 				var f, bound float64
 				for p := 0; p < k; p++ {
 					f += float64(x[i*k+p]) * float64(w[j*k+p])
-					if prec == BF16 {
-						bound += math.Abs(float64(x[i*k+p])*float64(w[j*k+p])) * 0x1p-8 // bf16 rounding: unit roundoff of 8 significant bits
+					if prec == BF16 { // bf16 rounding: unit roundoff 2⁻⁸ (8 significant bits), of both operands in the dot layout
+						bound += math.Abs(float64(x[i*k+p])*float64(w[j*k+p])) * 0x1p-8 * 2.01
 					}
 				}
 				if prec == Int8 {
@@ -328,6 +343,9 @@ func int8Bound(lw *lowpWeights, qa *qacts, x, w []float32, i, j int) float64 {
 // qValue is the int8 weight of output column j, input p, read from the
 // packed panels.
 func qValue(w *lowpWeights, j, p int) int8 {
-	kp := (w.in + 1) / 2
-	return w.q.q[(j/lowpNR)*kp*32+(p/2)*32+2*(j%lowpNR)+p%2]
+	st := w.stride()
+	if w.k.dot() {
+		return w.q.q[(j/lowpNR)*lowpNR*st+(p/4)*64+4*(j%lowpNR)+p%4]
+	}
+	return w.q.q[(j/lowpNR)*lowpNR*st+(p/2)*32+2*(j%lowpNR)+p%2]
 }

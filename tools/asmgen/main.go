@@ -9,6 +9,7 @@
 //	cd tools/asmgen && go run . -kernel bgemm -out ../../tensor/bgemm_amd64.s
 //	cd tools/asmgen && go run . -kernel qgemm -out ../../tensor/qgemm_amd64.s
 //	cd tools/asmgen && go run . -kernel quant -out ../../tensor/quant_amd64.s
+//	cd tools/asmgen && go run . -kernel vnni -out ../../tensor/lowp512_amd64.s
 //
 // Kernels:
 //
@@ -23,6 +24,8 @@
 //   - qgemm: the AVX2 tile for int8 weights and u8 activations (int16
 //     multiplies, exact int32 sums), scaled to float32 in the epilogue.
 //   - quant: min/max and u8 rounding of the int8 products' activations.
+//   - vnni: the int8 and bf16 tiles for AVX512_VNNI, AVX-VNNI and
+//     AVX512_BF16 (see vnni.go; some instructions as bytes).
 //   - peak: register-only FMA loops for measuring the FMA peak of a core.
 package main
 
@@ -36,7 +39,7 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-var kernel = flag.String("kernel", "", "which kernel file to generate: sgemm, act or peak")
+var kernel = flag.String("kernel", "", "which kernel file to generate: sgemm, act, peak, bgemm, qgemm, quant or vnni")
 
 func main() {
 	flag.Parse()
@@ -59,10 +62,15 @@ func main() {
 		genQgemm()
 	case "quant":
 		genQuant()
+	case "vnni":
+		genVNNI(flag.Lookup("out").Value.String())
 	default:
-		log.Fatalf("unknown -kernel %q (want sgemm, act, peak, bgemm, qgemm or quant)", *kernel)
+		log.Fatalf("unknown -kernel %q (want sgemm, act, peak, bgemm, qgemm, quant or vnni)", *kernel)
 	}
 	Generate()
+	if *kernel == "vnni" {
+		fixInclude(flag.Lookup("out").Value.String())
+	}
 }
 
 // rowMem addresses row r of a matrix whose rows are split over base

@@ -1,0 +1,193 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestLowpDispatch: the dot-product kernels are chosen only when CPUID
+// reports their instructions, so they never run on a CPU without them.
+func TestLowpDispatch(t *testing.T) {
+	t.Logf("this CPU: AVX2 %v, AVX512 F+DQ %v, AVX512_VNNI %v, AVX-VNNI %v, AVX512_BF16 %v; kernels: %s",
+		hasAVX2, hasAVX512, hasVNNI512, hasAVXVNNI, hasAVX512BF16, Kernels())
+	if k := pickLowp(Int8); (k == kAVX512 && !hasVNNI512) || (k == kAVXVNNI && !hasAVXVNNI) {
+		t.Errorf("int8 picks %s without its instructions", k.name(Int8))
+	}
+	if k := pickLowp(BF16); k == kAVX512 && !hasAVX512BF16 {
+		t.Errorf("bf16 picks %s without AVX512_BF16", k.name(BF16))
+	}
+	for _, p := range []Precision{BF16, Int8} {
+		for _, k := range availableLowp(p) {
+			if k == kAVX512 && !(hasVNNI512 || hasAVX512BF16) || k == kAVXVNNI && !hasAVXVNNI {
+				t.Errorf("%v: %s listed as runnable", p, k.name(p))
+			}
+		}
+	}
+}
+
+// TestQ8TileExact checks the int8 tiles of the dot-product layout (the Go
+// reference everywhere; the VNNI kernels where the CPU has them) against
+// the reference formula, to the bit.
+func TestQ8TileExact(t *testing.T) {
+	ran := false
+	forEachLowp(t, Int8, true, func(t *testing.T, s lowpKernel) {
+		ran = ran || s != kGoVNNI
+		r := rand.New(rand.NewPCG(17, 18))
+		for mr := 1; mr <= s.mr(); mr++ {
+			for _, kq := range []int{0, 1, 2, 3, 4, 5, 9} {
+				const lda, ldc, lds = 4*9 + 4, 21, 3
+				a := make([]uint8, mr*lda)
+				for i := range a {
+					a[i] = uint8(r.IntN(256))
+				}
+				b := make([]int8, 64*max(kq, 1))
+				for i := range b {
+					b[i] = int8(r.IntN(255) - 127)
+				}
+				as, az := make([]float32, mr*lds), make([]int32, mr*lds)
+				for i := range as {
+					as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
+				}
+				ws, wsum, bias := randSlice(r, lowpNR), make([]int32, lowpNR), randSlice(r, lowpNR)
+				for j := range wsum {
+					wsum[j] = int32(r.IntN(20000) - 10000)
+				}
+				cbuf, check := guarded(t, (mr-1)*ldc+lowpNR)
+				c0 := randSlice(r, len(cbuf))
+				copy(cbuf, c0)
+				q8tile(s, mr, kq, &a[0], lda, &b[0], &cbuf[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 1)
+				check()
+				for i := 0; i < mr; i++ {
+					for j := 0; j < lowpNR; j++ {
+						sum := int32(0)
+						for p := 0; p < 4*kq; p++ {
+							sum += int32(a[i*lda+p]) * int32(b[(p/4)*64+4*j+p%4])
+						}
+						sum -= az[i*lds] * wsum[j]
+						v := c0[i*ldc+j] + float32(float32(float32(sum)*ws[j])*as[i*lds])
+						v += bias[j]
+						if got := cbuf[i*ldc+j]; math.Float32bits(got) != math.Float32bits(v) {
+							t.Fatalf("mr=%d kq=%d: c[%d,%d] = %g, want %g", mr, kq, i, j, got, v)
+						}
+					}
+				}
+			}
+		}
+	})
+	if !ran {
+		t.Logf("no AVX512_VNNI or AVX-VNNI on this CPU: qgemmVNNI512 and qgemmAVXVNNI were not executed (only their Go reference)")
+	}
+}
+
+// TestB2Tile checks the bf16 tiles of the dot-product layout against a
+// float64 product of the bf16 operands.
+func TestB2Tile(t *testing.T) {
+	ran := false
+	forEachLowp(t, BF16, true, func(t *testing.T, s lowpKernel) {
+		ran = ran || s != kGoVNNI
+		r := rand.New(rand.NewPCG(19, 20))
+		for mr := 1; mr <= s.mr(); mr++ {
+			for _, kp := range []int{0, 1, 2, 3, 4, 5, 9} {
+				const lda, ldc = 2*9 + 2, 19
+				a := make([]uint16, mr*lda)
+				for i := range a {
+					a[i] = bf16(float32(r.Float64()*2 - 1))
+				}
+				b := make([]uint16, 32*max(kp, 1))
+				for i := range b {
+					b[i] = bf16(float32(r.Float64()*2 - 1))
+				}
+				cbuf, check := guarded(t, (mr-1)*ldc+lowpNR)
+				b2tile(s, mr, kp, &a[0], lda, &b[0], &cbuf[0], ldc, nil, 0)
+				check()
+				for i := 0; i < mr; i++ {
+					for j := 0; j < lowpNR; j++ {
+						var want, mag float64
+						for p := 0; p < 2*kp; p++ {
+							x := float64(bf16ToF32(a[i*lda+p])) * float64(bf16ToF32(b[(p/2)*32+2*j+p%2]))
+							want += x
+							mag += math.Abs(x)
+						}
+						if d := math.Abs(float64(cbuf[i*ldc+j]) - want); d > gemmTol(2*kp, mag) {
+							t.Fatalf("mr=%d kp=%d: c[%d,%d] = %g, want %g", mr, kp, i, j, cbuf[i*ldc+j], want)
+						}
+					}
+				}
+			}
+		}
+	})
+	if !ran {
+		t.Logf("no AVX512_BF16 on this CPU: bgemmAVX512BF16 was not executed (only its Go reference)")
+	}
+}
+
+// TestLowpEncodings disassembles the dot-product kernels with GNU objdump
+// and checks that every byte-encoded macro (lowp512_amd64.h) and every
+// VPDPBUSD decodes as the instruction and registers its name says, in
+// order. This is the only check of those encodings on a CPU that cannot
+// run them.
+func TestLowpEncodings(t *testing.T) {
+	objdump, err := exec.LookPath("objdump")
+	if err != nil {
+		t.Skip("GNU objdump (binutils) not installed: the byte encodings are not checked")
+	}
+	// go test strips the symbol table of the binary it runs, so build one
+	// that keeps it.
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build an unstripped test binary")
+	}
+	exe := t.TempDir() + "/tensor.test"
+	if out, err := exec.Command(gotool, "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go test -c: %v\n%s", err, out)
+	}
+	src, err := os.ReadFile("lowp512_amd64.s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Expected instructions per function, from the source.
+	want := map[string][]string{}
+	var fn string
+	text := regexp.MustCompile(`^TEXT ·(\w+)\(SB\)`)
+	macro := regexp.MustCompile(`^\s+(VPDPBUSD|VDPBF16PS)_(?:VEX_)?([YZ]\d+)_([YZ]\d+)_([YZ]\d+)\s*$`)
+	native := regexp.MustCompile(`^\s+VPDPBUSD\s+(Z\d+), (Z\d+), (Z\d+)\s*$`)
+	reg := func(r string) string { return "%" + map[byte]string{'Y': "ymm", 'Z': "zmm"}[r[0]] + r[1:] }
+	for _, line := range strings.Split(string(src), "\n") {
+		if m := text.FindStringSubmatch(line); m != nil {
+			fn = m[1]
+		} else if m := macro.FindStringSubmatch(line); m != nil {
+			want[fn] = append(want[fn], fmt.Sprintf("%s %s,%s,%s", strings.ToLower(m[1]), reg(m[2]), reg(m[3]), reg(m[4])))
+		} else if m := native.FindStringSubmatch(line); m != nil {
+			want[fn] = append(want[fn], fmt.Sprintf("vpdpbusd %s,%s,%s", reg(m[1]), reg(m[2]), reg(m[3])))
+		}
+	}
+	if len(want) != 22 {
+		t.Fatalf("found dot-product instructions in %d functions of lowp512_amd64.s, want 22", len(want))
+	}
+	decoded := regexp.MustCompile(`\t(?:\{(?:vex|evex)\} )?(vpdpbusd|vdpbf16ps) +(\S+)`)
+	for name, instrs := range want {
+		out, err := exec.Command(objdump, "-d", "--no-show-raw-insn", "--disassemble=github.com/goclip/goclip/tensor."+name+".abi0", exe).Output()
+		if err != nil {
+			t.Fatalf("objdump %s: %v", name, err)
+		}
+		var got []string
+		for _, m := range decoded.FindAllStringSubmatch(string(out), -1) {
+			got = append(got, m[1]+" "+m[2])
+		}
+		if strings.Join(got, "\n") != strings.Join(instrs, "\n") {
+			t.Fatalf("%s disassembles to\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(instrs, "\n"))
+		}
+		if strings.Contains(string(out), "(bad)") {
+			t.Fatalf("%s: objdump found undecodable bytes:\n%s", name, out)
+		}
+	}
+	t.Logf("%d functions: every byte-encoded VPDPBUSD (VEX) and VDPBF16PS, and every VPDPBUSD (EVEX), decode as named", len(want))
+}
