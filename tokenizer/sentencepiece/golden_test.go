@@ -92,7 +92,7 @@ func compare(t *testing.T, what string, texts []string, want [][]int32, got func
 	}
 }
 
-var spModels = []string{"unigram_nfkc", "unigram_bytes", "bpe", "bpe_bytes"}
+var spModels = []string{"unigram_nfkc", "unigram_bytes", "bpe", "bpe_bytes", "unigram_suffix"}
 
 // hfFolders are the tokenizer.json folders of the golden; siglip2_lower is
 // siglip2/ with tokenizer_class Siglip2Tokenizer, made by loadHFTest.

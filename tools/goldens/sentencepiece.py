@@ -20,6 +20,7 @@ same sentencepiece version gives the same files.
   unigram_bytes.model unigram, byte_fallback, identity normalisation, user-defined
                       symbols, split_digits
   bpe.model           BPE, identity normalisation, no byte fallback
+  unigram_suffix.model unigram, treat_whitespace_as_suffix, extra white space kept
   bpe_bytes.model     BPE, byte_fallback, Gemma's settings (no dummy prefix, extra
                       white space kept, pad 0 / eos 1 / bos 2 / unk 3, user-defined
                       <start_of_turn>, <end_of_turn>, <mask>)
@@ -94,6 +95,10 @@ MODELS = {
         user_defined_symbols=["<mask>", "qq", "▁photo▁of"], split_digits=True,
     ),
     "bpe": dict(model_type="bpe", vocab_size=1000, normalization_rule_name="identity"),
+    "unigram_suffix": dict(
+        model_type="unigram", vocab_size=800, normalization_rule_name="identity", treat_whitespace_as_suffix=True,
+        remove_extra_whitespaces=False,
+    ),
     "bpe_bytes": dict(
         model_type="bpe", vocab_size=1500, byte_fallback=True, normalization_rule_name="identity",
         add_dummy_prefix=False, remove_extra_whitespaces=False, split_digits=True,
