@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/goclip/goclip/internal/encoder"
+	"github.com/goclip/goclip/internal/safefile"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
 )
@@ -111,7 +111,7 @@ func ParseConfig(data []byte) (*Config, error) {
 
 // LoadConfig reads and parses a config.json file.
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := safefile.ReadFile(path, safefile.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("clip: %w", err)
 	}

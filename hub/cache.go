@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // RepoType is the kind of Hub repository.
@@ -125,7 +127,7 @@ func (c *Client) ResolveCachedRevision(repo Repo) string {
 	if validateRevision(repo.Revision) != nil {
 		return ""
 	}
-	b, err := os.ReadFile(filepath.Join(c.StorageDir(repo), "refs", filepath.FromSlash(repo.Revision)))
+	b, err := safefile.ReadFile(filepath.Join(c.StorageDir(repo), "refs", filepath.FromSlash(repo.Revision)), 4096)
 	if err != nil {
 		return ""
 	}
@@ -188,7 +190,7 @@ func writeRef(storage, revision, commit string) error {
 		return nil
 	}
 	p := filepath.Join(storage, "refs", filepath.FromSlash(revision))
-	if b, err := os.ReadFile(p); err == nil && string(b) == commit {
+	if b, err := safefile.ReadFile(p, 4096); err == nil && string(b) == commit {
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o777); err != nil {

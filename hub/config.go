@@ -32,6 +32,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // DefaultEndpoint is the Hub used when HF_ENDPOINT is not set.
@@ -103,7 +105,7 @@ func ConfigFromEnv() Config {
 		if p == "" {
 			p = filepath.Join(home, "token")
 		}
-		if b, err := os.ReadFile(expandUser(p)); err == nil {
+		if b, err := safefile.ReadFile(expandUser(p), 64<<10); err == nil {
 			token = cleanToken(string(b))
 		}
 	}

@@ -422,3 +422,24 @@ func TestUnboundedDownloadRefused(t *testing.T) {
 		t.Errorf("no announced size: got %v, want ErrLimit", err)
 	}
 }
+
+// Item 1 in the cache: a refs/main that is a FIFO is not opened (it
+// blocked forever), and the revision counts as not cached.
+func TestRefIsFIFO(t *testing.T) {
+	f := newFixture(t)
+	refs := filepath.Join(f.cache, "models--org--tiny", "refs")
+	os.MkdirAll(refs, 0o777)
+	if err := mkfifo(filepath.Join(refs, "main")); err != nil {
+		t.Skip(err)
+	}
+	done := make(chan string, 1)
+	go func() { done <- f.client(nil).ResolveCachedRevision(tiny) }()
+	select {
+	case got := <-done:
+		if got != "" {
+			t.Errorf("got %q", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ResolveCachedRevision blocked on a FIFO")
+	}
+}

@@ -9,13 +9,13 @@ import (
 	"image/gif"
 	"image/png"
 	"io"
-	"os"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
 
 	"github.com/goclip/goclip/imageproc/internal/jpeg"
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // DefaultMaxPixels is Pillow's Image.MAX_IMAGE_PIXELS, the default
@@ -120,7 +120,7 @@ func Decode(r io.Reader, opts *DecodeOptions) (*RGB, error) {
 
 // DecodeFile is Decode on the file at path; errors name the path.
 func DecodeFile(path string, opts *DecodeOptions) (*RGB, error) {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path) // regular files only: a FIFO would block
 	if err != nil {
 		return nil, err
 	}

@@ -17,11 +17,12 @@ import (
 	"image"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // Processor turns images into CLIP pixel values. It is safe for concurrent
@@ -77,7 +78,7 @@ func New(cfg *Config) (*Processor, error) {
 // preprocessor file is not silently fed 224 px images; if neither file
 // exists it fails.
 func LoadProcessor(dir string) (*Processor, error) {
-	data, err := os.ReadFile(filepath.Join(dir, "preprocessor_config.json"))
+	data, err := safefile.ReadFile(filepath.Join(dir, "preprocessor_config.json"), safefile.MaxConfigBytes)
 	if err == nil {
 		cfg, err := ParseConfig(data)
 		if err != nil {
@@ -89,7 +90,7 @@ func LoadProcessor(dir string) (*Processor, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, "config.json")
-	data, err2 := os.ReadFile(path)
+	data, err2 := safefile.ReadFile(path, safefile.MaxConfigBytes)
 	if err2 != nil {
 		return nil, fmt.Errorf("imageproc: no preprocessor_config.json or config.json in %s: %w", dir, err)
 	}
@@ -180,7 +181,7 @@ func (p *Processor) File(path string) ([]float32, error) {
 }
 
 func (p *Processor) file(path string, out []float32, workers int) error {
-	f, err := os.Open(path)
+	f, _, err := safefile.Open(path) // regular files only: a FIFO would block
 	if err != nil {
 		return err
 	}

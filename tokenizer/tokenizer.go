@@ -37,6 +37,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // DefaultMaxLength is CLIP's context length: BOS, at most 75 tokens, EOS.
@@ -104,7 +106,7 @@ func Load(dir string) (*Tokenizer, error) {
 	}
 	pad, maxLen := eosToken, DefaultMaxLength
 	for _, name := range []string{"tokenizer_config.json", "special_tokens_map.json"} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		b, err := safefile.ReadFile(filepath.Join(dir, name), safefile.MaxConfigBytes)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}

@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // defaultVocabGz is OpenAI's CLIP merge list as shipped in PyPI's
@@ -158,7 +159,7 @@ func defaultVocab() (*vocab, error) {
 
 // loadVocabFiles reads vocab.json and merges.txt from dir.
 func loadVocabFiles(dir string) (*vocab, error) {
-	vb, err := os.ReadFile(filepath.Join(dir, "vocab.json"))
+	vb, err := safefile.ReadFile(filepath.Join(dir, "vocab.json"), safefile.MaxVocabBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -166,13 +167,12 @@ func loadVocabFiles(dir string) (*vocab, error) {
 	if err := json.Unmarshal(vb, &ids); err != nil {
 		return nil, &FormatError{"vocab.json", err.Error()}
 	}
-	f, err := os.Open(filepath.Join(dir, "merges.txt"))
+	mb, err := safefile.ReadFile(filepath.Join(dir, "merges.txt"), safefile.MaxVocabBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	defer f.Close()
 	var merges [][2]string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(mb))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for line := 1; sc.Scan(); line++ {
 		s := strings.TrimRight(sc.Text(), "\r")
@@ -208,7 +208,7 @@ type tokenizerJSON struct {
 
 // loadTokenizerJSON reads tokenizer.json from dir.
 func loadTokenizerJSON(dir string) (*vocab, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "tokenizer.json"))
+	b, err := safefile.ReadFile(filepath.Join(dir, "tokenizer.json"), safefile.MaxVocabBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}

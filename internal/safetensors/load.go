@@ -4,13 +4,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
-	"os"
 	"sort"
 	"strings"
 	"unsafe"
 
 	sft "github.com/nlpodyssey/safetensors"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // Errors wrapped by *TensorError, for errors.Is.
@@ -213,11 +215,17 @@ var littleEndian = func() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }()
 
-// readFile is the portable fallback of mapFile.
+// readFile is the portable fallback of mapFile: a regular file only
+// (links resolved), read up to the size it had when opened.
 func readFile(path string) ([]byte, func() error, error) {
-	data, err := os.ReadFile(path)
+	f, st, err := safefile.Open(path)
 	if err != nil {
 		return nil, nil, err
+	}
+	defer f.Close()
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil, nil
 }

@@ -4,25 +4,24 @@ package safetensors
 
 import (
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // mapFile memory-maps path read-only; the returned func unmaps it.
 func mapFile(path string) ([]byte, func() error, error) {
-	f, err := os.Open(path)
+	// Only a regular file (links resolved): a FIFO would block and a link
+	// to /dev/zero would be read until memory runs out.
+	f, fi, err := safefile.Open(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
 	size := fi.Size()
-	if !fi.Mode().IsRegular() || size == 0 {
-		return readFile(path)
+	if size == 0 {
+		return nil, nil, nil
 	}
 	if int64(int(size)) != size {
 		return nil, nil, fmt.Errorf("%s: file too large to map (%d bytes)", path, size)

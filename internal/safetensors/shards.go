@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // Store is what a loaded Model keeps: one safetensors file or the
@@ -28,7 +29,7 @@ type shardedWeights struct {
 
 // openSharded opens the shards named by an index file.
 func openSharded(indexPath string) (*shardedWeights, error) {
-	data, err := os.ReadFile(indexPath)
+	data, err := safefile.ReadFile(indexPath, safefile.MaxConfigBytes)
 	if err != nil {
 		return nil, fmt.Errorf("clip: %w", err)
 	}

@@ -51,6 +51,8 @@ import (
 	"os"
 	"path/filepath"
 	"unicode/utf8"
+
+	"github.com/goclip/goclip/internal/safefile"
 )
 
 // MaxTextBytes bounds the text encoded per call (64 KiB, some 200 times
@@ -135,15 +137,11 @@ func Load(path string) (*Tokenizer, error) {
 
 // readFile reads at most limit bytes of path.
 func readFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, st, err := safefile.Open(path) // regular files only: no FIFO, no /dev/zero
 	if err != nil {
 		return nil, &Error{File: path, Err: err}
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &Error{File: path, Err: err}
-	}
 	if st.Size() > limit {
 		return nil, &Error{File: path, Err: fmt.Errorf("%d bytes, more than the %d this package reads", st.Size(), limit)}
 	}
