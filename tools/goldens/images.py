@@ -232,6 +232,11 @@ def make_extra():
                f"quantum:polarity=min-is-{pol}", out(f"tiff_g4_{pol}iszero.tiff"))
     # YCCK JPEG (Adobe transform 2): what ImageMagick writes for -colorspace CMYK.
     magick("/tmp/goclip-photo.png", "-colorspace", "CMYK", "-quality", "85", out("ycck.jpg"))
+    # Progressive 4:2:0 with restart markers (Pillow, and cjpeg's per-row interval), odd size.
+    photo.save(out("progressive_420_rst.jpg"), quality=85, subsampling=2, progressive=True, restart_marker_blocks=3)
+    photo.save("/tmp/goclip-photo.ppm")
+    subprocess.run(["cjpeg", "-progressive", "-restart", "1", "-sample", "2x2", "-outfile",
+                    out("progressive_420_rst_cjpeg.jpg"), "/tmp/goclip-photo.ppm"], check=True)
     # Files Pillow opens and goclip refuses, each with an error naming the feature
     # (testdata/refused; imageproc's TestRefusedFeatures).
     ref = os.path.join(ROOT, "testdata", "refused")

@@ -827,17 +827,3 @@ func DecodeConfig(r io.Reader) (image.Config, error) {
 	}
 	return image.Config{}, FormatError("missing SOF marker")
 }
-
-// drawYCbCr converts src into dst (same bounds) with image/color's
-// conversion, as the standard library does for YCCK images.
-func drawYCbCr(dst *image.RGBA, src *image.YCbCr) {
-	b := src.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			yi, ci := src.YOffset(x, y), src.COffset(x, y)
-			r, g, bl := color.YCbCrToRGB(src.Y[yi], src.Cb[ci], src.Cr[ci])
-			i := dst.PixOffset(x, y)
-			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = r, g, bl, 255
-		}
-	}
-}

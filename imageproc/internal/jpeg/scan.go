@@ -160,6 +160,20 @@ func (d *decoder) processSOS(n int) error {
 
 	d.bits = bits{}
 	mcu, expectedRST := 0, uint8(rst0Marker)
+	// The restart interval counts MCUs. In a non-interleaved scan an MCU is
+	// one block of the component, and only the blocks covering its
+	// (downsampled) width and height are coded (section A.2.2), so the
+	// count is per coded block there; counting per interleaved MCU put the
+	// restart markers of subsampled progressive images (luma with h, v = 2)
+	// at the wrong place.
+	totalMCU := mxx * myy
+	var compBX, compBY int // coded blocks across and down, non-interleaved
+	if nComp == 1 {
+		c := d.comp[scan[0].compIndex]
+		compBX = ((d.width*c.h+h0-1)/h0 + 7) / 8
+		compBY = ((d.height*c.v+v0-1)/v0 + 7) / 8
+		totalMCU = compBX * compBY
+	}
 	var (
 		// b is the decoded coefficients, in natural (not zig-zag) order.
 		b  block
@@ -169,6 +183,32 @@ func (d *decoder) processSOS(n int) error {
 		bx, by     int
 		blockCount int
 	)
+	restart := func() error {
+		mcu++
+		if d.ri > 0 && mcu%d.ri == 0 && mcu < totalMCU {
+			// For well-formed input, the RST[0-7] restart marker follows
+			// immediately. For corrupt input, call findRST to try to
+			// resynchronize.
+			if err := d.readFull(d.tmp[:2]); err != nil {
+				return err
+			} else if d.tmp[0] != 0xff || d.tmp[1] != expectedRST {
+				if err := d.findRST(expectedRST); err != nil {
+					return err
+				}
+			}
+			expectedRST++
+			if expectedRST == rst7Marker+1 {
+				expectedRST = rst0Marker
+			}
+			// Reset the Huffman decoder.
+			d.bits = bits{}
+			// Reset the DC components, as per section F.2.1.3.1.
+			dc = [maxComponents]int32{}
+			// Reset the progressive decoder state, as per section G.1.2.2.
+			d.eobRun = 0
+		}
+		return nil
+	}
 	for my := 0; my < myy; my++ {
 		for mx := 0; mx < mxx; mx++ {
 			for i := 0; i < nComp; i++ {
@@ -209,7 +249,7 @@ func (d *decoder) processSOS(n int) error {
 						bx = blockCount % q
 						by = blockCount / q
 						blockCount++
-						if bx*8 >= d.width || by*8 >= d.height {
+						if bx >= compBX || by >= compBY {
 							continue
 						}
 					}
@@ -286,6 +326,11 @@ func (d *decoder) processSOS(n int) error {
 						}
 					}
 
+					if nComp == 1 {
+						if err := restart(); err != nil {
+							return err
+						}
+					}
 					if d.progressive {
 						// Save the coefficients.
 						d.progCoeffs[compIndex][by*mxx*hi+bx] = b
@@ -303,28 +348,10 @@ func (d *decoder) processSOS(n int) error {
 					}
 				} // for j
 			} // for i
-			mcu++
-			if d.ri > 0 && mcu%d.ri == 0 && mcu < mxx*myy {
-				// For well-formed input, the RST[0-7] restart marker follows
-				// immediately. For corrupt input, call findRST to try to
-				// resynchronize.
-				if err := d.readFull(d.tmp[:2]); err != nil {
+			if nComp != 1 {
+				if err := restart(); err != nil {
 					return err
-				} else if d.tmp[0] != 0xff || d.tmp[1] != expectedRST {
-					if err := d.findRST(expectedRST); err != nil {
-						return err
-					}
 				}
-				expectedRST++
-				if expectedRST == rst7Marker+1 {
-					expectedRST = rst0Marker
-				}
-				// Reset the Huffman decoder.
-				d.bits = bits{}
-				// Reset the DC components, as per section F.2.1.3.1.
-				dc = [maxComponents]int32{}
-				// Reset the progressive decoder state, as per section G.1.2.2.
-				d.eobRun = 0
 			}
 		} // for mx
 	} // for my
