@@ -165,6 +165,7 @@ func classifierCachePath(dir string, names, tmpl []string) (string, error) {
 // buildClassifier embeds the class prompts, showing progress on stderr.
 func buildClassifier(ctx context.Context, m *clip.Model, names, tmpl []string, batch int, model, label string, stderr io.Writer) (*clip.Classifier, error) {
 	var p *progress
+	start := time.Now() // the rate counts the first batch too
 	return clip.NewClassifier(ctx, m, names, &clip.ClassifierOptions{
 		Templates: tmpl, BatchSize: batch, Model: model,
 		Progress: func(done, total int) {
@@ -173,6 +174,7 @@ func buildClassifier(ctx context.Context, m *clip.Model, names, tmpl []string, b
 			}
 			if p == nil {
 				p = newProgress(stderr, label, "texts", total)
+				p.start = start
 			}
 			p.update(done)
 		},
