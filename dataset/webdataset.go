@@ -122,7 +122,7 @@ type shardWalk struct {
 // member reads one tar member into the current sample, starting a new
 // sample (and handing the finished one to fn) when its key changes.
 func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
-	if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+	if h.Typeflag != tar.TypeReg { // tar.Reader reports the old TypeRegA as TypeReg
 		return nil
 	}
 	key, ext, ok := splitKey(h.Name)

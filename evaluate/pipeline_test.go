@@ -61,7 +61,6 @@ func fakePreprocess(s dataset.Sample) ([]float32, error) {
 
 type passModel struct {
 	calls atomic.Int64
-	fail  int // fail the call that starts at this stream position (via count), -1 never
 }
 
 func (m *passModel) EmbedPixels(ctx context.Context, px []float32) ([][]float32, error) {

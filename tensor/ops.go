@@ -2,14 +2,6 @@ package tensor
 
 import "math"
 
-// addTo adds x to dst element-wise: dst[i] += x[i].
-func addTo(dst, x []float32) {
-	x = x[:len(dst)]
-	for i := range dst {
-		dst[i] += x[i]
-	}
-}
-
 // LayerNorm normalises each of rows rows of width values of x over the row,
 // as torch.nn.LayerNorm: dst = (x-mean)/sqrt(var+eps)·gamma + beta, with the
 // biased variance computed around the mean (two passes, no cancellation).
@@ -73,11 +65,6 @@ func layerNormRow(dr, xr, gamma, beta []float32, eps float32) {
 		dr[i] = float32((float64(v)-mean)*inv)*gamma[i] + beta[i]
 	}
 }
-
-// softmax replaces x by softmax(x), subtracting the maximum first; the
-// exponentials are vectorised (relative error ≤ 1.3 ulp, see
-// TestActivations) and summed in float64.
-func softmax(x []float32) { softmaxScaled(simd, x, 1) }
 
 // quickGELU applies x·σ(1.702·x) in place (CLIP's "quick_gelu"),
 // vectorised: |error| ≤ 1.1e-7·max(1,|x|) (see TestActivations).

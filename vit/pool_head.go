@@ -94,7 +94,7 @@ func (h *poolHead) forward(dst, x, kv, ctx, mid []float32, n, tokens, w int) {
 			sum += scores[t]
 		}
 		var acc [256]float64
-		out := acc[:0]
+		var out []float64
 		if hd <= len(acc) {
 			out = acc[:hd]
 		} else {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strings"
 	"unsafe"
 
 	sft "github.com/nlpodyssey/safetensors"
@@ -228,16 +227,6 @@ func readFile(path string) ([]byte, func() error, error) {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil, nil
-}
-
-// hasPrefix reports whether any tensor name starts with prefix.
-func (w *Weights) hasPrefix(prefix string) bool {
-	for _, n := range w.st.Names() {
-		if strings.HasPrefix(n, prefix) {
-			return true
-		}
-	}
-	return false
 }
 
 // Raw returns the stored bytes of a tensor, in its file dtype.
