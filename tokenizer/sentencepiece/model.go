@@ -25,59 +25,10 @@ func newSPModel(m *modelProto) (*spModel, error) {
 	if len(m.pieces) == 0 {
 		return nil, fmt.Errorf("the model has no pieces")
 	}
-	var user []string
-	byteFound := 0
-	for i := range sp.byteIDs {
-		sp.byteIDs[i] = -1
+	user, err := sp.indexPieces(m)
+	if err != nil {
+		return nil, err
 	}
-	sp.text = make([]string, len(m.pieces))
-	for i, p := range m.pieces {
-		id := int32(i)
-		sp.text[i] = p.text
-		if p.text == "" {
-			return nil, fmt.Errorf("piece %d is empty", i)
-		}
-		dst := sp.reserved
-		switch p.typ {
-		case typeNormal, typeUserDefined, typeUnused:
-			dst = sp.pieces
-		case typeUnknown, typeControl, typeByte:
-		default:
-			return nil, fmt.Errorf("piece %d %q has unknown type %d", i, p.text, p.typ)
-		}
-		if _, dup := dst[p.text]; dup {
-			return nil, fmt.Errorf("piece %q is defined twice", p.text)
-		}
-		dst[p.text] = id
-		switch p.typ {
-		case typeUserDefined:
-			user = append(user, p.text)
-		case typeUnknown:
-			if sp.unkID >= 0 {
-				return nil, fmt.Errorf("two unknown pieces (%d and %d)", sp.unkID, i)
-			}
-			sp.unkID = id
-		case typeByte:
-			if !m.byteFallback {
-				return nil, fmt.Errorf("byte piece %q found although byte_fallback is false", p.text)
-			}
-			b, ok := pieceToByte(p.text)
-			if !ok {
-				return nil, fmt.Errorf("byte piece %q is invalid", p.text)
-			}
-			if sp.byteIDs[b] < 0 {
-				byteFound++
-			}
-			sp.byteIDs[b] = id
-		}
-	}
-	if sp.unkID < 0 {
-		return nil, fmt.Errorf("the model has no unknown piece")
-	}
-	if m.byteFallback && byteFound != 256 {
-		return nil, fmt.Errorf("byte_fallback is set but only %d of the 256 byte pieces exist", byteFound)
-	}
-	var err error
 	if sp.norm, err = newNormalizer(m, user); err != nil {
 		return nil, err
 	}
@@ -193,4 +144,61 @@ func pieceToByte(s string) (byte, bool) {
 		}
 	}
 	return v, true
+}
+
+// indexPieces fills the piece maps, the unknown id and the byte pieces, and
+// returns the user-defined symbols.
+func (sp *spModel) indexPieces(m *modelProto) (user []string, err error) {
+	byteFound := 0
+	for i := range sp.byteIDs {
+		sp.byteIDs[i] = -1
+	}
+	sp.text = make([]string, len(m.pieces))
+	for i, p := range m.pieces {
+		id := int32(i)
+		sp.text[i] = p.text
+		if p.text == "" {
+			return nil, fmt.Errorf("piece %d is empty", i)
+		}
+		dst := sp.reserved
+		switch p.typ {
+		case typeNormal, typeUserDefined, typeUnused:
+			dst = sp.pieces
+		case typeUnknown, typeControl, typeByte:
+		default:
+			return nil, fmt.Errorf("piece %d %q has unknown type %d", i, p.text, p.typ)
+		}
+		if _, dup := dst[p.text]; dup {
+			return nil, fmt.Errorf("piece %q is defined twice", p.text)
+		}
+		dst[p.text] = id
+		switch p.typ {
+		case typeUserDefined:
+			user = append(user, p.text)
+		case typeUnknown:
+			if sp.unkID >= 0 {
+				return nil, fmt.Errorf("two unknown pieces (%d and %d)", sp.unkID, i)
+			}
+			sp.unkID = id
+		case typeByte:
+			if !m.byteFallback {
+				return nil, fmt.Errorf("byte piece %q found although byte_fallback is false", p.text)
+			}
+			b, ok := pieceToByte(p.text)
+			if !ok {
+				return nil, fmt.Errorf("byte piece %q is invalid", p.text)
+			}
+			if sp.byteIDs[b] < 0 {
+				byteFound++
+			}
+			sp.byteIDs[b] = id
+		}
+	}
+	if sp.unkID < 0 {
+		return nil, fmt.Errorf("the model has no unknown piece")
+	}
+	if m.byteFallback && byteFound != 256 {
+		return nil, fmt.Errorf("byte_fallback is set but only %d of the 256 byte pieces exist", byteFound)
+	}
+	return user, nil
 }

@@ -33,19 +33,14 @@ type piece struct {
 }
 
 // modelProto holds the fields of a SentencePiece ModelProto that encoding
-// reads; every other field is skipped.
+// reads; every other field is skipped (the special tokens' ids come from
+// the pieces' types and transformers' token names, not trainer_spec).
 type modelProto struct {
 	pieces []piece
 
 	modelType     int32
 	byteFallback  bool
 	wsAsSuffix    bool // treat_whitespace_as_suffix
-	unkID         int32
-	bosID, eosID  int32
-	padID         int32
-	unkPiece      string
-	eosPiece      string
-	padPiece      string
 	normName      string
 	charsmap      []byte
 	addDummy      bool // add_dummy_prefix
@@ -202,9 +197,8 @@ func readString(w *wire, num, typ int) (string, error) {
 // parseModelProto decodes a serialized ModelProto.
 func parseModelProto(b []byte) (*modelProto, error) {
 	m := &modelProto{
-		modelType: modelUnigram, unkID: 0, bosID: 1, eosID: 2, padID: -1,
-		unkPiece: "<unk>", eosPiece: "</s>", padPiece: "<pad>",
-		addDummy: true, removeExtraWS: true, escapeWS: true,
+		modelType: modelUnigram,
+		addDummy:  true, removeExtraWS: true, escapeWS: true,
 	}
 	err := each(b, func(w *wire, num, typ int) (bool, error) {
 		switch num {
@@ -285,20 +279,6 @@ func (m *modelProto) trainerField(w *wire, num, typ int) (bool, error) {
 		m.wsAsSuffix, err = readBool(w, num, typ)
 	case 35:
 		m.byteFallback, err = readBool(w, num, typ)
-	case 40:
-		m.unkID, err = readInt(w, num, typ)
-	case 41:
-		m.bosID, err = readInt(w, num, typ)
-	case 42:
-		m.eosID, err = readInt(w, num, typ)
-	case 43:
-		m.padID, err = readInt(w, num, typ)
-	case 45:
-		m.unkPiece, err = readString(w, num, typ)
-	case 47:
-		m.eosPiece, err = readString(w, num, typ)
-	case 48:
-		m.padPiece, err = readString(w, num, typ)
 	default:
 		return false, nil
 	}
