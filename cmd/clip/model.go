@@ -37,7 +37,12 @@ func resolveModel(ctx context.Context, spec string, stderr io.Writer) (string, e
 	if spec == "" {
 		return "", errors.New("--model is required (a model folder or a Hub id org/name)")
 	}
-	dir, err := hub.ResolveModel(ctx, spec, newHubClient(stderr))
+	return resolveModelWith(ctx, spec, newHubClient(stderr))
+}
+
+// resolveModelWith is resolveModel with a given Hub client.
+func resolveModelWith(ctx context.Context, spec string, hc *hub.Client) (string, error) {
+	dir, err := hub.ResolveModel(ctx, spec, hc)
 	return dir, hubHint(err)
 }
 

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goclip/goclip/hub"
 	"github.com/goclip/goclip/internal/safetensors"
 	"github.com/goclip/goclip/synth"
 )
@@ -135,7 +136,9 @@ func TestTextFilesOneFormat(t *testing.T) {
 }
 
 // TestNoNetworkHint: a Hub id with the Hub unreachable says what to do and
-// prints the URL once.
+// prints the URL once. The client is the commands' (configured from the
+// environment) without retries: the hub package retries a refused
+// connection 5 times with backoff (31 s), which is its own behaviour.
 func TestNoNetworkHint(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -147,8 +150,8 @@ func TestNoNetworkHint(t *testing.T) {
 	t.Setenv("HF_HOME", t.TempDir())
 	t.Setenv("HF_HUB_CACHE", "")
 	t.Setenv("HF_HUB_OFFLINE", "")
-	_, paths := tinyModelAndImages(t, 1)
-	err = run(context.Background(), []string{"similarity", "--model", "someorg/some-model", "--text", "a", paths[0]}, &bytes.Buffer{}, &bytes.Buffer{})
+	noRetries := func() *hub.Client { return hub.New(&hub.Config{Retries: -1}) }
+	_, err = resolveModelWith(context.Background(), "someorg/some-model", noRetries())
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -156,10 +159,12 @@ func TestNoNetworkHint(t *testing.T) {
 	if !strings.Contains(msg, "HF_HUB_OFFLINE=1") || !strings.Contains(msg, "local folder") || strings.Count(msg, endpoint) != 1 {
 		t.Errorf("error %q: want the advice (HF_HUB_OFFLINE=1, a local folder) and the URL once", msg)
 	}
-	// Offline with an empty cache: what to do instead.
+	// Offline with an empty cache, through the whole command: what to do
+	// instead.
 	t.Setenv("HF_HUB_OFFLINE", "1")
+	_, paths := tinyModelAndImages(t, 1)
 	err = run(context.Background(), []string{"similarity", "--model", "someorg/some-model", "--text", "a", paths[0]}, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "local folder") {
+	if err == nil || !strings.Contains(err.Error(), "local folder") || !strings.Contains(err.Error(), "HF_HUB_OFFLINE") {
 		t.Errorf("offline, not cached: %v", err)
 	}
 }
