@@ -47,6 +47,13 @@ type Classifier struct {
 	Weights   [][]float32 // [len(Classes)][EmbedDim], each row unit L2 norm
 	Scale     float32     // logit scale, exp(logit_scale) of the model
 	Model     string      // description of the text encoder, may be empty
+	// Bias is the model's logit_bias (SigLIP; 0 for CLIP), added to
+	// every logit.
+	Bias float32
+	// Sigmoid: probabilities are the sigmoid of each logit on its own
+	// (SigLIP: each class independently, they need not sum to 1), not
+	// the softmax over all classes (CLIP).
+	Sigmoid bool
 }
 
 // Prediction is one class of a top-k answer.
@@ -54,8 +61,8 @@ type Prediction struct {
 	Index int     `json:"index"` // class index
 	Class string  `json:"class"` // class name
 	Score float32 `json:"score"` // cosine similarity of image and class embedding
-	Logit float32 `json:"logit"` // Scale × Score
-	Prob  float32 `json:"prob"`  // softmax of the logits over all classes
+	Logit float32 `json:"logit"` // Scale × Score + Bias
+	Prob  float32 `json:"prob"`  // softmax of the logits over all classes, or sigmoid(Logit) for a Sigmoid classifier
 }
 
 // NewClassifier embeds every class with every template and averages them
@@ -103,13 +110,17 @@ func NewClassifier(ctx context.Context, emb TextEmbedder, classes []string, opts
 	if err != nil {
 		return nil, err
 	}
-	return &Classifier{
+	c := &Classifier{
 		Classes:   append([]string(nil), classes...),
 		Templates: append([]string(nil), o.Templates...),
 		Weights:   w,
 		Scale:     emb.LogitScale(),
 		Model:     o.Model,
-	}, nil
+	}
+	if sb, ok := emb.(sigmoidModel); ok && sb.SigmoidProbs() {
+		c.Bias, c.Sigmoid = sb.LogitBias(), true
+	}
+	return c, nil
 }
 
 func checkClassifierInput(emb TextEmbedder, classes, templates []string) error {
@@ -243,7 +254,8 @@ func (c *Classifier) Scores(images [][]float32) ([][]float32, error) {
 
 // Classify returns the k best classes of every image embedding, best first,
 // with probabilities from the softmax over all classes of the logits
-// (Scale × cosine), as CLIP's logits_per_image.softmax(-1). k <= 0 or
+// (Scale × cosine), as CLIP's logits_per_image.softmax(-1), or for a
+// Sigmoid classifier (SigLIP) sigmoid(Scale × cosine + Bias) per class. k <= 0 or
 // k > len(Classes) means all classes.
 func (c *Classifier) Classify(images [][]float32, k int) ([][]Prediction, error) {
 	scores, err := c.Scores(images)
@@ -252,7 +264,11 @@ func (c *Classifier) Classify(images [][]float32, k int) ([][]Prediction, error)
 	}
 	out := make([][]Prediction, len(scores))
 	for i, s := range scores {
-		out[i] = TopK(s, c.Scale, c.Classes, k)
+		if c.Sigmoid {
+			out[i] = TopKSigmoid(s, c.Scale, c.Bias, c.Classes, k)
+		} else {
+			out[i] = TopK(s, c.Scale, c.Classes, k)
+		}
 	}
 	return out, nil
 }
@@ -351,6 +367,7 @@ func (c *Classifier) tensors() ([]safetensors.NamedTensor, map[string]string, er
 		"logit_scale": strconv.FormatFloat(float64(c.Scale), 'g', -1, 32),
 		"model":       c.Model,
 	}
+	probMeta(c, md)
 	return []safetensors.NamedTensor{{Name: "class_embeddings", Shape: []int{len(c.Weights), d}, Data: safetensors.Rows(c.Weights)}}, md, nil
 }
 
@@ -405,6 +422,9 @@ func parseClassifier(b []byte) (*Classifier, string) {
 		return nil, fmt.Sprintf("metadata logit_scale %q is not a positive number", meta["logit_scale"])
 	}
 	c.Scale = float32(s)
+	if msg := parseProbMeta(c, meta); msg != "" {
+		return nil, msg
+	}
 	c.Weights = make([][]float32, nc)
 	for i := range c.Weights {
 		row := make([]float32, d)
