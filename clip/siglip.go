@@ -3,9 +3,12 @@ package clip
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/goclip/goclip/internal/encoder"
 	"github.com/goclip/goclip/tensor"
+	"github.com/goclip/goclip/tokenizer/sentencepiece"
 )
 
 // textTokenizer is the tokenizer of a model family other than CLIP's BPE
@@ -13,6 +16,7 @@ import (
 type textTokenizer interface {
 	Encode(text string) []int32
 	MaxLength() int
+	Pad() int32
 }
 
 // loadLogitBias reads logit_bias where the family has one: SigLIP always,
@@ -48,13 +52,38 @@ func (m *Model) loadTokenizer(dir string) error {
 	return nil
 }
 
-// loadSigLIPTokenizer: the SentencePiece tokenizer is not wired in yet;
-// EmbedTexts then fails with errNoSigLIPTokenizer (EmbedTokens works).
+// loadSigLIPTokenizer reads the folder's SentencePiece tokenizer
+// (spiece.model with SiglipTokenizer's rules, or SigLIP 2's Gemma
+// tokenizer.json; see package sentencepiece), truncating to the text
+// tower's length. A folder with neither file loads without a tokenizer:
+// EmbedTexts then fails with errNoSigLIPTokenizer, EmbedTokens works.
 func (m *Model) loadSigLIPTokenizer(dir string) error {
+	found := false
+	for _, f := range []string{"spiece.model", "tokenizer.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	t, err := sentencepiece.Load(dir)
+	if err != nil {
+		return fmt.Errorf("clip: %w", err)
+	}
+	if mx := m.cfg.TextConfig.MaxPositionEmbeddings; t.MaxLength() > mx {
+		t = t.WithMaxLength(mx)
+	}
+	m.spm = t
 	return nil
 }
 
 var errNoSigLIPTokenizer = errors.New("clip: EmbedTexts: SigLIP tokenizer (spiece.model / tokenizer.json) not available; use EmbedTokens")
+
+// Tokenize returns the ids EmbedTexts embeds for text: CLIP's BPE
+// (BOS … EOS, truncated to the context length) or SigLIP's SentencePiece
+// ids (… EOS, unpadded; EmbedTokens pads them).
+func (m *Model) Tokenize(text string) ([]int32, error) { return m.encode(text) }
 
 // encode tokenizes one text with the model's tokenizer.
 func (m *Model) encode(text string) ([]int32, error) {
@@ -74,11 +103,16 @@ func (m *Model) encode(text string) ([]int32, error) {
 // trained on ids padded to the context length (max_position_embeddings)
 // with the pad id, as transformers' SiglipTokenizer(padding="max_length")
 // and open_clip.tokenize give them, so shorter sequences are padded (in a
-// copy; ids is not modified). Other towers take ids as they are.
+// copy; ids is not modified), on the right (SigLIP 2's tokenizer config
+// says padding_side "right"). Other towers take ids as they are.
 func (m *Model) padded(ids [][]int32) ([][]int32, error) {
 	t := &m.cfg.TextConfig
 	if !t.SigLIP && t.Pooling != "last" {
 		return ids, nil
+	}
+	pad := int32(t.PadTokenID)
+	if m.spm != nil {
+		pad = m.spm.Pad() // the id transformers pads with: the tokenizer's
 	}
 	out := ids
 	for i, seq := range ids {
@@ -94,7 +128,7 @@ func (m *Model) padded(ids [][]int32) ([][]int32, error) {
 		p := make([]int32, t.MaxPositionEmbeddings)
 		copy(p, seq)
 		for j := len(seq); j < len(p); j++ {
-			p[j] = int32(t.PadTokenID)
+			p[j] = pad
 		}
 		out[i] = p
 	}

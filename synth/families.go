@@ -164,6 +164,9 @@ func familyFiles(dir string, cfg Config) (string, error) {
 		if err := writeJSON(filepath.Join(dir, "config.json"), sigLIPConfigJSON(cfg)); err != nil {
 			return "", err
 		}
+		if err := writeSigLIPTokenizer(dir); err != nil {
+			return "", err
+		}
 		return "model.safetensors", writeJSON(filepath.Join(dir, "preprocessor_config.json"), sigLIPPreprocessorJSON(cfg.Vision.ImageSize))
 	case FamilyOpenCLIP:
 		return "open_clip_model.safetensors", writeJSON(filepath.Join(dir, "open_clip_config.json"), OpenCLIPConfigJSON(cfg))

@@ -198,8 +198,9 @@ func WriteSafetensors(path string, cfg Config, seed uint64) error {
 // config.json in the transformers-5 layout, model.safetensors with the
 // recipe's weights for seed, and preprocessor_config.json; for an
 // OpenCLIP Config open_clip_config.json and open_clip_model.safetensors.
-// Tokenizer files are not written: the tokenizer package has the CLIP
-// vocabulary built in (a SigLIP folder needs its spiece.model added).
+// CLIP tokenizer files are not written: the tokenizer package has the CLIP
+// vocabulary built in; a SigLIP folder gets a small spiece.model
+// (WriteSpiece).
 func WriteModel(dir string, cfg Config, seed uint64) error {
 	if err := cfg.Validate(); err != nil {
 		return err

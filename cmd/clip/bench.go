@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -166,15 +165,14 @@ func benchTexts(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Write
 // (cycling past 1,000) with the model's tokenizer; ids the model's
 // vocabulary cannot hold are clamped, so small test models run too.
 func benchPrompts(m *clip.Model, template string, n int) ([][]int32, error) {
-	tok := m.Tokenizer()
-	if tok == nil {
-		return nil, errors.New("model has no tokenizer")
-	}
 	classes := clip.ImageNetClasses()
 	vocab := int32(m.Config().TextConfig.VocabSize)
 	ids := make([][]int32, n)
 	for i := range ids {
-		ids[i] = tok.Encode(clip.ApplyTemplate(template, classes[i%len(classes)]))
+		var err error
+		if ids[i], err = m.Tokenize(clip.ApplyTemplate(template, classes[i%len(classes)])); err != nil {
+			return nil, err
+		}
 		for j, id := range ids[i] {
 			if id >= vocab {
 				ids[i][j] = vocab - 1

@@ -16,7 +16,8 @@ const classifyHelp = `usage: clip classify [--model M] [--classes FILE|imagenet]
 Zero-shot classification: every class is embedded with every prompt
 template (embeddings normalised, averaged, renormalised — CLIP's
 ensembling), and each image gets its top classes with softmax
-probabilities of the logits. Building the ImageNet classifier with the 80
+probabilities of the logits (a SigLIP model: the sigmoid of each logit,
+exp(logit_scale)·cosine + logit_bias, per class). Building the ImageNet classifier with the 80
 OpenAI templates embeds 80,000 texts (minutes on a laptop; progress with
 rate and ETA on stderr). The classifier is then cached in the user cache
 folder (goclip/classifiers, keyed by the model's folder and weights, the
@@ -75,7 +76,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	if err := printClassify(stdout, a, preds); err != nil {
+	if err := printClassify(stdout, a, preds, c.ProbabilityKind()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "time: %d classes × %d prompts %v, %d images %v\n",
@@ -182,19 +183,23 @@ func buildClassifier(ctx context.Context, m *clip.Model, names, tmpl []string, b
 }
 
 // printClassify prints every image's top classes, as text or JSON.
-func printClassify(w io.Writer, a *classifyArgs, preds [][]clip.Prediction) error {
+func printClassify(w io.Writer, a *classifyArgs, preds [][]clip.Prediction, probs string) error {
 	if a.asJSON {
 		type result struct {
 			Image string            `json:"image"`
 			Top   []clip.Prediction `json:"top"`
+			Probs string            `json:"probabilities"` // softmax (CLIP) or sigmoid (SigLIP)
 		}
 		res := make([]result, len(a.images))
 		for i, p := range a.images {
-			res[i] = result{p, preds[i]}
+			res[i] = result{p, preds[i], probs}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(res)
+	}
+	if probs == "sigmoid" {
+		fmt.Fprintln(w, "probabilities: sigmoid of each class's logit (SigLIP; they need not sum to 100%)")
 	}
 	for i, p := range a.images {
 		fmt.Fprintf(w, "%s\n", filepath.Base(p))

@@ -22,7 +22,8 @@ Embeds the images and the texts, L2-normalises both and prints the cosine
 similarity matrix (images × texts) the way numpy prints an array (a matrix
 of more than 1,000 cells is summarised as numpy does; --json has every
 value), then the best text for every image with its softmax probability
-over the texts (CLIP's zero-shot rule). With --dataset the images are a
+over the texts (CLIP's zero-shot rule; a SigLIP model: the sigmoid of
+its logit, exp(logit_scale)·cosine + logit_bias). With --dataset the images are a
 random sample of the dataset and the texts their class names.
 
 arguments:
@@ -225,7 +226,11 @@ func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput) (*simRe
 	}
 	r.best = make([]clip.Prediction, len(r.sim))
 	for i, row := range r.sim {
-		r.best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
+		if m.SigmoidProbs() {
+			r.best[i] = clip.TopKSigmoid(row, m.LogitScale(), m.LogitBias(), in.texts, 1)[0]
+		} else {
+			r.best[i] = clip.TopK(row, m.LogitScale(), in.texts, 1)[0]
+		}
 	}
 	return r, nil
 }
@@ -246,11 +251,16 @@ func printSimilarityJSON(w io.Writer, a *simArgs, m *clip.Model, in *simInput, r
 		TextShape  [2]int      `json:"text_embeds_shape"`
 		Similarity [][]float32 `json:"similarity"`
 		LogitScale float32     `json:"logit_scale"`
+		LogitBias  float32     `json:"logit_bias"`
+		Probs      string      `json:"probabilities"` // softmax over the texts (CLIP) or sigmoid per text (SigLIP)
 		ZeroShot   []row       `json:"zero_shot"`
 		Heatmap    string      `json:"heatmap,omitempty"`
 	}{Model: a.model, Images: in.imageLabels, Texts: in.texts,
 		ImageShape: [2]int{len(r.imgEmb), m.EmbedDim()}, TextShape: [2]int{len(r.txtEmb), m.EmbedDim()},
-		Similarity: r.sim, LogitScale: m.LogitScale(), Heatmap: a.out}
+		Similarity: r.sim, LogitScale: m.LogitScale(), LogitBias: m.LogitBias(), Probs: "softmax", Heatmap: a.out}
+	if m.SigmoidProbs() {
+		res.Probs = "sigmoid"
+	}
 	for i, b := range r.best {
 		res.ZeroShot = append(res.ZeroShot, row{in.imageLabels[i], b.Class, b.Index, b.Prob})
 	}
@@ -273,7 +283,11 @@ func printSimilarity(w io.Writer, a *simArgs, m *clip.Model, in *simInput, r *si
 	for j, t := range in.texts {
 		fmt.Fprintf(w, "  %2d  %s\n", j, t)
 	}
-	fmt.Fprintf(w, "\nzero-shot (softmax of %.4g × cosine over the %d texts):\n", m.LogitScale(), len(in.texts))
+	if m.SigmoidProbs() {
+		fmt.Fprintf(w, "\nzero-shot (sigmoid of %.4g × cosine %+.4g, each text on its own):\n", m.LogitScale(), m.LogitBias())
+	} else {
+		fmt.Fprintf(w, "\nzero-shot (softmax of %.4g × cosine over the %d texts):\n", m.LogitScale(), len(in.texts))
+	}
 	width := 0
 	for _, l := range in.imageLabels {
 		width = max(width, len([]rune(l)))

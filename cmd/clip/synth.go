@@ -47,7 +47,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		cfg = synth.Config{Text: c.TextConfig, Vision: c.VisionConfig, ProjectionDim: c.ProjectionDim, LogitScaleInitValue: c.LogitScaleInitValue}
+		cfg = synth.Config{Family: c.Family, Text: c.TextConfig, Vision: c.VisionConfig, ProjectionDim: c.ProjectionDim, LogitScaleInitValue: c.LogitScaleInitValue}
 	case *preset == "":
 		return fs.usage("--config or --preset is required")
 	default:
@@ -60,11 +60,13 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := synth.WriteModel(*out, cfg, *seed); err != nil {
 		return err
 	}
-	if cfg.Family != synth.FamilySigLIP && cfg.Text.VocabSize == clipVocabSize {
+	switch {
+	case cfg.Family == synth.FamilySigLIP: // WriteModel wrote a small spiece.model
+	case cfg.Text.VocabSize == clipVocabSize:
 		if err := tokenizer.WriteCLIPFiles(*out); err != nil {
 			return err
 		}
-	} else {
+	default:
 		fmt.Fprintf(stderr, "synth: vocab_size %d is not the CLIP vocabulary's %d: no tokenizer files written; add the checkpoint's own\n", cfg.Text.VocabSize, clipVocabSize)
 	}
 	weights := "model.safetensors"
