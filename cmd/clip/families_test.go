@@ -190,4 +190,3 @@ func familyEval(t *testing.T, model, tmp string, imgs []string) {
 		t.Fatal(err)
 	}
 }
-
