@@ -285,3 +285,51 @@ func TestGoldenSiglipFolder(t *testing.T) {
 		return ids[0]
 	})
 }
+
+// TestGoldenGemmaAdded loads gemma/ with a non-special added token
+// ("<table>", normalized false) and a normalized one ("  ", matched on the
+// normalized text), built as the generator builds it, and compares the
+// tokenizers library's ids of the texts that contain them.
+func TestGoldenGemmaAdded(t *testing.T) {
+	g := readGolden(t)
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(testdata, "gemma", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tj map[string]any
+	if err := json.Unmarshal(b, &tj); err != nil {
+		t.Fatal(err)
+	}
+	vocab := tj["model"].(map[string]any)["vocab"].(map[string]any)
+	n := len(vocab)
+	for i, a := range []struct {
+		content    string
+		normalized bool
+	}{{"<table>", false}, {"  ", true}} {
+		vocab[a.content] = n + i
+		tj["added_tokens"] = append(tj["added_tokens"].([]any), map[string]any{
+			"id": n + i, "content": a.content, "normalized": a.normalized, "special": false,
+			"lstrip": false, "rstrip": false, "single_word": false,
+		})
+	}
+	b, _ = json.Marshal(tj)
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []int
+	if err := json.Unmarshal(g.Models["gemma_added"]["idx"], &idx); err != nil {
+		t.Fatal(err)
+	}
+	texts := make([]string, len(idx))
+	for k, i := range idx {
+		texts[k] = g.Texts[i]
+	}
+	compare(t, "gemma with added tokens, tokenizers (no specials)", texts, g.ids(t, "gemma_added", "raw"), func(_ int, s string) []int32 {
+		return tok.hf.encode(s, false)
+	})
+}

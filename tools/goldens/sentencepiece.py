@@ -31,8 +31,10 @@ Replace(" ", "▁"), no pre-tokenizer, post-processor "<bos> $A", and the
 tokenizer_config.json GemmaTokenizer.save_pretrained writes) and siglip2/ (the
 same tokenizer.json with SigLIP 2's tokenizer_config.json: add_bos_token false,
 add_eos_token true, padding_side right, model_max_length 64, do_lower_case true)
-`goldens` also checks a third, made on the fly: siglip2/ with tokenizer_class
-Siglip2Tokenizer (transformers' class for model_type siglip2, which lowercases).
+`goldens` also checks two more, made on the fly: siglip2/ with tokenizer_class
+Siglip2Tokenizer (transformers' class for model_type siglip2, which lowercases), and
+gemma/ with a non-special and a normalized added token (raw ids of the texts that
+contain them).
 
 `goldens` encodes the case list (tools/goldens/tokenizer.py's cases, SigLIP edge
 cases, seeded random Unicode strings and long texts) with
@@ -193,6 +195,21 @@ def gemma_folders():
     shutil.rmtree(tmp)
 
 
+def gemma_added(d):
+    """gemma/ with two more added tokens, as Gemma's tokenizer.json has: "<table>"
+    (special false, normalized false) and "  " (normalized true, so matched on
+    the normalized text as "▁▁"). Not committed: the Go test builds the same."""
+    os.makedirs(d)
+    t = json.load(open(os.path.join(OUT, "gemma", "tokenizer.json"), encoding="utf-8"))
+    n = len(t["model"]["vocab"])
+    for i, (content, normalized) in enumerate([("<table>", False), ("  ", True)]):
+        t["model"]["vocab"][content] = n + i
+        t["added_tokens"].append({"id": n + i, "content": content, "single_word": False, "lstrip": False,
+                                  "rstrip": False, "normalized": normalized, "special": False})
+    json.dump(t, open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    shutil.copy(os.path.join(OUT, "gemma", "tokenizer_config.json"), d)
+
+
 def siglip2_lower(d):
     """siglip2/ with tokenizer_class Siglip2Tokenizer (transformers' class for
     model_type siglip2, which adds a Lowercase normalizer); not committed: the
@@ -231,6 +248,7 @@ EDGE = [
     "a\x7fb", "\r\n", "tab\there", "\x0b\x0c", "日本語のテキスト", "中文", "한국어", "Москва", "עברית",
     "العربية", "हिन्दी", "ภาษาไทย", "😀", "👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "❤️", "\U0010fffd", "\ue000",
     "0123456789", "3.14159", "1,000,000", "2nd", "v1.2.3",
+    "a <table> b", "<table><table>", "x<table>y  z", "<TABLE>", "<table", "  ", "a  b   c    d",
 ]
 
 
@@ -364,6 +382,14 @@ def goldens():
             m["raw"] = raw_ids
         out["models"][folder] = m
         print(folder, type(tok).__name__, "done")
+    gemma_added(os.path.join(tmp, "gemma_added"))
+    d = os.path.join(tmp, "gemma_added")
+    raw = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    raw_ids = [e.ids for e in raw.encode_batch(texts, add_special_tokens=False)]
+    assert AutoTokenizer.from_pretrained(d)(texts, add_special_tokens=False)["input_ids"] == raw_ids
+    idx = [i for i, t in enumerate(texts) if "<table>" in t or "  " in t]
+    out["models"]["gemma_added"] = {"idx": idx, "raw": [raw_ids[i] for i in idx]}
+    print("gemma_added: %d texts with the added tokens" % len(idx))
     shutil.rmtree(tmp)
     path = os.path.join(OUT, "golden.json.gz")
     data = json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
