@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"unicode/utf8"
 )
 
 // WriteCLIPFiles writes the built-in CLIP vocabulary (the one New uses) to
@@ -24,19 +26,24 @@ func WriteCLIPFiles(dir string) error {
 	if err != nil {
 		return err
 	}
-	var vj bytes.Buffer // in id order, as transformers writes it
-	vj.WriteByte('{')
+	vj := make([]byte, 0, 1<<20) // in id order, as transformers writes it
+	vj = append(vj, '{')
 	for id, tok := range v.tokens {
 		if id > 0 {
-			vj.WriteString(", ")
+			vj = append(vj, ", "...)
 		}
-		k, err := json.Marshal(tok)
-		if err != nil {
-			return fmt.Errorf("tokenizer: %w", err)
+		if plainJSON(tok) {
+			vj = append(append(append(vj, '"'), tok...), '"')
+		} else {
+			k, err := json.Marshal(tok)
+			if err != nil {
+				return fmt.Errorf("tokenizer: %w", err)
+			}
+			vj = append(vj, k...)
 		}
-		fmt.Fprintf(&vj, "%s: %d", k, id)
+		vj = append(append(vj, ": "...), strconv.Itoa(id)...)
 	}
-	vj.WriteByte('}')
+	vj = append(vj, '}')
 	special := map[string]any{
 		"bos_token": bosToken, "eos_token": eosToken, "unk_token": eosToken, "pad_token": eosToken,
 	}
@@ -57,7 +64,7 @@ func WriteCLIPFiles(dir string) error {
 		name string
 		data []byte
 	}{
-		{"vocab.json", vj.Bytes()},
+		{"vocab.json", vj},
 		{"merges.txt", merges},
 		{"tokenizer_config.json", append(cj, '\n')},
 		{"special_tokens_map.json", append(sj, '\n')},
@@ -67,6 +74,18 @@ func WriteCLIPFiles(dir string) error {
 		}
 	}
 	return nil
+}
+
+// plainJSON reports whether s can be written as a JSON string between
+// quotes as it is: valid UTF-8 without quotes, backslashes or control
+// characters.
+func plainJSON(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == '"' || r == '\\' || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
 }
 
 // defaultMerges returns merges.txt of the built-in vocabulary: the
