@@ -45,6 +45,9 @@ func TestLoadErrors(t *testing.T) {
 		{"unigram json", "tokenizer.json", withJSON(func(m map[string]any) { m["model"].(map[string]any)["type"] = "Unigram" }), `model type "Unigram" is not supported`},
 		{"nfkc json", "tokenizer.json", withJSON(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "NFKC"} }), "normalizer NFKC is not Gemma's"},
 		{"metaspace", "tokenizer.json", withJSON(func(m map[string]any) { m["pre_tokenizer"] = map[string]any{"type": "Metaspace"} }), "pre_tokenizer Metaspace is not supported"},
+		{"template id", "tokenizer.json", withJSON(func(m map[string]any) {
+			m["post_processor"].(map[string]any)["special_tokens"].(map[string]any)["<bos>"].(map[string]any)["ids"] = []any{99999}
+		}), "special id 99999 is outside the vocabulary"},
 		{"bad merge", "tokenizer.json", withJSON(func(m map[string]any) {
 			mm := m["model"].(map[string]any)
 			mm["merges"] = append(mm["merges"].([]any), []any{"zzz", "yyy"})

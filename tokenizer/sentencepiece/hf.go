@@ -182,8 +182,15 @@ func newHFModel(f *hfFile, cfg *config) (*hfModel, error) {
 	}
 	m.size = int(maxID) + 1
 	var err error
-	m.pre, m.post, err = readTemplate(f.PostProcessor, m.vocab)
-	return m, err
+	if m.pre, m.post, err = readTemplate(f.PostProcessor, m.vocab); err != nil {
+		return nil, err
+	}
+	for _, id := range append(append([]int32{}, m.pre...), m.post...) {
+		if id < 0 || int(id) >= m.size {
+			return nil, fmt.Errorf("post_processor: special id %d is outside the vocabulary (%d ids)", id, m.size)
+		}
+	}
+	return m, nil
 }
 
 // readMerges indexes the merges ("a b" strings, or ["a", "b"] pairs as
