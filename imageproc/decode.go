@@ -335,6 +335,13 @@ func safeDecodeConfig(format string, data []byte) (cfg image.Config, err error) 
 	case "webp":
 		return webp.DecodeConfig(r)
 	case "bmp":
+		b, err := parseBMP(data)
+		if err != nil || b != nil {
+			if b == nil {
+				return image.Config{}, err
+			}
+			return image.Config{ColorModel: color.RGBAModel, Width: b.w, Height: b.h}, nil
+		}
 		return bmp.DecodeConfig(r)
 	case "tiff":
 		return tiff.DecodeConfig(r)
@@ -360,7 +367,12 @@ func safeDecode(format string, data []byte) (img image.Image, err error) {
 	case "webp":
 		img, err = webp.Decode(r)
 	case "bmp":
-		img, err = bmp.Decode(r)
+		var b *bmpInfo
+		if b, err = parseBMP(data); b != nil {
+			img, err = b.decode(data)
+		} else if err == nil {
+			img, err = bmp.Decode(r)
+		}
 	case "tiff":
 		img, err = tiff.Decode(r)
 	default:

@@ -237,6 +237,16 @@ def make_extra():
     photo.save("/tmp/goclip-photo.ppm")
     subprocess.run(["cjpeg", "-progressive", "-restart", "1", "-sample", "2x2", "-outfile",
                     out("progressive_420_rst_cjpeg.jpg"), "/tmp/goclip-photo.ppm"], check=True)
+    # BMP that x/image/bmp refuses: RLE8 and RLE4 (ImageMagick writes palette BMPs that way),
+    # 16-bit 5-6-5 and 5-5-5, an OS/2 1.x header, a 200-colour palette.
+    for nm, args in (("bmp_rle8.bmp", ["-colors", "200", "-compress", "RLE", "BMP3:"]),
+                     ("bmp_rle4.bmp", ["-colors", "12", "-compress", "RLE", "BMP3:"]),
+                     ("bmp_rgb565.bmp", ["-define", "bmp:subtype=RGB565", "BMP:"]),
+                     ("bmp_rgb555.bmp", ["-define", "bmp:subtype=RGB555", "BMP:"]),
+                     ("bmp_os2.bmp", ["BMP2:"]), ("bmp_p200.bmp", ["-colors", "200", "-compress", "None", "BMP3:"])):
+        magick("/tmp/goclip-photo.png", *args[:-1], args[-1] + out(nm))
+    write_bmp_rle4(out("bmp_rle4.bmp"), photo.quantize(colors=16))
+
     # Files Pillow opens and goclip refuses, each with an error naming the feature
     # (testdata/refused; imageproc's TestRefusedFeatures).
     ref = os.path.join(ROOT, "testdata", "refused")
@@ -251,6 +261,31 @@ def make_extra():
     small.save("/tmp/goclip-small.ppm")
     subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(ref, "jpeg_arithmetic.jpg"),
                     "/tmp/goclip-small.ppm"], check=True)
+
+
+def write_bmp_rle4(path, im):
+    """A 4-bit RLE BMP (no tool at hand writes one): per row an absolute run of 6 pixels,
+    then encoded runs of two alternating indices, an end-of-line, and an end-of-bitmap."""
+    w, h = im.size
+    px = np.asarray(im)
+    pal = im.getpalette()[:48]
+    body = bytearray()
+    for y in range(h - 1, -1, -1):  # bottom-up
+        row = [int(v) & 15 for v in px[y]]
+        body += bytes([0, 6]) + bytes([(row[0] << 4) | row[1], (row[2] << 4) | row[3], (row[4] << 4) | row[5]]) + b"\0"
+        x = 6
+        while x < w:
+            n = min(2, w - x)
+            hi, lo = row[x], row[x + 1] if n == 2 else 0
+            body += bytes([n, (hi << 4) | lo])
+            x += n
+        body += b"\0\0"
+    body += b"\0\1"
+    palette = b"".join(bytes([pal[3 * i + 2], pal[3 * i + 1], pal[3 * i], 0]) for i in range(16))
+    off = 14 + 40 + len(palette)
+    hdr = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 4, 2, len(body), 2835, 2835, 16, 0)
+    with open(path, "wb") as f:
+        f.write(b"BM" + struct.pack("<IHHI", off + len(body), 0, 0, off) + hdr + palette + bytes(body))
 
 
 def image_names():
