@@ -264,3 +264,29 @@ func TestModelTypeRefused(t *testing.T) {
 		t.Errorf("tokenize on a blip folder: %v", err)
 	}
 }
+
+// TestEvalLimitBeforeCounting: with --limit the dataset is not counted
+// first (counting reads every shard's headers), so a run limited to the
+// first shard's samples finishes even when a later shard is cut short —
+// and starts without reading the later shards.
+func TestEvalLimitBeforeCounting(t *testing.T) {
+	f := newEvalFixture(t, 12, 10, []int{6, 6})
+	dir := t.TempDir()
+	cut := filepath.Join(dir, "cut")
+	writeEvalWDS(t, cut, f.images, f.labels, []int{6, 6}, f.names, nil)
+	sh := filepath.Join(cut, "test", "1.tar")
+	b, err := os.ReadFile(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(sh, b[:len(b)/2], 0o644)
+	out := filepath.Join(dir, "r.json")
+	var so, se bytes.Buffer
+	err = run(context.Background(), []string{"eval", "--model", f.model, "--templates", "names", "--dataset", cut, "--out", out, "--limit", "6", "--batch", "3"}, &so, &se)
+	if err != nil {
+		t.Fatalf("--limit 6 within the intact shard: %v\n%s", err, se.String())
+	}
+	if r := readEvalResults(t, out); !r.Complete || r.Samples != 6 {
+		t.Errorf("results: complete %v, %d samples; want 6", r.Complete, r.Samples)
+	}
+}
