@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/tensor"
 )
 
 const benchHelp = `usage: clip bench --model M [--batch 1,10,64] [--text-batch N] [--duration D] [--cpuprofile FILE]
@@ -32,7 +33,9 @@ texts of a batch once):
 
   distinct texts batch N: texts/s: X (Y ms per call)
 
-The load time goes to stdout and stderr. GOMAXPROCS sets the number of
+--precision bf16 or int8 converts the encoder weights at load (see
+clip.LoadOptions); the first lines name the precision and the kernels
+chosen for this CPU. The load time goes to stdout and stderr. GOMAXPROCS sets the number of
 threads; measure peak memory from outside (/usr/bin/time -v).`
 
 // benchArgs are the flags of `clip bench`.
@@ -42,6 +45,7 @@ type benchArgs struct {
 	textBatch  int
 	duration   time.Duration
 	cpuprofile string
+	precision  *clip.Precision
 }
 
 // runBench implements `clip bench`.
@@ -51,13 +55,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	t0 := time.Now()
-	m, err := loadModel(ctx, a.model, stderr)
+	m, err := loadModel(ctx, a.model, *a.precision, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	fmt.Fprintf(stderr, "load: %.3fs\n", time.Since(t0).Seconds())
 	fmt.Fprintf(stdout, "load: %.3f s, GOMAXPROCS %d\n", time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "precision: %s; kernels: %s\n", *a.precision, tensor.Kernels())
 	if a.cpuprofile != "" {
 		f, err := os.Create(a.cpuprofile)
 		if err != nil {
@@ -80,6 +85,7 @@ func parseBench(args []string, stdout io.Writer) (benchArgs, error) {
 	var a benchArgs
 	fs := newCmdFlags("bench", benchHelp)
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
+	a.precision = precisionFlag(fs.FlagSet)
 	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
 	fs.IntVar(&a.textBatch, "text-batch", 0, "prompts per text call (default: the first --batch)")
 	fs.DurationVar(&a.duration, "duration", 5*time.Second, "time per measurement (after a warm-up call)")

@@ -145,6 +145,26 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestPrecisionFlag: --precision reaches the model (bench names it and the
+// kernels), and a bad value is a usage error naming the choices.
+func TestPrecisionFlag(t *testing.T) {
+	dir := tinyModel(t)
+	for _, p := range []string{"f32", "bf16", "int8"} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"bench", "--model", dir, "--batch", "1", "--duration", "1ms", "--precision", p}, &out, &out); err != nil {
+			t.Fatalf("bench --precision %s: %v\n%s", p, err, out.String())
+		}
+		if !strings.Contains(out.String(), "precision: "+p+"; kernels: f32: ") {
+			t.Errorf("bench --precision %s output lacks the precision line:\n%s", p, out.String())
+		}
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"embed", "--model", dir, "--precision", "fp4", "x.png"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "want f32, bf16 or int8") {
+		t.Fatalf("embed --precision fp4: err = %v, want the choices named", err)
+	}
+}
+
 // writeF32 writes F32 tensors of one shape to a safetensors file.
 func writeF32(path string, vals map[string][]float32, shape []int) error {
 	names := make([]string, 0, len(vals))

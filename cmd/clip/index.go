@@ -75,6 +75,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("index build", indexBuildHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
+	prec := precisionFlag(fs.FlagSet)
 	out := fs.String("out", "", "index directory (created; an existing index there is updated)")
 	dtype := fs.String("dtype", index.Float32, "stored embedding type: float32, or float16 (half the size)")
 	batch := fs.Int("batch", 32, "images per forward pass and per checkpoint")
@@ -92,7 +93,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	m, err := openModel(dir, stderr)
+	m, err := openModel(dir, *prec, stderr)
 	if err != nil {
 		return err
 	}
@@ -290,6 +291,7 @@ type searchResult struct {
 func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("index search", indexSearchHelp)
 	model := fs.String("model", "", "model (default: the one the index was built with)")
+	prec := precisionFlag(fs.FlagSet)
 	k := fs.Int("k", 10, "results to print")
 	img := fs.String("image", "", "query image file (image-to-image search)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
@@ -307,7 +309,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *model == "" {
 		*model = ix.Manifest().Model
 	}
-	m, err := loadModel(ctx, *model, stderr)
+	m, err := loadModel(ctx, *model, *prec, stderr)
 	if err != nil {
 		return err
 	}

@@ -158,4 +158,5 @@ func printVersion(w io.Writer) {
 	fmt.Fprintf(w, "clip %s %s%s\n", path, version, rev)
 	fmt.Fprintf(w, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "kernels: %s\n", tensor.Kernel())
+	fmt.Fprintf(w, "kernels by --precision: %s\n", tensor.Kernels())
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -47,20 +48,35 @@ func resolveModelWith(ctx context.Context, spec string, hc *hub.Client) (string,
 }
 
 // loadModel resolves a --model value (a folder or a Hub id) and loads the
-// model.
-func loadModel(ctx context.Context, spec string, stderr io.Writer) (*clip.Model, error) {
+// model with the encoder weights in precision prec (--precision).
+func loadModel(ctx context.Context, spec string, prec clip.Precision, stderr io.Writer) (*clip.Model, error) {
 	dir, err := resolveModel(ctx, spec, stderr)
 	if err != nil {
 		return nil, err
 	}
-	return openModel(dir, stderr)
+	return openModel(dir, prec, stderr)
+}
+
+// precisionFlag adds --precision to fs: the number format of the encoder
+// weights (clip.LoadOptions.Precision), checked when parsed.
+func precisionFlag(fs *flag.FlagSet) *clip.Precision {
+	p := clip.F32
+	fs.Func("precision", "encoder weights: f32 (default, matches transformers), bf16 or int8 (faster, approximate)", func(v string) error {
+		switch q := clip.Precision(v); q {
+		case clip.F32, clip.BF16, clip.Int8:
+			p = q
+			return nil
+		}
+		return fmt.Errorf("want f32, bf16 or int8")
+	})
+	return &p
 }
 
 // openModel loads the model in a local folder and applies the tokenizer
 // rule (after Load, which refuses a config that is not CLIP's, naming its
 // model_type).
-func openModel(dir string, stderr io.Writer) (*clip.Model, error) {
-	m, err := clip.Load(dir, nil)
+func openModel(dir string, prec clip.Precision, stderr io.Writer) (*clip.Model, error) {
+	m, err := clip.Load(dir, &clip.LoadOptions{Precision: prec})
 	if err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ func TestLoadModelFromHub(t *testing.T) {
 func loadModelT(t *testing.T, spec string) (*clip.Model, error) {
 	t.Helper()
 	var stderr bytes.Buffer
-	m, err := loadModel(context.Background(), spec, &stderr)
+	m, err := loadModel(context.Background(), spec, clip.F32, &stderr)
 	if err == nil {
 		m.Close()
 	}
