@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -45,7 +46,7 @@ type benchArgs struct {
 	textBatch  int
 	duration   time.Duration
 	cpuprofile string
-	precision  *clip.Precision
+	precision  clip.Precision
 }
 
 // runBench implements `clip bench`.
@@ -55,14 +56,14 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	t0 := time.Now()
-	m, err := loadModel(ctx, a.model, *a.precision, stderr)
+	m, err := loadModel(ctx, a.model, a.precision, stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	fmt.Fprintf(stderr, "load: %.3fs\n", time.Since(t0).Seconds())
 	fmt.Fprintf(stdout, "load: %.3f s, GOMAXPROCS %d\n", time.Since(t0).Seconds(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(stdout, "precision: %s; kernels: %s\n", *a.precision, tensor.Kernels())
+	fmt.Fprintf(stdout, "precision: %s; kernels: %s\n", cmp.Or(a.precision, clip.F32), tensor.Kernels())
 	if a.cpuprofile != "" {
 		f, err := os.Create(a.cpuprofile)
 		if err != nil {
@@ -85,7 +86,7 @@ func parseBench(args []string, stdout io.Writer) (benchArgs, error) {
 	var a benchArgs
 	fs := newCmdFlags("bench", benchHelp)
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
-	a.precision = precisionFlag(fs.FlagSet)
+	precisionVar(fs.FlagSet, &a.precision)
 	batchList := fs.String("batch", "8", "image batch sizes, comma-separated (each timed in turn)")
 	fs.IntVar(&a.textBatch, "text-batch", 0, "prompts per text call (default: the first --batch)")
 	fs.DurationVar(&a.duration, "duration", 5*time.Second, "time per measurement (after a warm-up call)")

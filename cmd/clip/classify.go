@@ -33,7 +33,7 @@ JSON string per line.`
 
 // classifyArgs are the flags and arguments of `clip classify`.
 type classifyArgs struct {
-	precision                             *clip.Precision // --precision
+	precision                             clip.Precision // --precision
 	model, classes, templates, load, save string
 	images                                []string
 	top, batch                            int
@@ -50,7 +50,7 @@ func runClassify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	m, err := openModel(dir, *a.precision, stderr)
+	m, err := openModel(dir, a.precision, stderr)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func parseClassify(args []string, stdout io.Writer) (*classifyArgs, error) {
 	a := &classifyArgs{}
 	fs := newCmdFlags("classify", classifyHelp)
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
-	a.precision = precisionFlag(fs.FlagSet)
+	precisionVar(fs.FlagSet, &a.precision)
 	fs.StringVar(&a.classes, "classes", "imagenet", `class names: "imagenet" (built in) or a file with one name per line`)
 	fs.StringVar(&a.templates, "templates", "openai", `prompt templates: "openai" (the 80 ImageNet templates), "simple" (7), "names" (class names alone) or a file with one "{}" template per line`)
 	fs.IntVar(&a.top, "top", 5, "number of classes to print per image")

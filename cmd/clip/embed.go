@@ -8,6 +8,7 @@ import (
 	"io"
 	"sort"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/internal/safetensors"
 )
 
@@ -33,7 +34,8 @@ lexicographic order of their names.`
 func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("embed", embedHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
-	prec := precisionFlag(fs.FlagSet)
+	var prec clip.Precision
+	precisionVar(fs.FlagSet, &prec)
 	out := fs.String("out", "", "output safetensors file (required)")
 	pixelsPath := fs.String("pixel-values", "", "safetensors file of [3,S,S] F32 pixel values")
 	textsPath := fs.String("texts", "", "file of texts, one per line (.jsonl: one JSON string per line)")
@@ -58,7 +60,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		texts = append(t, texts...)
 	}
-	m, err := loadModel(ctx, *model, *prec, stderr)
+	m, err := loadModel(ctx, *model, prec, stderr)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ type evalSetting struct {
 
 // evalArgs are the flags of `clip eval`.
 type evalArgs struct {
-	precision                                 *clip.Precision // --precision
+	precision                                 clip.Precision // --precision
 	model, ds, split, templates, classes, out string
 	batch, workers, limit, every, nconf       int
 	textBatch                                 int
@@ -85,7 +85,7 @@ func parseEval(args []string, stdout io.Writer) (*evalArgs, error) {
 	fs := newCmdFlags("eval", evalUsage)
 	a := &evalArgs{}
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
-	a.precision = precisionFlag(fs.FlagSet)
+	precisionVar(fs.FlagSet, &a.precision)
 	fs.StringVar(&a.ds, "dataset", "", "WebDataset folder, .tar shard, ImageFolder directory or Hub dataset id")
 	fs.StringVar(&a.split, "split", "test", "WebDataset split folder")
 	fs.StringVar(&a.templates, "templates", "openai", `"openai", "names", "both" or a template file`)
@@ -138,7 +138,7 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, a.model, *a.precision, stderr)
+	m, err := loadModel(ctx, a.model, a.precision, stderr)
 	if err != nil {
 		return err
 	}

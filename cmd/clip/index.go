@@ -75,7 +75,8 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("index build", indexBuildHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
-	prec := precisionFlag(fs.FlagSet)
+	var prec clip.Precision
+	precisionVar(fs.FlagSet, &prec)
 	out := fs.String("out", "", "index directory (created; an existing index there is updated)")
 	dtype := fs.String("dtype", index.Float32, "stored embedding type: float32, or float16 (half the size)")
 	batch := fs.Int("batch", 32, "images per forward pass and per checkpoint")
@@ -93,7 +94,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	m, err := openModel(dir, *prec, stderr)
+	m, err := openModel(dir, prec, stderr)
 	if err != nil {
 		return err
 	}
@@ -291,7 +292,8 @@ type searchResult struct {
 func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("index search", indexSearchHelp)
 	model := fs.String("model", "", "model (default: the one the index was built with)")
-	prec := precisionFlag(fs.FlagSet)
+	var prec clip.Precision
+	precisionVar(fs.FlagSet, &prec)
 	k := fs.Int("k", 10, "results to print")
 	img := fs.String("image", "", "query image file (image-to-image search)")
 	asJSON := fs.Bool("json", false, "print a JSON array")
@@ -309,7 +311,7 @@ func runIndexSearch(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *model == "" {
 		*model = ix.Manifest().Model
 	}
-	m, err := loadModel(ctx, *model, *prec, stderr)
+	m, err := loadModel(ctx, *model, prec, stderr)
 	if err != nil {
 		return err
 	}

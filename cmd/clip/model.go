@@ -57,19 +57,18 @@ func loadModel(ctx context.Context, spec string, prec clip.Precision, stderr io.
 	return openModel(dir, prec, stderr)
 }
 
-// precisionFlag adds --precision to fs: the number format of the encoder
-// weights (clip.LoadOptions.Precision), checked when parsed.
-func precisionFlag(fs *flag.FlagSet) *clip.Precision {
-	p := clip.F32
+// precisionVar adds --precision to fs, stored in p: the number format of
+// the encoder weights (clip.LoadOptions.Precision; "" means f32), checked
+// when parsed.
+func precisionVar(fs *flag.FlagSet, p *clip.Precision) {
 	fs.Func("precision", "encoder weights: f32 (default, matches transformers), bf16 or int8 (faster, approximate)", func(v string) error {
 		switch q := clip.Precision(v); q {
 		case clip.F32, clip.BF16, clip.Int8:
-			p = q
+			*p = q
 			return nil
 		}
 		return fmt.Errorf("want f32, bf16 or int8")
 	})
-	return &p
 }
 
 // openModel loads the model in a local folder and applies the tokenizer

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/cmd/clip/internal/serve"
 	"github.com/goclip/goclip/index"
 )
@@ -34,7 +35,8 @@ positional arguments.`
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("serve", serveHelp)
 	model := fs.String("model", defaultModel, "model folder or Hugging Face Hub id (org/name[@revision])")
-	prec := precisionFlag(fs.FlagSet)
+	var prec clip.Precision
+	precisionVar(fs.FlagSet, &prec)
 	ixDir := fs.String("index", "", "index directory from `clip index build` (enables search and the page's results)")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0: any free port, printed)")
 	maxBatch := fs.Int("max-batch", 32, "inputs per model call")
@@ -58,7 +60,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*apiKey = os.Getenv(apiKeyEnv)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	m, err := loadModel(ctx, *model, *prec, stderr)
+	m, err := loadModel(ctx, *model, prec, stderr)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ line. --heatmap writes the format its extension names: .png, .svg, or
 
 // simArgs are the flags and arguments of `clip similarity`.
 type simArgs struct {
-	precision                       *clip.Precision // --precision
+	precision                       clip.Precision // --precision
 	model, ds, template, out, title string
 	images, texts                   []string
 	sample                          int
@@ -66,7 +66,7 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	t0 := time.Now()
-	m, err := loadModel(ctx, a.model, *a.precision, stderr)
+	m, err := loadModel(ctx, a.model, a.precision, stderr)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func parseSimilarity(args []string, stdout io.Writer) (*simArgs, error) {
 	a := &simArgs{}
 	fs := newCmdFlags("similarity", similarityHelp)
 	fs.StringVar(&a.model, "model", defaultModel, "model folder or Hugging Face Hub id")
-	a.precision = precisionFlag(fs.FlagSet)
+	precisionVar(fs.FlagSet, &a.precision)
 	textsFile := fs.String("texts", "", "file of texts, one per line (.jsonl: one JSON string per line)")
 	var texts stringList
 	fs.Var(&texts, "text", "a text to compare (repeatable)")
