@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // Results is the JSON written by `clip eval`: CLIP_benchmark's fields
@@ -90,11 +92,8 @@ func (r *Results) WriteFile(path string) error {
 	if err != nil {
 		return err
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	// A unique temporary name: two runs writing one path never collide.
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // ReadResults reads a results file written by WriteFile.

@@ -14,11 +14,12 @@ import (
 	"image/png"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"golang.org/x/image/draw"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // Options describe the figure; nil means defaults.
@@ -96,23 +97,17 @@ func WritePNG(w io.Writer, m [][]float32, opts *Options) error {
 }
 
 // Save renders m to path, as SVG when the name ends in ".svg" and PNG
-// otherwise.
+// otherwise, atomically: a temporary file in the same folder renamed over
+// path when complete, so an interrupted Save leaves the previous file.
 func Save(path string, m [][]float32, opts *Options) error {
-	f, err := os.Create(path)
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		if strings.EqualFold(filepath.Ext(path), ".svg") {
+			return WriteSVG(w, m, opts)
+		}
+		return WritePNG(w, m, opts)
+	})
 	if err != nil {
-		return err
-	}
-	if strings.EqualFold(filepath.Ext(path), ".svg") {
-		err = WriteSVG(f, m, opts)
-	} else {
-		err = WritePNG(f, m, opts)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("heatmap: %s: %w", path, err)
+		return fmt.Errorf("heatmap: %w", err)
 	}
 	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // The checkpoints of a build in progress: dir/.partial/state.json names the
@@ -183,27 +185,22 @@ func (b *builder) commit() error {
 
 // writeHashed writes a content-addressed data file prefix-<sha256[:16]>ext.
 func (b *builder) writeHashed(prefix, ext string, write func(io.Writer) error) (string, string, error) {
-	f, err := os.CreateTemp(b.dir, ".tmp-"+prefix+"-*")
+	f, err := atomicfile.Create(filepath.Join(b.dir, prefix))
 	if err != nil {
 		return "", "", &Error{b.dir, err}
 	}
-	defer os.Remove(f.Name())
+	defer f.Abort()
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
 	if err := write(bw); err != nil {
-		f.Close()
 		return "", "", &Error{f.Name(), err}
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
 		return "", "", &Error{f.Name(), err}
-	}
-	if err := closeSynced(f); err != nil {
-		return "", "", err
 	}
 	sum := hexSum(h)
 	name := prefix + "-" + sum[:16] + ext
-	if err := os.Rename(f.Name(), filepath.Join(b.dir, name)); err != nil {
+	if err := f.CommitAs(filepath.Join(b.dir, name)); err != nil {
 		return "", "", &Error{b.dir, err}
 	}
 	return name, sum, nil
@@ -218,7 +215,7 @@ func (b *builder) cleanup(m Manifest) {
 	for _, e := range entries {
 		n := e.Name()
 		stale := (strings.HasPrefix(n, "embeddings-") || strings.HasPrefix(n, "metadata-")) && n != m.Embeddings && n != m.Metadata
-		if stale || strings.HasPrefix(n, ".tmp-") {
+		if stale || strings.HasPrefix(n, ".tmp-") || atomicfile.IsTemp(n) {
 			os.Remove(filepath.Join(b.dir, n))
 		}
 	}
@@ -228,31 +225,8 @@ func (b *builder) cleanup(m Manifest) {
 // writeFileAtomic writes data to a temporary file in path's directory,
 // syncs it and renames it over path.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return &Error{path, err}
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return &Error{path, err}
-	}
-	if err := closeSynced(f); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return &Error{path, err}
-	}
-	return nil
-}
-
-func closeSynced(f *os.File) error {
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return &Error{f.Name(), err}
-	}
-	if err := f.Close(); err != nil {
-		return &Error{f.Name(), err}
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goclip/goclip/internal/atomicfile"
 	"github.com/goclip/goclip/internal/safetensors"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
@@ -220,7 +221,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(b, '\n'))
 }
 
 // ConfigJSON is cfg as a transformers-5 config.json object.

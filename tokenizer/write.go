@@ -6,10 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // WriteCLIPFiles writes the built-in CLIP vocabulary (the one New uses) to
@@ -116,22 +117,5 @@ func defaultMerges() ([]byte, error) {
 // writeFile writes data to path through a temporary file in the same
 // folder renamed into place, with mode 0644.
 func writeFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(path, data)
 }

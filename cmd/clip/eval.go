@@ -134,6 +134,11 @@ type evalJob struct {
 // first, then the model, the class embeddings and the run.
 func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	t0 := time.Now()
+	unlock, err := lockOutput(a.out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	job, err := evalPrepare(ctx, a, stderr)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/goclip/goclip/dataset"
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // maxListLine is the longest line readList accepts (1 MiB; a CLIP text is
@@ -73,28 +74,23 @@ func parseJSONLines(r io.Reader, name string) ([]string, error) {
 // the same folder renamed over path, so a reader never sees a partial
 // file and a failed write leaves no file behind.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+	return atomicfile.Write(path, write)
+}
+
+// lockOutput takes the lock OUT.lock for a run that writes OUT and its
+// companion files (eval's R.json, R.classes.csv, ...), so that two runs
+// with the same --out fail clearly instead of overwriting each other's
+// partial results. The lock dies with the process, even on SIGKILL.
+func lockOutput(out string) (unlock func(), err error) {
+	unlock, err = atomicfile.Lock(out + ".lock")
+	if errors.Is(err, atomicfile.ErrLocked) {
+		return nil, fmt.Errorf("--out %s: another run is writing it (%s.lock is held); wait for it or choose another --out", out, out)
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = write(f)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--out %s: the folder %s does not exist", out, filepath.Dir(out))
 	}
 	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("--out %s: %w", out, err)
 	}
-	return nil
+	return unlock, nil
 }

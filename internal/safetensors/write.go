@@ -1,18 +1,16 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"unsafe"
+
+	"github.com/goclip/goclip/internal/atomicfile"
 )
 
 // NamedTensor is a float32 tensor to write with Encode or Save.
@@ -189,32 +187,8 @@ func Save(path string, ts []NamedTensor, metadata map[string]string) error {
 // interrupted write never leaves a half-written file behind. The file is
 // readable by everyone (0644), as os.Create would make it.
 func SaveEntries(path string, entries []Entry, metadata map[string]string) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, entries, metadata) }); err != nil {
 		return fmt.Errorf("clip: %w", err)
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	werr := Write(bw, entries, metadata)
-	if werr == nil {
-		werr = bw.Flush()
-	}
-	if werr == nil {
-		werr = f.Chmod(0o644)
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("clip: %s: %w", path, werr)
 	}
 	return nil
 }
