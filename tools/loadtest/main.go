@@ -88,12 +88,14 @@ func run(c *config, image string, clients int, dur time.Duration, overload int, 
 	stopRSS := make(chan struct{})
 	peak := make(chan float64)
 	go samplePeakRSS(c, stopRSS, peak)
+	sum0, n0 := scrape(c, `goclip_batch_size_sum{modality="image"}`), scrape(c, `goclip_batch_size_count{modality="image"}`)
 	res, el := hammer(c, clients, dur)
 	close(stopRSS)
+	sum1, n1 := scrape(c, `goclip_batch_size_sum{modality="image"}`), scrape(c, `goclip_batch_size_count{modality="image"}`)
 	ok, codes := summarize(res)
 	rate := float64(ok) / el.Seconds()
-	fmt.Printf("  requests %d, images/s %.2f, p50 %s, p99 %s, status %v, server peak RSS %.0f MiB\n",
-		len(res), rate, pct(res, 50), pct(res, 99), codes, <-peak/(1<<20))
+	fmt.Printf("  requests %d, images/s %.2f, p50 %s, p99 %s, status %v, mean batch %.1f, server peak RSS %.0f MiB\n",
+		len(res), rate, pct(res, 50), pct(res, 99), codes, (sum1-sum0)/max(1, n1-n0), <-peak/(1<<20))
 	if bench > 0 {
 		fmt.Printf("  throughput / clip bench: %.1f%%\n", 100*rate/bench)
 	}

@@ -395,3 +395,36 @@ func TestThumbnailOutsideRoots(t *testing.T) {
 }
 
 func url0(p string) string { return strings.ReplaceAll(p, "/", "%2f") }
+
+// Remote image URLs: fetched only from allow-listed hosts, and a redirect
+// to another host is refused (the image server here is another loopback
+// listener; no outside network is used).
+func TestAllowHosts(t *testing.T) {
+	img := pngImage(1)
+	imgSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "http://localhost:1/elsewhere.png", http.StatusFound)
+			return
+		}
+		w.Write(img)
+	}))
+	defer imgSrv.Close()
+	f := newFixture(t, func(c *Config) { c.AllowHosts = []string{"127.0.0.1"} })
+	var r embResp
+	if code := f.post(t, "/v1/embeddings", map[string]any{"model": "tiny", "modality": "image", "input": imgSrv.URL + "/a.png"}, nil, &r); code != 200 {
+		t.Fatalf("allowed host: %d", code)
+	}
+	var want embResp
+	f.post(t, "/v1/embeddings", map[string]any{"model": "tiny", "modality": "image", "input": dataURL(img)}, nil, &want)
+	if c := cosine(r.vec(t, 0), want.vec(t, 0)); c < 0.99999 {
+		t.Fatalf("fetched image differs from the data: URL: cosine %v", c)
+	}
+	var e apiError
+	if code := f.post(t, "/v1/embeddings", map[string]any{"model": "tiny", "modality": "image", "input": imgSrv.URL + "/redirect"}, nil, &e); code != 502 {
+		t.Fatalf("redirect to another host: %d %+v", code, e)
+	}
+	other := strings.Replace(imgSrv.URL, "127.0.0.1", "localhost", 1)
+	if code := f.post(t, "/v1/embeddings", map[string]any{"model": "tiny", "modality": "image", "input": other + "/a.png"}, nil, &e); code != 403 {
+		t.Fatalf("host not on the list: %d", code)
+	}
+}
