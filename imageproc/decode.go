@@ -206,6 +206,19 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 	if format == "" {
 		return nil, fail("", ErrUnsupported)
 	}
+	if format == "webp" {
+		still, anim, err := webpFirstFrame(data)
+		if err != nil {
+			return nil, fail(format, err)
+		}
+		if anim {
+			// Pillow's mode comes from the animation's VP8X alpha flag.
+			if !webpHasAlpha(data) {
+				o.DropAlpha = true
+			}
+			data = still
+		}
+	}
 	var tiffInf *tiffInfo
 	if format == "tiff" {
 		if tiffInf, err = parseTIFF(data); err == nil {

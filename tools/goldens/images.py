@@ -246,6 +246,11 @@ def make_extra():
                      ("bmp_os2.bmp", ["BMP2:"]), ("bmp_p200.bmp", ["-colors", "200", "-compress", "None", "BMP3:"])):
         magick("/tmp/goclip-photo.png", *args[:-1], args[-1] + out(nm))
     write_bmp_rle4(out("bmp_rle4.bmp"), photo.quantize(colors=16))
+    # Animated WebP (Pillow): the first frame is what Image.open gives; with alpha, lossy and lossless.
+    frames = [rgba, rgba.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    frames[0].save(out("anim_rgba.webp"), save_all=True, append_images=frames[1:], duration=40, quality=80)
+    frames[0].convert("RGB").save(out("anim_rgb_lossless.webp"), save_all=True,
+                                  append_images=[f.convert("RGB") for f in frames[1:]], duration=40, lossless=True)
 
     # Files Pillow opens and goclip refuses, each with an error naming the feature
     # (testdata/refused; imageproc's TestRefusedFeatures).

@@ -13,6 +13,7 @@
 package jpeg
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"io"
@@ -27,8 +28,6 @@ func (e FormatError) Error() string { return "invalid JPEG format: " + string(e)
 type UnsupportedError string
 
 func (e UnsupportedError) Error() string { return "unsupported JPEG feature: " + string(e) }
-
-var errUnsupportedSubsamplingRatio = UnsupportedError("luma/chroma subsampling ratio")
 
 // Component specification, specified in section B.2.2.
 type component struct {
@@ -349,8 +348,16 @@ func (d *decoder) processSOF(n int) error {
 		if h < 1 || 4 < h || v < 1 || 4 < v {
 			return FormatError("luma/chroma subsampling ratio")
 		}
+		// mixed names the feature: the sampling factors read so far.
+		mixed := func() error {
+			f := ""
+			for j := 0; j < i; j++ {
+				f += fmt.Sprintf("%dx%d,", d.comp[j].h, d.comp[j].v)
+			}
+			return UnsupportedError(fmt.Sprintf("sampling factors %s%dx%d (mixed or unusual sampling)", f, h, v))
+		}
 		if h == 3 || v == 3 {
-			return errUnsupportedSubsamplingRatio
+			return mixed()
 		}
 		switch d.nComp {
 		case 1:
@@ -381,15 +388,15 @@ func (d *decoder) processSOF(n int) error {
 				// either 1, 2 or 4, so invalid (h, v) combinations are those
 				// with v == 4.
 				if v == 4 {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			case 1: // Cb.
 				if d.comp[0].h%h != 0 || d.comp[0].v%v != 0 {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			case 2: // Cr.
 				if d.comp[1].h != h || d.comp[1].v != v {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			}
 
@@ -406,15 +413,15 @@ func (d *decoder) processSOF(n int) error {
 			switch i {
 			case 0:
 				if hv != 0x11 && hv != 0x22 {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			case 1, 2:
 				if hv != 0x11 {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			case 3:
 				if d.comp[0].h != h || d.comp[0].v != v {
-					return errUnsupportedSubsamplingRatio
+					return mixed()
 				}
 			}
 		}
