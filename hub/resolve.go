@@ -21,7 +21,15 @@ import (
 func ModelFiles() (required, optional []string) {
 	return []string{"config.json", "model.safetensors"},
 		[]string{"preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-			"special_tokens_map.json", "vocab.json", "merges.txt"}
+			"special_tokens_map.json", "vocab.json", "merges.txt", "spiece.model"}
+}
+
+// OpenCLIPFiles lists the files of an OpenCLIP repository on the Hub
+// (open_clip's push_to_hf_hub layout): the config and safetensors weights
+// required, the tokenizer files optional.
+func OpenCLIPFiles() (required, optional []string) {
+	_, optional = ModelFiles()
+	return []string{"open_clip_config.json", "open_clip_model.safetensors"}, optional
 }
 
 // ParseRepoSpec reads "org/name" or "org/name@revision" (a branch, tag or
@@ -42,7 +50,10 @@ func ParseRepoSpec(spec string, typ RepoType) (repo Repo, ok bool) {
 //   - "org/name" or "org/name@revision" is found in the Hugging Face cache
 //     (snapshots/<commit>/ of models--org--name, the folder Python's
 //     huggingface_hub fills) or its ModelFiles are downloaded into it, and
-//     the snapshot folder is returned.
+//     the snapshot folder is returned; a repo without them (no config.json
+//     or model.safetensors) is taken in OpenCLIP's layout (OpenCLIPFiles),
+//     so a repo with both layouts gives the transformers one;
+//   - "hf-hub:org/name", open_clip's spelling, is "org/name".
 //
 // c says where the cache and the Hub are and reports progress; nil means
 // New(nil), the HF_* environment (HF_HUB_CACHE, HF_HOME, HF_ENDPOINT,
@@ -58,7 +69,7 @@ func ResolveModel(ctx context.Context, spec string, c *Client) (string, error) {
 		}
 		return spec, nil
 	}
-	repo, ok := ParseRepoSpec(spec, Model)
+	repo, ok := ParseRepoSpec(strings.TrimPrefix(spec, "hf-hub:"), Model)
 	if !errors.Is(err, fs.ErrNotExist) || !ok {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("model %s: no such folder, and not a Hub id (org/name[@revision])", spec)
@@ -70,6 +81,12 @@ func ResolveModel(ctx context.Context, spec string, c *Client) (string, error) {
 	}
 	required, optional := ModelFiles()
 	dir, err := c.Snapshot(ctx, repo, required, optional)
+	if errors.Is(err, ErrEntryNotFound) {
+		required, optional = OpenCLIPFiles()
+		if odir, oerr := c.Snapshot(ctx, repo, required, optional); oerr == nil {
+			return odir, nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("model %s: %w", spec, err)
 	}
