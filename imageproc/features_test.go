@@ -16,12 +16,14 @@ import (
 // (testdata/refused, written by tools/goldens/images.py make-extra).
 func TestRefusedFeatures(t *testing.T) {
 	for name, want := range map[string]string{
-		"jpeg_arithmetic.jpg": "arithmetic coding",
-		"tiff_jpeg.tiff":      "JPEG-compressed TIFF",
-		"tiff_cmyk.tiff":      "CMYK (separated) TIFF",
-		"tiff_la.tiff":        "greyscale+alpha TIFF",
-		"tiff_planar.tiff":    "planar TIFF",
-		"tiff_bigtiff.tiff":   "BigTIFF",
+		"jpeg_arithmetic.jpg":     "arithmetic coding",
+		"tiff_jpeg.tiff":          "JPEG-compressed TIFF",
+		"tiff_cmyk.tiff":          "CMYK (separated) TIFF",
+		"tiff_la.tiff":            "greyscale+alpha TIFF",
+		"tiff_planar.tiff":        "planar TIFF",
+		"tiff_bigtiff.tiff":       "BigTIFF",
+		"jpeg_mixed_sampling.jpg": "sampling factors 2x2,2x1,1x1",
+		"tiff_g3_fillbits.tiff":   "fill bits before EOL",
 	} {
 		_, err := DecodeFile(filepath.Join("..", "testdata", "refused", name), nil)
 		if !errors.Is(err, ErrUnsupportedFeature) || !strings.Contains(err.Error(), want) {

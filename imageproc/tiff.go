@@ -12,6 +12,7 @@ import (
 // vague message or decode differently from Pillow (libtiff).
 type tiffInfo struct {
 	compression, photometric, planar, samples int
+	t4Options                                 int
 	extra                                     []int // ExtraSamples
 }
 
@@ -22,6 +23,7 @@ const (
 	tagSamples      = 277
 	tagPlanar       = 284
 	tagExtraSamples = 338
+	tagT4Options    = 292
 )
 
 // parseTIFF reads the first IFD's tags (just the few above; the decoder
@@ -81,6 +83,8 @@ func parseTIFF(data []byte) (*tiffInfo, error) {
 			t.samples = val(0)
 		case tagPlanar:
 			t.planar = val(0)
+		case tagT4Options:
+			t.t4Options = val(0)
 		case tagExtraSamples:
 			for k := uint32(0); k < min(count, 8); k++ {
 				t.extra = append(t.extra, val(k))
@@ -98,6 +102,14 @@ func (t *tiffInfo) unsupported() error {
 		return unsupportedFeature("JPEG-compressed TIFF")
 	case 2:
 		return unsupportedFeature("CCITT modified Huffman (compression 2) TIFF")
+	case 3:
+		// x/image/ccitt reads 1-D Group 3 without fill bits only.
+		if t.t4Options&1 != 0 {
+			return unsupportedFeature("CCITT Group 3 2-D coding (T4Options bit 0)")
+		}
+		if t.t4Options&4 != 0 {
+			return unsupportedFeature("CCITT Group 3 with fill bits before EOL (T4Options bit 2)")
+		}
 	}
 	switch {
 	case t.photometric == 5:

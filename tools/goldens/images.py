@@ -266,6 +266,9 @@ def make_extra():
     small.save("/tmp/goclip-small.ppm")
     subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(ref, "jpeg_arithmetic.jpg"),
                     "/tmp/goclip-small.ppm"], check=True)
+    subprocess.run(["cjpeg", "-sample", "2x2,2x1,1x1", "-outfile", os.path.join(ref, "jpeg_mixed_sampling.jpg"),
+                    "/tmp/goclip-small.ppm"], check=True)
+    magick("/tmp/goclip-small.png", "-monochrome", "-compress", "Fax", os.path.join(ref, "tiff_g3_fillbits.tiff"))
 
 
 def write_bmp_rle4(path, im):
