@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A corpus of a few hundred generated image files, and transformers' view of them.
 
-  corpus.py generate DIR    # writes the variants into DIR (not committed; ~4 MB)
+  corpus.py generate DIR    # writes ~680 variants into DIR (not committed; ~40 MB, ~2 min)
   corpus.py reference DIR   # DIR/reference.safetensors from transformers' CLIPImageProcessor
   go run ./tools/imagecorpus DIR   # goclip vs the reference: counts by format
 
