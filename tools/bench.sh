@@ -4,6 +4,11 @@
 #
 #   sh tools/bench.sh [MODEL_DIR]        (from the repository root)
 #
+# Peers: PyTorch float32 (eager, SDPA, OMP settings), PyTorch with bf16
+# weights, ONNX Runtime float32 and dynamic int8 (image tower only; the
+# ONNX files are exported from the same checkpoint on the first round);
+# goclip in each --precision (f32, bf16, int8).
+#
 # MODEL_DIR defaults to /tmp/goclip-b32; the synthetic full-size ViT-B/32
 # is written there if absent (`clip synth --preset b32`, about 1 s). Logs
 # go to $OUT (default /tmp/goclip-bench). DURATION (default 5) is the
@@ -38,7 +43,9 @@ done
 
 {
 	lscpu | grep -E '^(Model name|CPU\(s\)|Thread|L2|L3)'
-	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|avx512_vnni)$' | tr '\n' ' '
+	grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|avx512f|avx512_bf16|avx512_vnni|avx_vnni|amx_bf16|amx_int8|amx_tile)$' | tr '\n' ' '
+	echo
+	"$OUT/clip" --version | grep kernels
 	echo
 	go version
 	echo "load before: $(cat /proc/loadavg)"
@@ -47,10 +54,13 @@ done
 # /usr/bin/time -v gives each process's peak RSS. The OpenBLAS variables
 # set on this machine are removed for PyTorch only (README of the
 # environment); PyPI's torch uses MKL and oneDNN, not OpenBLAS.
-torch() { # log name, then extra environment; $ATTN: attention implementation
+torch() { # log name, extra environment, then extra flags after --; $ATTN: attention implementation
 	name=$1; shift
-	/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$@" \
-		"$PY" tools/bench_torch.py --model "$DIR" --threads "$THREADS" --batches 1,10,64 \
+	envs=""; flags=""
+	for a in "$@"; do case $a in --*) flags="$flags $a" ;; *) envs="$envs $a" ;; esac; done
+	# shellcheck disable=SC2086
+	/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $envs \
+		"$PY" tools/bench_torch.py $flags --model "$DIR" --threads "$THREADS" --batches 1,10,64 \
 		--text-ids "texts=$OUT/texts.jsonl" --text-ids "distinct texts=$OUT/distinct_texts.jsonl" --text-batch 10 \
 		--duration "$DURATION" --attn "$ATTN" > "$OUT/$name.log" 2>&1
 }
@@ -64,8 +74,20 @@ while [ "$r" -le "$ROUNDS" ]; do
 	ATTN=sdpa torch "torch-sdpa.r$r" OMP_NUM_THREADS="$THREADS"
 	ATTN=sdpa torch "torch-sdpa-passive.r$r" OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
 	ATTN=sdpa torch "torch-sdpa-bind.r$r" OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=close OMP_PLACES=cores
-	/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
-		--text-batch 10 --duration "${DURATION}s" > "$OUT/goclip.r$r.log" 2>&1
+	# The reduced-precision peers of issue 10: PyTorch with bf16 weights
+	# (model.to(torch.bfloat16)), ONNX Runtime float32 and dynamic int8
+	# (quantize_dynamic QInt8 per channel) of the same checkpoint's image
+	# tower, exported once into $OUT/onnx.
+	ATTN=sdpa torch "torch-sdpa-bf16.r$r" OMP_NUM_THREADS="$THREADS" --dtype=bf16
+	for q in none int8; do
+		/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$THREADS" \
+			"$PY" tools/bench_ort.py --model "$DIR" --onnx-dir "$OUT/onnx" --quant $q --threads "$THREADS" \
+			--batches 1,10,64 --duration "$DURATION" > "$OUT/ort-$q.r$r.log" 2>&1
+	done
+	for p in f32 bf16 int8; do
+		/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
+			--text-batch 10 --duration "${DURATION}s" --precision $p > "$OUT/goclip-$p.r$r.log" 2>&1
+	done
 	r=$((r + 1))
 done
 echo "load after: $(cat /proc/loadavg)" >> "$OUT/machine.txt"

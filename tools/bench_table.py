@@ -5,9 +5,11 @@
 
 Reads OUT_DIR/NAME.rR.log, round R of setting NAME (torch-* from
 tools/bench_torch.py, goclip from `clip bench`, each under /usr/bin/time -v),
-and prints one column per setting with the median over the rounds, and goclip's advantage over the best PyTorch run of each
-row: goclip ÷ PyTorch for rates, PyTorch ÷ goclip for latency, load time
-and memory (so above 1× always means goclip is better).
+and prints one column per setting with the median over the rounds (peers
+first, then goclip-* in each precision), and the best goclip column's
+advantage over the best peer of each row: goclip ÷ peer for rates, peer ÷
+goclip for latency, load time and memory (so above 1× always means goclip
+is better). Rows a setting did not measure (ONNX Runtime: texts) are —.
 """
 
 import glob
@@ -46,7 +48,9 @@ def main():
     groups = {}
     for p in sorted(glob.glob(os.path.join(out, "*.r*.log"))):
         groups.setdefault(os.path.basename(p).rsplit(".r", 1)[0], []).append(p)
-    go, n = median_of(groups.pop("goclip"))
+    goname = sorted(g for g in groups if g.startswith("goclip"))
+    gos = {g: median_of(groups.pop(g)) for g in goname}
+    n = max(c for _, c in gos.values())
     runs = {name: median_of(ps)[0] for name, ps in sorted(groups.items())}
     print(f"median of {n} rounds")
     rows = ["images/s, batch 1", "images/s, batch 10", "images/s, batch 64",
@@ -54,18 +58,20 @@ def main():
             "texts/s, batch 10 distinct texts", "load (s)", "peak RSS (MB)"]
     lower = {"latency, 1 image (ms)", "load (s)", "peak RSS (MB)"}
     names = list(runs)
-    print("| | " + " | ".join(names) + " | goclip | goclip vs best PyTorch |")
-    print("| --- " * (len(names) + 3) + "|")
+    print("| | " + " | ".join(names) + " | " + " | ".join(f"**{g}**" for g in goname) + " | best goclip vs best peer |")
+    print("| --- " * (len(names) + len(goname) + 2) + "|")
     for row in rows:
         vals = [runs[n].get(row) for n in names]
+        gvals = [gos[g][0].get(row) for g in goname]
         have = [v for v in vals if v is not None]
-        g = go.get(row)
+        ghave = [v for v in gvals if v is not None]
         ratio = ""
-        if have and g:
-            best = min(have) if row in lower else max(have)
+        if have and ghave:
+            pick = min if row in lower else max
+            best, g = pick(have), pick(ghave)
             ratio = f"{(best / g) if row in lower else (g / best):.2f}×"
         fmt = lambda v: "—" if v is None else (f"{v:.3f}" if row == "load (s)" else f"{v:.1f}")
-        print(f"| {row} | " + " | ".join(fmt(v) for v in vals) + f" | {fmt(g)} | {ratio} |")
+        print(f"| {row} | " + " | ".join(fmt(v) for v in vals) + " | " + " | ".join(fmt(v) for v in gvals) + f" | {ratio} |")
 
 
 if __name__ == "__main__":

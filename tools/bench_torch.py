@@ -49,6 +49,8 @@ def main():
     ap.add_argument("--text-batch", type=int, default=10)
     ap.add_argument("--attn", default="eager", choices=["eager", "sdpa"])
     ap.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    ap.add_argument("--dtype", default="f32", choices=["f32", "bf16"],
+                    help="bf16: model.to(torch.bfloat16), inputs in bf16 (the issue's 'PyTorch bf16 weights')")
     args = ap.parse_args()
 
     import torch
@@ -60,7 +62,7 @@ def main():
     cpu_cap = getattr(getattr(torch.backends, "cpu", None), "get_cpu_capability", lambda: "n/a")()
     print(f"torch {torch.__version__} transformers {transformers.__version__} "
           f"python {platform.python_version()} threads {torch.get_num_threads()} "
-          f"attn {args.attn} cpu-capability {cpu_cap} "
+          f"attn {args.attn} dtype {args.dtype} cpu-capability {cpu_cap} "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')} "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
 
@@ -81,13 +83,16 @@ def main():
     model = CLIPModel.from_pretrained(args.model, config=config, attn_implementation=args.attn,
                                       local_files_only=True, **{dtype_arg: torch.float32})
     model.eval()
+    if args.dtype == "bf16":
+        model = model.to(torch.bfloat16)
     print(f"load: {time.perf_counter() - t0:.3f} s")
+    dt = torch.bfloat16 if args.dtype == "bf16" else torch.float32
 
     size = model.config.vision_config.image_size
     with torch.inference_mode():
         for b in [int(x) for x in args.batches.split(",") if x]:
             n = b * 3 * size * size
-            px = (torch.arange(n, dtype=torch.int64) % 251).float().div(125).sub(1).reshape(b, 3, size, size)
+            px = (torch.arange(n, dtype=torch.int64) % 251).float().div(125).sub(1).reshape(b, 3, size, size).to(dt)
             ips, lat = rate(lambda: model.get_image_features(pixel_values=px), b, args.duration)
             print(f"images batch {b}: images/s: {ips:.2f} ({lat * 1e3:.1f} ms per call)", flush=True)
 
