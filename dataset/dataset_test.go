@@ -180,6 +180,37 @@ func TestShardGrouping(t *testing.T) {
 	}
 }
 
+// TestCaptionMembers: a sample's .txt and .json members (img2dataset's
+// caption and metadata) come with it, byte for byte, and do not leak into
+// the next sample; a sample without them has them empty.
+func TestCaptionMembers(t *testing.T) {
+	p := pngBytes(t, 1)
+	ms := []member{
+		{"000.jpg", p}, {"000.txt", []byte("a red fox\n")}, {"000.json", []byte(`{"url":"http://x/1.jpg","key":"000"}`)},
+		{"001.jpg", p},
+		{"002.txt", []byte("only text")}, {"002.png", p},
+	}
+	var got []Sample
+	if err := ReadShard(context.Background(), bytes.NewReader(tarBytes(t, ms)), "c.tar", func(s Sample) error {
+		got = append(got, s)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("got %d samples, want 3", len(got))
+	}
+	if got[0].Text != "a red fox\n" || string(got[0].JSON) != `{"url":"http://x/1.jpg","key":"000"}` {
+		t.Errorf("sample 000: text %q json %q", got[0].Text, got[0].JSON)
+	}
+	if got[1].Text != "" || got[1].JSON != nil {
+		t.Errorf("sample 001 has no .txt/.json, got text %q json %q", got[1].Text, got[1].JSON)
+	}
+	if got[2].Text != "only text" || got[2].JSON != nil || got[2].Format != "png" {
+		t.Errorf("sample 002: %+v", got[2])
+	}
+}
+
 func TestTruncatedShard(t *testing.T) {
 	root := t.TempDir()
 	writeWDS(t, root, []int{3, 3}, 2)

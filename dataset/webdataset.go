@@ -20,6 +20,11 @@ type Sample struct {
 	Image  []byte // encoded image
 	Label  int    // class index (.cls or ImageFolder class); -1 when unlabelled
 	Source string // shard or file the sample came from
+	// Text and JSON are a WebDataset sample's .txt member (a caption, as
+	// clip-retrieval and img2dataset write it) and .json member (metadata),
+	// empty when absent; folder datasets leave them empty.
+	Text string
+	JSON []byte
 }
 
 // DefaultMaxImageBytes bounds one tar member or image file, so a corrupt
@@ -117,6 +122,8 @@ type shardWalk struct {
 	label  int
 	hasCls bool
 	seen   map[string]bool
+	text   string
+	json   []byte
 }
 
 // member reads one tar member into the current sample, starting a new
@@ -134,13 +141,14 @@ func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
 			return err
 		}
 		w.key, w.open, w.images, w.label, w.hasCls, w.seen = key, true, map[string][]byte{}, -1, false, map[string]bool{}
+		w.text, w.json = "", nil
 	}
 	if w.seen[ext] {
 		return &FormatError{Shard: w.shard, Key: key, Msg: "duplicate member ." + ext}
 	}
 	w.seen[ext] = true
 	isImage := slices.Contains(imageExts, ext)
-	if !w.want(w.n) || (!isImage && ext != "cls") {
+	if !w.want(w.n) || (!isImage && ext != "cls" && ext != "txt" && ext != "json") {
 		return nil // tar.Reader skips the content on the next Next
 	}
 	if h.Size < 0 || h.Size > w.maxBytes {
@@ -153,8 +161,15 @@ func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
 		}
 		return &FormatError{Shard: w.shard, Key: key, Msg: "reading " + h.Name, Err: err}
 	}
-	if isImage {
+	switch {
+	case isImage:
 		w.images[ext] = b
+		return nil
+	case ext == "txt":
+		w.text = string(b)
+		return nil
+	case ext == "json":
+		w.json = b
 		return nil
 	}
 	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
@@ -189,6 +204,7 @@ func (w *shardWalk) flush() error {
 	if w.hasCls {
 		s.Label = w.label
 	}
+	s.Text, s.JSON = w.text, w.json
 	return w.fn(i, s)
 }
 
