@@ -1,0 +1,153 @@
+// Command embed embeds a whole image collection with goclip on Apache Beam
+// and writes clip-retrieval's output layout (img_emb/, text_emb/,
+// metadata/), which autofaiss and clip-retrieval's back end read:
+//
+//	embed --runner prism --model M --input D --output OUT [--batch 32] [--precision f32]
+//	      [--split test] [--workers 1] [--part-size 10000] [--float32] [--no-text]
+//
+// --model and --input take what the core CLI's --model and --dataset take:
+// a model folder or Hub id; a WebDataset folder in CLIP_benchmark's layout,
+// .tar shards, an ImageFolder or a plain folder, or a Hub dataset id. Each
+// WebDataset shard (or --part-size files of a folder) is one part and one
+// set of output files.
+//
+// --runner is Beam's: prism (default; local, in process), flink, spark,
+// dataflow, universal, with Beam's own flags for them (--endpoint,
+// --environment_type, --project, --region, --temp_location, ...).
+// Input and output paths must be readable and writable from every worker.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/goclip/goclip/beam/bulk"
+	"github.com/goclip/goclip/hub"
+)
+
+type options struct {
+	model, input, output, precision, split *string
+	batch, workers, partSize               *int
+	float32, noText                        *bool
+}
+
+// Flags live on flag.CommandLine: Beam's own (--runner, --endpoint, ...)
+// are registered there by its packages, and a worker binary started by a
+// portable runner parses them all from the same command line.
+func newOptions(fs *flag.FlagSet) options {
+	return options{
+		model:     fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])"),
+		input:     fs.String("input", "", "dataset: WebDataset folder or .tar shard, ImageFolder, folder of images, or Hub dataset id"),
+		output:    fs.String("output", "", "output folder (img_emb/, text_emb/, metadata/, summary.json)"),
+		precision: fs.String("precision", "f32", "model precision"),
+		split:     fs.String("split", "", "WebDataset split folder (default test)"),
+		batch:     fs.Int("batch", 32, "images per forward pass"),
+		workers:   fs.Int("workers", 1, "parts embedded at once in one worker process"),
+		partSize:  fs.Int("part-size", bulk.DefaultPartSize, "images per part for folder inputs"),
+		float32:   fs.Bool("float32", false, "write float32 embeddings (default float16, as clip-retrieval)"),
+		noText:    fs.Bool("no-text", false, "do not embed captions (.txt members or files)"),
+	}
+}
+
+func main() {
+	o := newOptions(flag.CommandLine)
+	flag.Parse()
+	beam.Init() // a worker binary started by a runner turns into the SDK harness here
+	if err := run(context.Background(), o, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "embed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, o options, stdout io.Writer) error {
+	if *o.model == "" || *o.input == "" || *o.output == "" {
+		return errors.New("--model, --input and --output are required")
+	}
+	if *o.batch <= 0 || *o.workers <= 0 || *o.partSize <= 0 {
+		return errors.New("--batch, --workers and --part-size must be positive")
+	}
+	modelDir, err := hub.ResolveModel(ctx, *o.model, hub.New(&hub.Config{Progress: hub.NewProgressReporter(os.Stderr)}))
+	if err != nil {
+		return err
+	}
+	input := absIfLocal(*o.input)
+	ds, err := bulk.OpenDataset(ctx, input, *o.split)
+	if err != nil {
+		return err
+	}
+	parts, err := bulk.ListParts(ds, *o.partSize)
+	if err != nil {
+		return err
+	}
+	out, err := filepath.Abs(*o.output)
+	if err != nil {
+		return err
+	}
+	modelDir, _ = filepath.Abs(modelDir)
+	p, s := beam.NewPipelineWithRoot()
+	bulk.Build(s, parts, bulk.Options{
+		Model: modelDir, Precision: *o.precision, Dataset: input, Split: *o.split, Output: out,
+		Batch: *o.batch, Workers: *o.workers, Float32: *o.float32, NoText: *o.noText,
+	})
+	start := time.Now()
+	res, err := beamx.RunWithMetrics(ctx, p)
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	return report(stdout, res, out, len(parts), elapsed)
+}
+
+// absIfLocal makes an existing local path absolute (workers may run in
+// another directory); anything else (a Hub id) is returned as is.
+func absIfLocal(ref string) string {
+	if _, err := os.Stat(ref); err == nil {
+		if a, err := filepath.Abs(ref); err == nil {
+			return a
+		}
+	}
+	return ref
+}
+
+func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed time.Duration) error {
+	counters := map[string]int64{}
+	if res != nil {
+		for _, c := range res.Metrics().AllMetrics().Counters() {
+			counters[c.Key.Name] += c.Result()
+		}
+	}
+	names := make([]string, 0, len(counters))
+	for n := range counters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "metric %s: %d\n", n, counters[n])
+	}
+	sum, err := bulk.ReadSummary(out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d parts, %d images, %d captions embedded in %.1fs (%.1f images/s); %d skipped\n",
+		sum.Parts, sum.Images, sum.Texts, elapsed.Seconds(), float64(sum.Images)/elapsed.Seconds(), len(sum.Bad))
+	for i, b := range sum.Bad {
+		if i == 10 {
+			fmt.Fprintf(w, "  ... (all in %s)\n", filepath.Join(out, bulk.SummaryFile))
+			break
+		}
+		fmt.Fprintln(w, "  skipped", b)
+	}
+	if sum.Parts != parts {
+		return fmt.Errorf("%d parts listed but %d reported", parts, sum.Parts)
+	}
+	return nil
+}
