@@ -61,7 +61,7 @@ type embedFn struct {
 }
 
 func (f *embedFn) Setup(ctx context.Context) error {
-	sm, err := acquireModel(f.Model, f.Precision, f.Workers)
+	sm, err := acquireModel(f.Model, f.Precision, f.Batch, f.Workers)
 	if err != nil {
 		return err
 	}
@@ -264,7 +264,7 @@ func (f *embedFn) embedBatch(ctx context.Context, batch []dataset.Sample, d *par
 	if len(good) == 0 {
 		return nil
 	}
-	emb, err := e.images(ctx, flat, len(good))
+	emb, err := e.images(ctx, flat)
 	if err != nil {
 		return err
 	}

@@ -17,24 +17,14 @@ type embedder struct {
 	proc *imageproc.Processor
 }
 
-func loadEmbedder(dir, precision string) (*embedder, error) {
-	if precision != "" && precision != "f32" {
-		return nil, fmt.Errorf("bulk: precision %q is not available yet (want f32)", precision)
-	}
-	m, err := clip.Load(dir, nil)
+// loadEmbedder loads the model (memory-mapped) with the pipeline's batch
+// size and precision ("" or "f32", "bf16", "int8": clip.Precision).
+func loadEmbedder(dir, precision string, batch int) (*embedder, error) {
+	m, err := clip.Load(dir, &clip.LoadOptions{BatchSize: batch, Precision: clip.Precision(precision)})
 	if err != nil {
 		return nil, err
 	}
-	proc, err := imageproc.LoadProcessor(dir)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	if proc.Size() != m.ImageSize() {
-		m.Close()
-		return nil, fmt.Errorf("bulk: preprocessor crops to %d px but the model takes %d px", proc.Size(), m.ImageSize())
-	}
-	return &embedder{m: m, proc: proc}, nil
+	return &embedder{m: m, proc: m.Processor()}, nil
 }
 
 // pixels decodes and preprocesses one encoded image to [3,S,S].
@@ -42,8 +32,8 @@ func (e *embedder) pixels(img []byte) ([]float32, error) {
 	return e.proc.Reader(bytes.NewReader(img))
 }
 
-func (e *embedder) images(ctx context.Context, px []float32, n int) ([][]float32, error) {
-	return e.m.EmbedPixels(ctx, px, n)
+func (e *embedder) images(ctx context.Context, px []float32) ([][]float32, error) {
+	return e.m.EmbedPixels(ctx, px)
 }
 
 func (e *embedder) texts(ctx context.Context, texts []string) ([][]float32, error) {
@@ -71,15 +61,15 @@ type sharedModel struct {
 	slots chan struct{}
 }
 
-func acquireModel(dir, precision string, slots int) (*sharedModel, error) {
-	key := dir + "\x00" + precision
+func acquireModel(dir, precision string, batch, slots int) (*sharedModel, error) {
+	key := fmt.Sprint(dir, "\x00", precision, "\x00", batch)
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if s, ok := shared.m[key]; ok {
 		s.refs++
 		return s, nil
 	}
-	e, err := loadEmbedder(dir, precision)
+	e, err := loadEmbedder(dir, precision, batch)
 	if err != nil {
 		return nil, err
 	}

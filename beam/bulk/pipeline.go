@@ -39,7 +39,7 @@ func init() {
 // (resolve Hub ids first, with hub.ResolveModel).
 type Options struct {
 	Model     string
-	Precision string // "" or "f32" (the parity path)
+	Precision string // model weights: "" or "f32" (the parity path), "bf16", "int8" (clip.Precision)
 	Dataset   string // what dataset.Open takes: folder, .tar, WebDataset root, Hub id
 	Split     string // WebDataset split folder ("test" when empty)
 	Output    string

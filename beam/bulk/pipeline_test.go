@@ -76,11 +76,7 @@ func newReference(t testing.TB, dir string) *reference {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	proc, err := imageproc.LoadProcessor(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &reference{m, proc}
+	return &reference{m, m.Processor()}
 }
 
 func (r *reference) image(t testing.TB, b []byte) []float32 {
@@ -88,7 +84,7 @@ func (r *reference) image(t testing.TB, b []byte) []float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := r.m.EmbedPixels(context.Background(), px, 1)
+	e, err := r.m.EmbedPixels(context.Background(), px)
 	if err != nil {
 		t.Fatal(err)
 	}

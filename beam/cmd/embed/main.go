@@ -48,7 +48,7 @@ func newOptions(fs *flag.FlagSet) options {
 		model:     fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])"),
 		input:     fs.String("input", "", "dataset: WebDataset folder or .tar shard, ImageFolder, folder of images, or Hub dataset id"),
 		output:    fs.String("output", "", "output folder (img_emb/, text_emb/, metadata/, summary.json)"),
-		precision: fs.String("precision", "f32", "model precision"),
+		precision: fs.String("precision", "f32", "model weights precision: f32 (parity path), bf16 or int8 (as clip --precision)"),
 		split:     fs.String("split", "", "WebDataset split folder (default test)"),
 		batch:     fs.Int("batch", 32, "images per forward pass"),
 		workers:   fs.Int("workers", 1, "parts embedded at once in one worker process"),
