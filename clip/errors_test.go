@@ -280,3 +280,29 @@ func TestNewWithBadStore(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinVocabularyRule: a folder without tokenizer files gets the
+// built-in CLIP vocabulary only when its vocab_size is CLIP's.
+func TestBuiltinVocabularyRule(t *testing.T) {
+	for _, vocab := range []int{49408, 1000} {
+		dir := t.TempDir()
+		cfg := synth.Tiny()
+		cfg.Text.VocabSize = vocab
+		if err := synth.WriteModel(dir, cfg, 3); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		m, err := Load(dir, nil)
+		switch {
+		case vocab == 49408 && err != nil:
+			t.Errorf("CLIP vocabulary size, no files: %v", err)
+		case vocab != 49408 && (err == nil || !strings.Contains(err.Error(), "vocab_size 1000")):
+			t.Errorf("vocab_size %d, no files: err = %v, want the built-in vocabulary refused", vocab, err)
+		}
+		if err == nil {
+			m.Close()
+		}
+	}
+}

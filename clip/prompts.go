@@ -1,11 +1,7 @@
 package clip
 
 import (
-	"bufio"
 	_ "embed"
-	"fmt"
-	"io"
-	"os"
 	"strings"
 )
 
@@ -39,41 +35,6 @@ func ImageNetSimpleTemplates() []string { return splitLines(imagenetSimpleTempla
 // ApplyTemplate substitutes class for every "{}" in template.
 func ApplyTemplate(template, class string) string {
 	return strings.ReplaceAll(template, TemplatePlaceholder, class)
-}
-
-// ReadList reads a text file of one entry per line (class names, texts or
-// templates). Trailing "\r" and surrounding spaces are removed; blank lines
-// are skipped. An empty list is an error naming the file.
-func ReadList(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	lines, err := ParseList(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return lines, nil
-}
-
-// ParseList is ReadList for a reader.
-func ParseList(r io.Reader) ([]string, error) {
-	var out []string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		if s := strings.TrimSpace(sc.Text()); s != "" {
-			out = append(out, s)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("clip: list is empty")
-	}
-	return out, nil
 }
 
 func splitLines(s string) []string {

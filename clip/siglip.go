@@ -41,7 +41,7 @@ func (m *Model) loadTokenizer(dir string) error {
 	if m.cfg.Family == FamilySigLIP {
 		return m.loadSigLIPTokenizer(dir)
 	}
-	t, err := loadTokenizer(dir)
+	t, err := loadTokenizer(dir, m.cfg.TextConfig.VocabSize)
 	if err != nil {
 		return err
 	}

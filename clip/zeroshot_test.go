@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/internal/testref"
 )
 
@@ -314,22 +315,17 @@ func TestBuiltinPromptsMatchReference(t *testing.T) {
 		"imagenet_classes.txt":   ImageNetClasses(),
 		"imagenet_templates.txt": ImageNetTemplates(),
 	} {
-		want, err := ReadList(filepath.Join(dir, file))
+		f, err := os.Open(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := dataset.ReadLines(f)
+		f.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s differs from the shared reference", file)
 		}
-	}
-}
-
-func TestParseList(t *testing.T) {
-	got, err := ParseList(strings.NewReader("a cat\r\n\n  a dog  \n"))
-	if err != nil || !reflect.DeepEqual(got, []string{"a cat", "a dog"}) {
-		t.Errorf("got %q %v", got, err)
-	}
-	if _, err := ParseList(strings.NewReader("\n \n")); err == nil {
-		t.Error("empty list accepted")
 	}
 }
