@@ -227,6 +227,9 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 		if err != nil {
 			return nil, fail(format, err)
 		}
+		if tiffInf.cmykAsRGBA() {
+			data = tiffInf.relabelCMYK(data)
+		}
 	}
 	cfg, err := safeDecodeConfig(format, data)
 	if err != nil {
@@ -265,6 +268,11 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 	}
 	if tiffInf != nil {
 		tiffInf.fixCCITT(img)
+		if tiffInf.cmykAsRGBA() {
+			if img, err = cmykImage(img); err != nil {
+				return nil, fail(format, err)
+			}
+		}
 	}
 	src, err := formatSource(format, img, data, cfg, key, &o)
 	if err != nil {

@@ -18,7 +18,7 @@ func TestRefusedFeatures(t *testing.T) {
 	for name, want := range map[string]string{
 		"jpeg_arithmetic.jpg":     "arithmetic coding",
 		"tiff_jpeg.tiff":          "JPEG-compressed TIFF",
-		"tiff_cmyk.tiff":          "CMYK (separated) TIFF",
+		"tiff_cmyk16.tiff":        "CMYK (separated) TIFF other than 8-bit",
 		"tiff_la.tiff":            "greyscale+alpha TIFF",
 		"tiff_planar.tiff":        "planar TIFF",
 		"tiff_bigtiff.tiff":       "BigTIFF",

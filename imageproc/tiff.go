@@ -1,10 +1,12 @@
 package imageproc
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
+	"sort"
 )
 
 // tiffInfo is what goclip needs from a TIFF's first IFD before handing the
@@ -13,6 +15,9 @@ import (
 type tiffInfo struct {
 	compression, photometric, planar, samples int
 	t4Options                                 int
+	bits                                      int // BitsPerSample[0]
+	photoEntry, planarEntry                   int // offsets of those IFD entries, 0 if absent
+	bigEndian                                 bool
 	extra                                     []int // ExtraSamples
 }
 
@@ -49,7 +54,7 @@ func parseTIFF(data []byte) (*tiffInfo, error) {
 	if off+2+12*n > int64(len(data)) {
 		return nil, errors.New("truncated TIFF IFD")
 	}
-	t := &tiffInfo{compression: 1, planar: 1, samples: 1}
+	t := &tiffInfo{compression: 1, planar: 1, samples: 1, bigEndian: data[0] == 'M'}
 	for i := int64(0); i < n; i++ {
 		e := data[off+2+12*i:]
 		tag, typ, count := bo.Uint16(e), bo.Uint16(e[2:]), bo.Uint32(e[4:])
@@ -79,10 +84,16 @@ func parseTIFF(data []byte) (*tiffInfo, error) {
 			t.compression = val(0)
 		case tagPhotometric:
 			t.photometric = val(0)
+			t.photoEntry = int(off + 2 + 12*i)
+		case 258: // BitsPerSample
+			t.bits = val(0)
 		case tagSamples:
 			t.samples = val(0)
 		case tagPlanar:
 			t.planar = val(0)
+			if typ == 3 && count == 1 {
+				t.planarEntry = int(off + 2 + 12*i)
+			}
 		case tagT4Options:
 			t.t4Options = val(0)
 		case tagExtraSamples:
@@ -112,8 +123,8 @@ func (t *tiffInfo) unsupported() error {
 		}
 	}
 	switch {
-	case t.photometric == 5:
-		return unsupportedFeature("CMYK (separated) TIFF")
+	case t.photometric == 5 && !t.cmykAsRGBA():
+		return unsupportedFeature("CMYK (separated) TIFF other than 8-bit, 4 contiguous samples")
 	case t.photometric == 6:
 		return unsupportedFeature("YCbCr TIFF")
 	case t.photometric > 6:
@@ -143,4 +154,54 @@ func (t *tiffInfo) fixCCITT(img image.Image) {
 			g.Pix[i] = 255 - v
 		}
 	}
+}
+
+// cmykAsRGBA reports whether a CMYK TIFF can be read through
+// x/image/tiff (which has no CMYK) by relabelling it: 8-bit, four
+// contiguous samples, no extra samples, and a PlanarConfiguration entry
+// (value 1) that can become ExtraSamples = 2, with the photometric
+// interpretation set to RGB. The decoder then returns C, M, Y, K unchanged
+// in an NRGBA's R, G, B, A.
+func (t *tiffInfo) cmykAsRGBA() bool {
+	return t.photometric == 5 && t.samples == 4 && t.bits == 8 && len(t.extra) == 0 &&
+		t.planar == 1 && t.planarEntry != 0 && t.photoEntry != 0
+}
+
+// relabelCMYK returns a copy of data relabelled as cmykAsRGBA describes.
+func (t *tiffInfo) relabelCMYK(data []byte) []byte {
+	out := bytes.Clone(data)
+	var bo binary.ByteOrder = binary.LittleEndian
+	if t.bigEndian {
+		bo = binary.BigEndian
+	}
+	bo.PutUint16(out[t.photoEntry+8:], 2) // RGB
+	e := out[t.planarEntry:]
+	bo.PutUint16(e, tagExtraSamples)
+	bo.PutUint16(e[2:], 3) // SHORT
+	bo.PutUint32(e[4:], 1)
+	bo.PutUint32(e[8:], 0)
+	bo.PutUint16(e[8:], 2) // unassociated alpha
+	// Keep the IFD sorted by tag (entries are self-contained 12 bytes).
+	off := int(bo.Uint32(out[4:]))
+	n := int(bo.Uint16(out[off:]))
+	ents := make([][12]byte, n)
+	for i := range ents {
+		copy(ents[i][:], out[off+2+12*i:])
+	}
+	sort.SliceStable(ents, func(i, j int) bool { return bo.Uint16(ents[i][:]) < bo.Uint16(ents[j][:]) })
+	for i := range ents {
+		copy(out[off+2+12*i:], ents[i][:])
+	}
+	return out
+}
+
+// cmykImage turns the relabelled decode back into CMYK samples, which
+// sourceOf converts with Pillow's cmyk2rgb (Pillow reads TIFF CMYK as
+// stored, rawmode "CMYK").
+func cmykImage(img image.Image) (image.Image, error) {
+	m, ok := img.(*image.NRGBA)
+	if !ok {
+		return nil, fmt.Errorf("CMYK TIFF decoded as %T", img)
+	}
+	return &image.CMYK{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}, nil
 }

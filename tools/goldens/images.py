@@ -246,6 +246,9 @@ def make_extra():
                      ("bmp_os2.bmp", ["BMP2:"]), ("bmp_p200.bmp", ["-colors", "200", "-compress", "None", "BMP3:"])):
         magick("/tmp/goclip-photo.png", *args[:-1], args[-1] + out(nm))
     write_bmp_rle4(out("bmp_rle4.bmp"), photo.quantize(colors=16))
+    # 8-bit CMYK TIFF (Pillow, and ImageMagick's with more tags, LZW).
+    photo.convert("CMYK").save(out("tiff_cmyk.tiff"))
+    magick("/tmp/goclip-photo.png", "-colorspace", "CMYK", "-compress", "LZW", out("tiff_cmyk_im.tiff"))
     # Animated WebP (Pillow): the first frame is what Image.open gives; with alpha, lossy and lossless.
     frames = [rgba, rgba.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     frames[0].save(out("anim_rgba.webp"), save_all=True, append_images=frames[1:], duration=40, quality=80)
@@ -259,7 +262,7 @@ def make_extra():
     small = photo.resize((16, 12))
     small.save("/tmp/goclip-small.png")
     small.save(os.path.join(ref, "tiff_jpeg.tiff"), compression="jpeg")
-    small.convert("CMYK").save(os.path.join(ref, "tiff_cmyk.tiff"))
+    magick("/tmp/goclip-small.png", "-colorspace", "CMYK", "-depth", "16", os.path.join(ref, "tiff_cmyk16.tiff"))
     small.convert("LA").save(os.path.join(ref, "tiff_la.tiff"))
     magick("/tmp/goclip-small.png", "-interlace", "Plane", os.path.join(ref, "tiff_planar.tiff"))
     magick("/tmp/goclip-small.png", "TIFF64:" + os.path.join(ref, "tiff_bigtiff.tiff"))
