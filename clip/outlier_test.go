@@ -119,6 +119,9 @@ func TestPrecisionOutliersB32(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size ViT-B/32; skipped with -short")
 	}
+	if portableKernels {
+		t.Skip("full-size ViT-B/32 in bf16/int8 with the portable Go kernels takes minutes; they are checked against their reference loops in package tensor and on the tiny models here")
+	}
 	ref := testref.Dir(t)
 	dir, g, pixels := sharedB32(t, ref)
 	// Four channels ×40 in all 24 layers make this model chaotic: bf16

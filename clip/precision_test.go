@@ -152,6 +152,9 @@ func TestPrecisionB32(t *testing.T) {
 	if testing.Short() {
 		t.Skip("full-size ViT-B/32 (605 MB of weights); skipped with -short")
 	}
+	if portableKernels {
+		t.Skip("full-size ViT-B/32 in bf16/int8 with the portable Go kernels takes minutes; they are checked against their reference loops in package tensor and on the tiny models here")
+	}
 	ref := testref.Dir(t)
 	dir, g, pixels := sharedB32(t, ref)
 	checkPrecisions(t, dir, g, pixels, "b32-synthetic")
