@@ -221,8 +221,6 @@ func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput) (*simRe
 		return nil, err
 	}
 	r.tTxt = time.Since(t2)
-	clip.Normalize(r.imgEmb)
-	clip.Normalize(r.txtEmb)
 	if r.sim, err = clip.Similarity(r.imgEmb, r.txtEmb); err != nil {
 		return nil, err
 	}

@@ -131,7 +131,7 @@ func compare(ctx context.Context, m *clip.Model, in *input, stdout io.Writer) ([
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "image embeddings (%d, %d), text embeddings (%d, %d)\n", len(imgEmb), m.EmbedDim(), len(txtEmb), m.EmbedDim())
-	sim, err := clip.Similarity(clip.Normalized(imgEmb), clip.Normalized(txtEmb))
+	sim, err := clip.Similarity(imgEmb, txtEmb) // cosine: normalises for itself
 	if err != nil {
 		return nil, err
 	}
