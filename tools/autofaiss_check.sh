@@ -8,7 +8,8 @@
 #
 #   tools/autofaiss_check.sh [VENV] [N]
 #
-# VENV: a Python venv with autofaiss (default: a new one in a temp folder,
+# VENV: a Python venv folder, made and filled if it has no autofaiss yet
+# (default: a new one in a temp folder,
 # `pip install autofaiss==2.18.0 pyarrow==19.0.1`: autofaiss pins numpy<2 and
 # the newest pyarrow needs numpy 2); N: images (default 60, from
 # tools/genimages, 64x64, with one corrupt file added, which the pipeline
@@ -23,8 +24,8 @@ venv=${1:-}
 n=${2:-60}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-if [ -z "$venv" ]; then
-  venv=$work/venv
+[ -n "$venv" ] || venv=$work/venv
+if [ ! -x "$venv/bin/autofaiss" ]; then
   t0=$(date +%s)
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q autofaiss==2.18.0 pyarrow==19.0.1
