@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -22,6 +23,47 @@ import (
 // of its weight files (name, size and modification time) and its
 // config.json, and the classes and templates. Files are written atomically;
 // an unreadable or mismatched cache file is rebuilt.
+
+// classifierFor returns the zero-shot classifier of names and templates
+// for the model loaded from dir: the cached one, else one built from the
+// class prompts (progress on stderr under label) and cached. With
+// useCache false the cache is neither read nor written; a cache that
+// cannot be read or written is said on stderr and otherwise ignored.
+func classifierFor(ctx context.Context, m *clip.Model, dir string, names, tmpl []string, batch int, model, label string, useCache bool, stderr io.Writer) (*clip.Classifier, error) {
+	cache := ""
+	if useCache {
+		var err error
+		if cache, err = classifierCachePath(dir, names, tmpl); err != nil {
+			fmt.Fprintf(stderr, "clip: no classifier cache: %v\n", err)
+		} else if c := cachedClassifier(cache, names, tmpl, m.EmbedDim()); c != nil {
+			fmt.Fprintf(stderr, "clip: using the cached classifier %s\n", cache)
+			return c, nil
+		}
+	}
+	c, err := buildClassifier(ctx, m, names, tmpl, batch, model, label, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if cache != "" {
+		if err := saveClassifier(cache, c); err != nil {
+			fmt.Fprintf(stderr, "clip: warning: caching the classifier: %v\n", err)
+		}
+	}
+	return c, nil
+}
+
+// classifierCachePath returns the cache file of a classifier.
+func classifierCachePath(dir string, names, tmpl []string) (string, error) {
+	root, err := classifierCacheDir()
+	if err != nil {
+		return "", err
+	}
+	key, err := classifierKey(dir, names, tmpl)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, key+".safetensors"), nil
+}
 
 // classifierCacheDir returns the cache folder: $XDG_CACHE_HOME or
 // ~/.cache on Linux (os.UserCacheDir), then goclip/classifiers.

@@ -131,38 +131,7 @@ func classifier(ctx context.Context, m *clip.Model, dir string, a *classifyArgs,
 	if err != nil {
 		return nil, err
 	}
-	cache := ""
-	if !a.noCache {
-		if cache, err = classifierCachePath(dir, names, tmpl); err != nil {
-			fmt.Fprintf(stderr, "classify: no classifier cache: %v\n", err)
-		} else if c := cachedClassifier(cache, names, tmpl, m.EmbedDim()); c != nil {
-			fmt.Fprintf(stderr, "classify: using the cached classifier %s\n", cache)
-			return c, nil
-		}
-	}
-	c, err := buildClassifier(ctx, m, names, tmpl, a.batch, a.model, "embedding class prompts", stderr)
-	if err != nil {
-		return nil, err
-	}
-	if cache != "" {
-		if err := saveClassifier(cache, c); err != nil {
-			fmt.Fprintf(stderr, "classify: warning: caching the classifier: %v\n", err)
-		}
-	}
-	return c, nil
-}
-
-// classifierCachePath returns the cache file of a classifier.
-func classifierCachePath(dir string, names, tmpl []string) (string, error) {
-	root, err := classifierCacheDir()
-	if err != nil {
-		return "", err
-	}
-	key, err := classifierKey(dir, names, tmpl)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(root, key+".safetensors"), nil
+	return classifierFor(ctx, m, dir, names, tmpl, a.batch, a.model, "embedding class prompts", !a.noCache, stderr)
 }
 
 // buildClassifier embeds the class prompts, showing progress on stderr.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goclip/goclip/clip"
 )
 
 // TestClassifyCacheAndProgress: building a classifier shows progress with
@@ -62,6 +64,19 @@ func TestClassifyCacheAndProgress(t *testing.T) {
 	}
 	if !strings.Contains(se2.String(), "using the cached classifier") || strings.Contains(se2.String(), "embedding class prompts") {
 		t.Errorf("second run did not use the cache:\n%s", se2.String())
+	}
+	// eval uses the same cache: the classifier classify built for these
+	// classes and templates is not embedded again.
+	ds := tinyWebDataset(t, 4, names)
+	simple := filepath.Join(dir, "simple.txt")
+	os.WriteFile(simple, []byte(strings.Join(clip.ImageNetSimpleTemplates(), "\n")), 0o644)
+	var se5 bytes.Buffer
+	evalArgs := []string{"eval", "--model", model, "--dataset", ds, "--classes", classes, "--templates", simple, "--out", filepath.Join(dir, "r.json")}
+	if err := run(context.Background(), evalArgs, &bytes.Buffer{}, &se5); err != nil {
+		t.Fatalf("eval: %v\n%s", err, se5.String())
+	}
+	if !strings.Contains(se5.String(), "using the cached classifier") || strings.Contains(se5.String(), "class prompts") {
+		t.Errorf("eval did not use classify's cached classifier:\n%s", se5.String())
 	}
 	if so1.String() != so2.String() {
 		t.Errorf("cached classifier answers differently:\n%s\n%s", so1.String(), so2.String())

@@ -34,7 +34,9 @@ embeddings; FILE has one template per line ("a photo of a {c}." or "{}").
 --classifier FILE uses class embeddings saved by "clip classify
 --save-classifier" or by an earlier eval (R.classifier.safetensors)
 instead of embedding the class prompts; its class count must be the
-dataset's and its dimension the model's.
+dataset's and its dimension the model's. Class embeddings are also kept
+in the classifier cache shared with clip classify (see clip help
+classify; --no-cache: neither read nor written).
 
 Writes --out, say R.json (CLIP_benchmark's JSON plus resumable counts),
 R.classes.csv (per-class recall) and R.confusions.csv (most frequent
@@ -61,7 +63,7 @@ type evalArgs struct {
 	model, ds, split, templates, classes, out string
 	batch, workers, limit, every, nconf       int
 	textBatch                                 int
-	resume                                    bool
+	resume, noCache                           bool
 	// classifier is a saved classifier to use instead of embedding the
 	// class prompts; templatesSet says --templates was given explicitly.
 	classifier   string
@@ -95,6 +97,7 @@ func parseEval(args []string, stdout io.Writer) (*evalArgs, error) {
 	fs.IntVar(&a.limit, "limit", 0, "evaluate only the first K samples (0: all); the dataset is then not counted first")
 	fs.StringVar(&a.out, "out", "results.json", "results file")
 	fs.BoolVar(&a.resume, "resume", false, "continue from the partial results in --out")
+	fs.BoolVar(&a.noCache, "no-cache", false, "neither read nor write the classifier cache (see clip help classify)")
 	fs.IntVar(&a.every, "checkpoint", 10, "write partial results every this many batches")
 	fs.IntVar(&a.nconf, "confusions", 50, "confusion pairs to write")
 	fs.IntVar(&a.textBatch, "text-batch", 256, "texts per text-encoder call when embedding class prompts")
@@ -127,6 +130,7 @@ type evalJob struct {
 	settings []*evalSetting
 	saved    *clip.Classifier // --classifier
 	total    int              // samples the run reaches
+	modelDir string           // the model's local folder (the classifier cache key)
 }
 
 // evalMain runs an evaluation with parsed arguments: everything that can
@@ -143,7 +147,10 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(ctx, a.model, a.precision, stderr)
+	if job.modelDir, err = resolveModel(ctx, a.model, stderr); err != nil {
+		return err
+	}
+	m, err := openModel(job.modelDir, a.precision, stderr)
 	if err != nil {
 		return err
 	}
@@ -239,7 +246,7 @@ func evalClassifiers(ctx context.Context, m *clip.Model, a evalArgs, job *evalJo
 			continue
 		}
 		var err error
-		if s.classifier, err = evalClassifier(ctx, m, s, job.names, a.model, a.resume, a.textBatch, stderr); err != nil {
+		if s.classifier, err = evalClassifier(ctx, m, s, job, a, stderr); err != nil {
 			if errors.Is(err, context.Canceled) {
 				return errors.New("interrupted while embedding the class prompts")
 			}
@@ -453,20 +460,21 @@ func evalSavedClassifier(a evalArgs, s *evalSetting, names []string, stderr io.W
 	return c, nil
 }
 
-// evalClassifier builds the zero-shot classifier of a setting, or, with
-// --resume, reads the one an earlier run saved next to the results when
-// it has the same classes, templates and model. A fresh classifier is
-// saved there for later resumption.
-func evalClassifier(ctx context.Context, m *clip.Model, s *evalSetting, names []string, model string, resume bool, batch int, stderr io.Writer) (*clip.Classifier, error) {
+// evalClassifier returns the zero-shot classifier of a setting: with
+// --resume the one an earlier run saved next to the results when it has
+// the same classes, templates and model; else the user cache's (see
+// classifierFor) or a fresh one. It is saved next to the results for a
+// later --resume.
+func evalClassifier(ctx context.Context, m *clip.Model, s *evalSetting, job *evalJob, a evalArgs, stderr io.Writer) (*clip.Classifier, error) {
 	path := s.base + ".classifier.safetensors"
-	if resume {
+	if a.resume {
 		c, err := clip.LoadClassifier(path)
-		if err == nil && slices.Equal(c.Classes, names) && slices.Equal(c.Templates, s.templates) &&
-			c.Model == model && c.Dim() == m.EmbedDim() {
+		if err == nil && slices.Equal(c.Classes, job.names) && slices.Equal(c.Templates, s.templates) &&
+			c.Model == a.model && c.Dim() == m.EmbedDim() {
 			return c, nil
 		}
 	}
-	c, err := buildClassifier(ctx, m, names, s.templates, batch, model, "embedding "+s.name+" class prompts", stderr)
+	c, err := classifierFor(ctx, m, job.modelDir, job.names, s.templates, a.textBatch, a.model, "embedding "+s.name+" class prompts", !a.noCache, stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,16 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	// The classifier cache (os.UserCacheDir) of every test is a fresh
+	// folder, never the user's.
+	cache, err := os.MkdirTemp("", "goclip-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 // runMain runs `clip args...` as a child process (this test binary running
