@@ -91,7 +91,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{`{"text_config_dict": {"num_hidden_layers": "x"}}`, "text_config_dict.num_hidden_layers"},
 		{`{"projection_dim": 0}`, "projection_dim"},
 		{`{"vision_config": {"patch_size": 0}}`, "patch_size"},
-		{`{"vision_config": {"image_size": 100}}`, "image_size"},
+		{`{"vision_config": {"image_size": 16}}`, "image_size"},
 		{`{"vision_config": {"hidden_act": "relu"}}`, "hidden_act"},
 		{`{"text_config": {"num_attention_heads": 7}}`, "num_attention_heads"},
 		{`{"text_config": {"layer_norm_eps": -1}}`, "layer_norm_eps"},

@@ -66,7 +66,8 @@ func DefaultSigLIPConfig() Config {
 	return c
 }
 
-// Grid is the number of patches along one side.
+// Grid is the number of patches along one side (a remainder of the image
+// is not covered, as in the convolution).
 func (c *Config) Grid() int { return c.ImageSize / c.PatchSize }
 
 // Tokens is the sequence length: the class token (not in SigLIP) and one
@@ -88,8 +89,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("vision_config: num_channels %d must be in [1,64]", c.NumChannels)
 	case c.PatchSize <= 0:
 		return fmt.Errorf("vision_config: patch_size %d must be positive", c.PatchSize)
-	case c.ImageSize < c.PatchSize || c.ImageSize%c.PatchSize != 0:
-		return fmt.Errorf("vision_config: image_size %d must be a positive multiple of patch_size %d", c.ImageSize, c.PatchSize)
+	case c.ImageSize < c.PatchSize:
+		// A remainder is dropped, as the stride-P convolution without
+		// padding does (SigLIP so400m-patch14-384: 384 = 27·14 + 6).
+		return fmt.Errorf("vision_config: image_size %d must be at least patch_size %d", c.ImageSize, c.PatchSize)
 	case c.ImageSize > 4096:
 		return fmt.Errorf("vision_config: image_size %d is unreasonably large", c.ImageSize)
 	case c.VisionUseHead != nil && !*c.VisionUseHead:

@@ -76,6 +76,12 @@ MODELS = {
         dict(hidden_size=40, intermediate_size=72, num_hidden_layers=3, num_attention_heads=5, max_position_embeddings=12),
         dict(hidden_size=40, intermediate_size=72, num_hidden_layers=3, num_attention_heads=5,
              image_size=48, patch_size=16))),
+    # image_size not a multiple of patch_size (as so400m-patch14-384): the
+    # convolution covers 4x4 patches of 8 and drops the last 6 pixels.
+    "tiny-remainder": (23, config(
+        dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2),
+        dict(hidden_size=16, intermediate_size=40, num_hidden_layers=2, num_attention_heads=2,
+             image_size=38, patch_size=8))),
 }
 
 
