@@ -136,6 +136,8 @@ func parseSimilarity(args []string, stdout io.Writer) (*simArgs, error) {
 		return nil, fs.usage("--dataset takes its images and texts from the dataset; do not also give images or texts")
 	case a.ds != "" && a.sample <= 0:
 		return nil, fs.usage("--sample must be positive")
+	case a.sample > maxSimilaritySample:
+		return nil, fs.usage("--sample is at most %d: similarity holds every image and prints an n×n matrix (clip eval scores a whole dataset)", maxSimilaritySample)
 	case a.template != "" && !strings.Contains(a.template, clip.TemplatePlaceholder):
 		return nil, fs.usage("--template has no {} placeholder")
 	}
@@ -157,6 +159,11 @@ func fileInput(a *simArgs) (*simInput, error) {
 	return in, nil
 }
 
+// maxSimilaritySample bounds `similarity --dataset --sample N`: the images
+// are held decoded for the heatmap's thumbnails and the matrix is n×n
+// (a heatmap of more than about 700 rows exceeds its pixel limit anyway).
+const maxSimilaritySample = 1000
+
 // datasetInput samples images of a dataset (a WebDataset, an image folder
 // or a Hub dataset id) with their class names as the texts. A --sample
 // larger than the dataset takes every image, said on stderr.
@@ -176,7 +183,7 @@ func datasetInput(ctx context.Context, a *simArgs, stderr io.Writer) (*simInput,
 		fmt.Fprintf(stderr, "similarity: --sample %d, but %s has %d images: using all of them\n", a.sample, a.ds, len(samples))
 	}
 	in := &simInput{}
-	for _, s := range samples {
+	for i, s := range samples {
 		if s.Label < 0 || s.Label >= len(d.Classnames) {
 			return nil, fmt.Errorf("dataset %s: sample %s has label %d, outside its %d classes", a.ds, s.Key, s.Label, len(d.Classnames))
 		}
@@ -189,6 +196,7 @@ func datasetInput(ctx context.Context, a *simArgs, stderr io.Writer) (*simInput,
 		if a.template != "" {
 			text = clip.ApplyTemplate(a.template, class)
 		}
+		samples[i].Image = nil // keep the decoded image only
 		in.images = append(in.images, img)
 		in.imageLabels = append(in.imageLabels, s.Key+" · "+class)
 		in.texts = append(in.texts, text)

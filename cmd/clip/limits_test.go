@@ -25,3 +25,12 @@ func TestEvalOutLocked(t *testing.T) {
 		t.Fatalf("got %v, want the lock error", err)
 	}
 }
+
+// TestSimilaritySampleCapped: --sample above maxSimilaritySample is a
+// usage error before anything is opened (it had no cap).
+func TestSimilaritySampleCapped(t *testing.T) {
+	err := run(context.Background(), []string{"similarity", "--dataset", t.TempDir(), "--sample", "1001"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "at most 1000") {
+		t.Fatalf("got %v, want the --sample limit", err)
+	}
+}
