@@ -13,7 +13,8 @@ import (
 // classes. The zero value is not usable; call NewMetrics.
 type Metrics struct {
 	NumClasses int
-	N          int            // samples seen
+	N          int            // samples seen (Bad included: N is a position in the stream)
+	Bad        int            // samples skipped as undecodable (Config.SkipBad); not scored
 	Top1       int            // samples whose label ranked first
 	Top5       int            // samples whose label ranked in the first five
 	Support    []int          // [class] samples with that label
@@ -75,6 +76,7 @@ func (m *Metrics) Merge(o *Metrics) error {
 		return errors.New("evaluate: merging metrics with different class counts")
 	}
 	m.N += o.N
+	m.Bad += o.Bad
 	m.Top1 += o.Top1
 	m.Top5 += o.Top5
 	for c := range m.Support {
@@ -87,11 +89,11 @@ func (m *Metrics) Merge(o *Metrics) error {
 	return nil
 }
 
-// Acc1 is the top-1 accuracy in [0,1].
-func (m *Metrics) Acc1() float64 { return ratio(m.Top1, m.N) }
+// Acc1 is the top-1 accuracy in [0,1] over the scored samples (N - Bad).
+func (m *Metrics) Acc1() float64 { return ratio(m.Top1, m.N-m.Bad) }
 
-// Acc5 is the top-5 accuracy in [0,1].
-func (m *Metrics) Acc5() float64 { return ratio(m.Top5, m.N) }
+// Acc5 is the top-5 accuracy in [0,1] over the scored samples (N - Bad).
+func (m *Metrics) Acc5() float64 { return ratio(m.Top5, m.N-m.Bad) }
 
 // ClassRecall is the recall of class c, or NaN-free 0 when it has no samples.
 func (m *Metrics) ClassRecall(c int) float64 { return ratio(m.Correct[c], m.Support[c]) }

@@ -68,6 +68,12 @@ type Config struct {
 	// modified. An error stops the run.
 	Checkpoint      func(ms []*Metrics) error
 	CheckpointEvery int
+
+	// SkipBad counts a sample that Preprocess cannot decode as bad
+	// (Metrics.Bad) and goes on, instead of stopping the run; BadSample, if
+	// set, is called with its *SampleError, in stream order.
+	SkipBad   bool
+	BadSample func(error)
 }
 
 // Progress is the state of a run after a batch.
@@ -220,7 +226,7 @@ func (p *pipeline) consume(ctx context.Context, ms []*Metrics, skip int, batches
 	cfg, start, done := p.cfg, time.Now(), 0
 	for b := range batches {
 		b.wg.Wait()
-		if err := batchError(b); err != nil {
+		if err := batchError(b, cfg.SkipBad, cfg.BadSample); err != nil {
 			return ms, err
 		}
 		if b.n > 0 {
@@ -230,9 +236,11 @@ func (p *pipeline) consume(ctx context.Context, ms []*Metrics, skip int, batches
 			if err := score(ctx, cfg, ms, b, p.per); err != nil {
 				return ms, err
 			}
-			select {
-			case p.free <- b.pixels:
-			default:
+			if b.pixels != nil { // nil when every sample of the batch was bad
+				select {
+				case p.free <- b.pixels:
+				default:
+				}
 			}
 			done++
 			if cfg.Progress != nil {
@@ -374,33 +382,71 @@ func decodeInto(ctx context.Context, pre func(dataset.Sample) ([]float32, error)
 	return nil
 }
 
-// batchError is the first per-sample error of b, in stream order.
-func batchError(b *batch) error {
+// batchError is the first per-sample error of b, in stream order. With
+// skip, undecodable samples (*SampleError) are reported to bad instead.
+func batchError(b *batch, skip bool, bad func(error)) error {
 	for _, err := range b.errs[:b.n] {
-		if err != nil {
-			return err
+		var se *SampleError
+		if err == nil || skip && errors.As(err, &se) {
+			continue
+		}
+		return err
+	}
+	if skip && bad != nil {
+		for _, err := range b.errs[:b.n] {
+			if err != nil {
+				bad(err)
+			}
 		}
 	}
 	return nil
 }
 
+// compact moves the good samples of a batch with bad ones (SkipBad) to the
+// front and returns their pixels and labels and the number of bad ones.
+func compact(b *batch, per int) (pixels []float32, labels []int, nbad int) {
+	for i := 0; i < b.n; i++ {
+		if b.errs[i] != nil {
+			nbad++
+			continue
+		}
+		k := i - nbad
+		if k != i {
+			copy(b.pixels[k*per:(k+1)*per], b.pixels[i*per:(i+1)*per])
+		}
+		labels = append(labels, b.labels[i])
+	}
+	if len(labels) > 0 {
+		pixels = b.pixels[:len(labels)*per]
+	}
+	return pixels, labels, nbad
+}
+
 // score embeds a complete batch and adds its samples to every accumulator.
 // The accumulators change only if the whole batch succeeds.
 func score(ctx context.Context, cfg Config, ms []*Metrics, b *batch, per int) error {
-	emb, err := cfg.Model.EmbedPixels(ctx, b.pixels[:b.n*per])
+	pixels, labels, nbad := compact(b, per)
+	n := len(labels)
+	if n == 0 {
+		for _, m := range ms {
+			m.N, m.Bad = m.N+nbad, m.Bad+nbad
+		}
+		return nil
+	}
+	emb, err := cfg.Model.EmbedPixels(ctx, pixels)
 	if err != nil {
 		return fmt.Errorf("evaluate: samples %d…%d: %w", b.first, b.first+b.n-1, err)
 	}
-	if len(emb) != b.n {
-		return fmt.Errorf("evaluate: the model returned %d embeddings for %d images", len(emb), b.n)
+	if len(emb) != n {
+		return fmt.Errorf("evaluate: the model returned %d embeddings for %d images", len(emb), n)
 	}
 	rows := make([][][]float32, len(cfg.Scorers))
 	for k, sc := range cfg.Scorers {
 		if rows[k], err = sc.Scores(emb); err != nil {
 			return fmt.Errorf("evaluate: samples %d…%d: %w", b.first, b.first+b.n-1, err)
 		}
-		if len(rows[k]) != b.n {
-			return fmt.Errorf("evaluate: scorer %d returned %d rows for %d images", k, len(rows[k]), b.n)
+		if len(rows[k]) != n {
+			return fmt.Errorf("evaluate: scorer %d returned %d rows for %d images", k, len(rows[k]), n)
 		}
 		for i, r := range rows[k] {
 			if len(r) != cfg.NumClasses {
@@ -410,10 +456,11 @@ func score(ctx context.Context, cfg Config, ms []*Metrics, b *batch, per int) er
 	}
 	for k, m := range ms {
 		for i, r := range rows[k] {
-			if err := m.Add(b.labels[i], r); err != nil { // labels were checked by read
+			if err := m.Add(labels[i], r); err != nil { // labels were checked by read
 				return err
 			}
 		}
+		m.N, m.Bad = m.N+nbad, m.Bad+nbad
 	}
 	return nil
 }

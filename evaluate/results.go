@@ -40,12 +40,13 @@ type Counts struct {
 	Top5       int      `json:"top5"`
 	Support    []int    `json:"support"`
 	Correct    []int    `json:"correct"`
-	Confusions [][3]int `json:"confusions"` // [label, predicted, count]
+	Confusions [][3]int `json:"confusions"`    // [label, predicted, count]
+	Bad        int      `json:"bad,omitempty"` // undecodable samples skipped (--skip-bad)
 }
 
 // Results summarises m.
 func (m *Metrics) Results(dataset, model, templates string, complete bool) *Results {
-	c := &Counts{Top1: m.Top1, Top5: m.Top5, Support: append([]int(nil), m.Support...), Correct: append([]int(nil), m.Correct...)}
+	c := &Counts{Bad: m.Bad, Top1: m.Top1, Top5: m.Top5, Support: append([]int(nil), m.Support...), Correct: append([]int(nil), m.Correct...)}
 	for _, cf := range m.TopConfusions(len(m.Confusions)) {
 		c.Confusions = append(c.Confusions, [3]int{cf.Label, cf.Predicted, cf.Count})
 	}
@@ -70,6 +71,10 @@ func (r *Results) Restore() (*Metrics, error) {
 	m.Top1, m.Top5 = c.Top1, c.Top5
 	copy(m.Support, c.Support)
 	copy(m.Correct, c.Correct)
+	if c.Bad < 0 {
+		return nil, fmt.Errorf("evaluate: results count %d bad samples", c.Bad)
+	}
+	m.Bad, m.N = c.Bad, c.Bad
 	for _, s := range c.Support {
 		m.N += s
 	}

@@ -63,7 +63,7 @@ type evalArgs struct {
 	model, ds, split, templates, classes, out string
 	batch, workers, limit, every, nconf       int
 	textBatch                                 int
-	resume, noCache                           bool
+	resume, noCache, skipBad                  bool
 	// classifier is a saved classifier to use instead of embedding the
 	// class prompts; templatesSet says --templates was given explicitly.
 	classifier   string
@@ -97,6 +97,7 @@ func parseEval(args []string, stdout io.Writer) (*evalArgs, error) {
 	fs.IntVar(&a.limit, "limit", 0, "evaluate only the first K samples (0: all); the dataset is then not counted first")
 	fs.StringVar(&a.out, "out", "results.json", "results file")
 	fs.BoolVar(&a.resume, "resume", false, "continue from the partial results in --out")
+	fs.BoolVar(&a.skipBad, "skip-bad", false, "count images that cannot be decoded as bad (named on stderr, \"bad\" in the results) and go on, instead of stopping")
 	fs.BoolVar(&a.noCache, "no-cache", false, "neither read nor write the classifier cache (see clip help classify)")
 	fs.IntVar(&a.every, "checkpoint", 10, "write partial results every this many batches")
 	fs.IntVar(&a.nconf, "confusions", 50, "confusion pairs to write")
@@ -293,6 +294,8 @@ func evalRun(ctx context.Context, m *clip.Model, preprocess func(dataset.Sample)
 		Progress:        progress,
 		Checkpoint:      func(ms []*evaluate.Metrics) error { return evalWriteResults(ms, a, job, false) },
 		CheckpointEvery: a.every,
+		SkipBad:         a.skipBad,
+		BadSample:       func(err error) { fmt.Fprintf(stderr, "eval: skipped: %v\n", err) },
 	})
 	rep.Finish()
 	if ms == nil {
