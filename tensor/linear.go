@@ -27,8 +27,8 @@ type Linear struct {
 type LinearOptions struct {
 	Precision Precision
 	// QuantBlock (Int8 only) is the number of inputs sharing one
-	// activation scale and zero point: 0 means one per row (the default;
-	// see DefaultQuantBlock), otherwise an even number.
+	// activation scale and zero point: 0 means one per row (the default),
+	// otherwise an even number (a multiple of 4 for the VNNI kernels).
 	QuantBlock int
 	// InputRange (Int8 only, optional) estimates the magnitude of each
 	// input channel, for example |γ|+|β| of the layer norm in front. With
@@ -145,14 +145,6 @@ func (l *Linear) Precision() Precision {
 		return l.lp.prec
 	}
 	return F32
-}
-
-// WeightBytes is the memory of the packed weights and bias.
-func (l *Linear) WeightBytes() int {
-	if l.lp != nil {
-		return l.lp.bytes() + 4*len(l.lp.bias)
-	}
-	return 4 * (len(l.packed) + len(l.b))
 }
 
 // Forward computes dst[rows,Out] = act(x[rows,In]·Wᵀ + b), with bias and

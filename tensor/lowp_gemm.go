@@ -23,10 +23,6 @@ var lowpOverride = kUnset
 
 const kUnset lowpKernel = 255
 
-// DefaultQuantBlock is the activation block of Int8 products: one scale
-// and zero point per row and per this many inputs. 0 means one per row.
-const DefaultQuantBlock = 0
-
 // newLowp converts and packs the stacked weight ws [out, in] (and bias
 // parts bs, or nil) to precision p; block is the Int8 activation block (0:
 // per row). The parts are read, not retained.
@@ -105,11 +101,6 @@ func (w *lowpWeights) stride() int {
 		return (w.in + 3) / 4 * 4
 	}
 	return (w.in + 1) / 2 * 2
-}
-
-// bytes is the memory of the packed weights.
-func (w *lowpWeights) bytes() int {
-	return 2*len(w.bf) + len(w.q.q) + 4*len(w.q.scale) + 4*len(w.q.sum)
 }
 
 // qacts is the quantised input of one Int8 product (pooled).
