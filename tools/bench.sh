@@ -78,7 +78,14 @@ while [ "$r" -le "$ROUNDS" ]; do
 	# (model.to(torch.bfloat16)), ONNX Runtime float32 and dynamic int8
 	# (quantize_dynamic QInt8 per channel) of the same checkpoint's image
 	# tower, exported once into $OUT/onnx.
-	ATTN=sdpa torch "torch-sdpa-bf16.r$r" OMP_NUM_THREADS="$THREADS" --dtype=bf16
+	# Without AVX512_BF16/AMX, PyTorch's bf16 matmuls are emulated: 28 s per
+	# image on an AVX2-only Zen 3 (18:30 UTC 2026-11-30, under load), so a
+	# round would take hours. Skipped there unless TORCH_BF16=1.
+	if [ "${TORCH_BF16:-}" = 1 ] || grep -qE '(avx512_bf16|amx_bf16)' /proc/cpuinfo; then
+		ATTN=sdpa torch "torch-sdpa-bf16.r$r" OMP_NUM_THREADS="$THREADS" --dtype=bf16
+	elif [ "$r" = 1 ]; then
+		echo "torch bf16 skipped: no avx512_bf16/amx_bf16 on this CPU (TORCH_BF16=1 runs it)" >> "$OUT/machine.txt"
+	fi
 	for q in none int8; do
 		/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$THREADS" \
 			"$PY" tools/bench_ort.py --model "$DIR" --onnx-dir "$OUT/onnx" --quant $q --threads "$THREADS" \
