@@ -22,7 +22,9 @@ import (
 const evalUsage = `usage: clip eval --model M --dataset D [--templates openai|names|both|FILE | --classifier FILE] [--batch 32] [--limit K] [--out results.json] [--resume]
 
 Zero-shot classification accuracy on a whole dataset, as LAION's
-CLIP_benchmark reports it: top-1, top-5 and mean per-class recall. D is a
+CLIP_benchmark reports it: top-1, top-5 and mean per-class recall (these
+rank the classes, so they are the same whether the model's probabilities
+are CLIP's softmax or SigLIP's per-class sigmoid). D is a
 WebDataset folder (classnames.txt, zeroshot_classification_templates.txt,
 test/nshards.txt, test/0.tar …), one .tar shard, an ImageFolder directory
 (class/xxx.jpg) or a Hub dataset id such as clip-benchmark/wds_imagenetv2.

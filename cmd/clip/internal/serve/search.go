@@ -25,6 +25,11 @@ func (b batchedText) EmbedTexts(ctx context.Context, texts []string) ([][]float3
 }
 func (b batchedText) LogitScale() float32 { return b.s.cfg.Model.LogitScale() }
 
+// LogitBias and SigmoidProbs pass a SigLIP model's sigmoid probabilities
+// on to the classifier (clip.NewClassifier asks for them).
+func (b batchedText) LogitBias() float32 { return b.s.cfg.Model.LogitBias() }
+func (b batchedText) SigmoidProbs() bool { return b.s.cfg.Model.SigmoidProbs() }
+
 type classifyRequest struct {
 	Images    []string `json:"images"`    // data: URLs
 	Labels    []string `json:"labels"`    // class names
