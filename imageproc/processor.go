@@ -4,8 +4,11 @@
 // edge with antialiased bicubic on 8-bit RGB (ATen's fixed-point uint8
 // path), centre crop, rescale and normalise to a [3,S,S] float32 tensor.
 //
-// Decoding follows Pillow's Image.open(f).convert("RGB") (see Decode), so
-// that a file gives the same pixels as in Python. It depends on the
+// Decoding follows what CLIPImageProcessor does with Image.open(f) (see
+// Decode): Pillow's decoders, and transformers 5's convert_to_rgb, which
+// composites transparency onto white (DecodeOptions.DropAlpha gives
+// transformers 4's Image.convert("RGB")), so that a file gives the same
+// pixels as in Python. It depends on the
 // standard library and golang.org/x/image only.
 package imageproc
 
