@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The issue's soak for `clip eval`:
-#   tools/soak/soak.sh [N] [KILLS] [RSS_MIB]     (defaults 20000 images, 10 kills, 1024 MiB)
+#   tools/soak/soak.sh [N] [KILLS] [RSS_MIB]     (defaults 20000 images, 10 kills, 256 MiB)
 # 1. a generated WebDataset of N images, 1% corrupt (tools/soak/main.go), and
 #    the tiny synthetic model;
 # 2. an uninterrupted `clip eval --skip-bad` (the reference), with its max RSS;
-# 3. the same run SIGKILLed at KILLS random points (uniform over the
-#    reference's duration) and resumed each time with --resume, then run to
+# 3. the same run SIGKILLed at KILLS random points (random sample counts,
+#    each plus 0-0.5 s) and resumed each time with --resume, then run to
 #    the end: its R.json, R.classes.csv and R.confusions.csv must equal the
 #    reference's byte for byte, and no run's max RSS may exceed RSS_MIB;
 # 4. the race detector: `clip eval` built with -race on the first 2000
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-20000}
 kills=${2:-10}
-rss_mib=${3:-1024}
+rss_mib=${3:-256}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/clip" ./cmd/clip
@@ -40,17 +40,29 @@ t=$(echo "$t0 $(date +%s.%N)" | awk '{printf "%.2f", $2-$1}')
 echo "  $t s; $(grep -c '^eval: skipped' "$work/ref.json.log") samples skipped as corrupt"
 check_rss "$work/ref.json"
 echo "== $kills SIGKILLs at random points, resumed each time (load: $(uptime | sed 's/.*load/load/'))"
+# The kill points: KILLS random sample counts, sorted. Each run (resumed
+# after the first) is watched until its saved results pass the next
+# point, then SIGKILLed after a further random 0-0.5 s (so that kills
+# fall anywhere between checkpoints, not only just after one).
+points=$(awk -v n="$n" -v k="$kills" -v s="$RANDOM" 'BEGIN{srand(s); for(i=0;i<k;i++) print int(rand()*n*0.95)}' | sort -n)
+saved_of() { grep -o '"samples": [0-9]*' "$1" 2>/dev/null | tr -dc 0-9 || true; }
 resume=()
-for k in $(seq 1 "$kills"); do
-  delay=$(awk -v t="$t" -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", 0.05 + rand()*t}')
+k=0
+for p in $points; do
+  k=$((k + 1))
   run "$work/r.json" "${resume[@]}" &
   pid=$!
-  sleep "$delay"
-  # time(1) is the child of the subshell; kill clip itself.
+  while kill -0 "$pid" 2>/dev/null; do
+    s=$(saved_of "$work/r.json"); [ "${s:-0}" -ge "$p" ] && break
+    sleep 0.05
+  done
+  sleep "$(awk -v s="$RANDOM" 'BEGIN{srand(s); printf "%.2f", rand()*0.5}')"
+  # time(1) is the child of the subshell; kill clip, its child.
   pkill -KILL -P "$(pgrep -P "$pid" -x time || echo 0)" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  done_n=$(grep -o '"samples": [0-9]*' "$work/r.json" 2>/dev/null | tr -dc 0-9 || true)
-  echo "  kill $k after ${delay} s: ${done_n:-0} samples saved"
+  s=$(saved_of "$work/r.json")
+  echo "  kill $k (point $p): ${s:-0} samples saved"
+  check_rss "$work/r.json"
   resume=(--resume)
 done
 run "$work/r.json" --resume
