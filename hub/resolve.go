@@ -13,22 +13,22 @@ import (
 	"github.com/goclip/goclip/internal/term"
 )
 
-// ModelFiles lists the files of a transformers model repository that a
+// modelFiles lists the files of a transformers model repository that a
 // CLIP model folder is made of: required ones (the config and the
 // safetensors weights) and optional ones (tokenizer and image-processor
 // files, which loaders replace with built-in defaults when a repo lacks
 // them). It returns new slices on every call.
-func ModelFiles() (required, optional []string) {
+func modelFiles() (required, optional []string) {
 	return []string{"config.json", "model.safetensors"},
 		[]string{"preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
 			"special_tokens_map.json", "vocab.json", "merges.txt", "spiece.model"}
 }
 
-// OpenCLIPFiles lists the files of an OpenCLIP repository on the Hub
+// openCLIPFiles lists the files of an OpenCLIP repository on the Hub
 // (open_clip's push_to_hf_hub layout): the config and safetensors weights
 // required, the tokenizer files optional.
-func OpenCLIPFiles() (required, optional []string) {
-	_, optional = ModelFiles()
+func openCLIPFiles() (required, optional []string) {
+	_, optional = modelFiles()
 	return []string{"open_clip_config.json", "open_clip_model.safetensors"}, optional
 }
 
@@ -49,9 +49,9 @@ func ParseRepoSpec(spec string, typ RepoType) (repo Repo, ok bool) {
 //     id of the same spelling, as in transformers);
 //   - "org/name" or "org/name@revision" is found in the Hugging Face cache
 //     (snapshots/<commit>/ of models--org--name, the folder Python's
-//     huggingface_hub fills) or its ModelFiles are downloaded into it, and
+//     huggingface_hub fills) or its modelFiles are downloaded into it, and
 //     the snapshot folder is returned; a repo without them (no config.json
-//     or model.safetensors) is taken in OpenCLIP's layout (OpenCLIPFiles),
+//     or model.safetensors) is taken in OpenCLIP's layout (openCLIPFiles),
 //     so a repo with both layouts gives the transformers one;
 //   - "hf-hub:org/name", open_clip's spelling, is "org/name".
 //
@@ -79,10 +79,10 @@ func ResolveModel(ctx context.Context, spec string, c *Client) (string, error) {
 	if c == nil {
 		c = New(nil)
 	}
-	required, optional := ModelFiles()
+	required, optional := modelFiles()
 	dir, err := c.Snapshot(ctx, repo, required, optional)
 	if errors.Is(err, ErrEntryNotFound) {
-		required, optional = OpenCLIPFiles()
+		required, optional = openCLIPFiles()
 		if odir, oerr := c.Snapshot(ctx, repo, required, optional); oerr == nil {
 			return odir, nil
 		}
