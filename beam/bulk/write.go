@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // Output folders and file names of clip-retrieval's NumpyWriter.
@@ -69,6 +68,3 @@ func writeAtomic(path string, data []byte) error {
 	}
 	return nil
 }
-
-// isTemp reports whether name is one of writeAtomic's temporary files.
-func isTemp(name string) bool { return strings.Contains(name, ".tmp-") && strings.HasPrefix(name, ".") }
