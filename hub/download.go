@@ -352,28 +352,49 @@ func (c *Client) fetch(ctx context.Context, u string, auth bool, f *os.File, off
 	}
 }
 
+// getOnce makes one attempt to fetch the rest of a file into f from *offset on.
 func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, offset *int64, size int64, name string) error {
 	if size >= 0 && *offset == size {
 		return nil // already complete
 	}
+	resp, err := c.getFrom(ctx, u, auth, *offset, name)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := acceptRange(resp, f, offset, size, name); err != nil {
+		return err
+	}
+	return c.copyBody(ctx, resp.Body, f, offset, size, name)
+}
+
+// getFrom sends the GET for u, asking for the bytes from offset on when
+// offset > 0. Failures other than cancellation are transient.
+func (c *Client) getFrom(ctx context.Context, u string, auth bool, offset int64, name string) (*http.Response, error) {
 	resp, err := c.do(ctx, c.http, false, func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err
 		}
 		c.setHeaders(req, auth)
-		if *offset > 0 {
-			req.Header.Set("Range", "bytes="+strconv.FormatInt(*offset, 10)+"-")
+		if offset > 0 {
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		}
 		return req, nil
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return err
+			return nil, err
 		}
-		return transientError{err: fmt.Errorf("hub: GET %s: %w", name, err)}
+		return nil, transientError{err: fmt.Errorf("hub: GET %s: %w", name, err)}
 	}
-	defer resp.Body.Close()
+	return resp, nil
+}
+
+// acceptRange checks the response status and Content-Range/Length against
+// the request, truncates f and resets *offset when the server restarts from
+// byte 0, and leaves f positioned at *offset for the body.
+func acceptRange(resp *http.Response, f *os.File, offset *int64, size int64, name string) error {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		if *offset > 0 { // Range ignored: start over
@@ -393,24 +414,35 @@ func (c *Client) getOnce(ctx context.Context, u string, auth bool, f *os.File, o
 		*offset = 0
 		return transientError{err: fmt.Errorf("hub: GET %s: range not satisfiable, restarting", name)}
 	default:
-		he := httpError(resp)
-		if retryable(he.StatusCode) {
-			after, ok := retryAfter(resp.Header.Get("Retry-After"), 0)
-			if !ok {
-				return fmt.Errorf("%w: %w: Retry-After %q is more than %v", ErrLimit, he, resp.Header.Get("Retry-After"), MaxRetryAfter)
-			}
-			return transientError{err: he, after: after}
-		}
-		return he
+		return statusError(resp)
 	}
 	if size >= 0 && resp.ContentLength >= 0 && *offset+resp.ContentLength != size {
 		return fmt.Errorf("hub: GET %s: %w: Content-Length %d from byte %d does not match the announced size %d",
 			name, ErrLimit, resp.ContentLength, *offset, size)
 	}
-	if _, err := f.Seek(*offset, io.SeekStart); err != nil {
-		return err
+	_, err := f.Seek(*offset, io.SeekStart)
+	return err
+}
+
+// statusError turns a non-success response into an error: transient (with
+// the server's Retry-After) for retryable codes, final otherwise.
+func statusError(resp *http.Response) error {
+	he := httpError(resp)
+	if !retryable(he.StatusCode) {
+		return he
 	}
-	body := io.Reader(resp.Body)
+	after, ok := retryAfter(resp.Header.Get("Retry-After"), 0)
+	if !ok {
+		return fmt.Errorf("%w: %w: Retry-After %q is more than %v", ErrLimit, he, resp.Header.Get("Retry-After"), MaxRetryAfter)
+	}
+	return transientError{err: he, after: after}
+}
+
+// copyBody appends the response body to f, advancing *offset and reporting
+// progress as it goes. It reads at most one byte past the announced size,
+// enough to detect an oversized body; a short body is a transient error.
+func (c *Client) copyBody(ctx context.Context, r io.Reader, f *os.File, offset *int64, size int64, name string) error {
+	body := r
 	if size >= 0 {
 		// One byte more than announced is enough to detect an oversized body.
 		body = io.LimitReader(body, size-*offset+1)
