@@ -173,6 +173,8 @@ func decodeSource(r io.Reader, opts *DecodeOptions, b *budget) (src rowSource, r
 	return src, release, err
 }
 
+// decodeAdmitted reads, sniffs and size-checks the input, takes its share
+// of the decode budget (setting *release), then decodes it to a rowSource.
 func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()) (rowSource, error) {
 	o := DecodeOptions{}
 	if opts != nil {
@@ -182,7 +184,40 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 		o.Name = "<input>"
 	}
 	fail := func(format string, err error) error { return &DecodeError{Name: o.Name, Format: format, Err: err} }
-	maxBytes := o.MaxBytes
+	data, err := readInput(r, o.MaxBytes)
+	if err != nil {
+		return nil, fail("", err)
+	}
+	format := sniff(data)
+	if format == "" {
+		return nil, fail("", ErrUnsupported)
+	}
+	data, tiffInf, err := prepareContainer(format, data, &o)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	cfg, err := safeDecodeConfig(format, data)
+	if err != nil {
+		return nil, fail(format, featureError(err))
+	}
+	if err := admitSize(cfg, &o); err != nil {
+		return nil, fail(format, err)
+	}
+	*release = b.acquire(int64(len(data)) + decodedBytes(cfg))
+	img, data, key, err := decodePixels(format, data, tiffInf)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	src, err := formatSource(format, img, data, cfg, key, &o)
+	if err != nil {
+		return nil, fail(format, err)
+	}
+	return src, nil
+}
+
+// readInput reads all of r, at most maxBytes of it (0 means
+// DefaultMaxBytes, negative means no limit); empty input is an error.
+func readInput(r io.Reader, maxBytes int64) ([]byte, error) {
 	if maxBytes == 0 {
 		maxBytes = DefaultMaxBytes
 	}
@@ -191,25 +226,30 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 	if maxBytes > 0 {
 		data, err = io.ReadAll(io.LimitReader(r, maxBytes+1))
 		if err == nil && int64(len(data)) > maxBytes {
-			return nil, fail("", fmt.Errorf("%w: input longer than %d bytes", ErrTooLarge, maxBytes))
+			return nil, fmt.Errorf("%w: input longer than %d bytes", ErrTooLarge, maxBytes)
 		}
 	} else {
 		data, err = io.ReadAll(r)
 	}
 	if err != nil {
-		return nil, fail("", err)
+		return nil, err
 	}
 	if len(data) == 0 {
-		return nil, fail("", ErrEmpty)
+		return nil, ErrEmpty
 	}
-	format := sniff(data)
-	if format == "" {
-		return nil, fail("", ErrUnsupported)
-	}
-	if format == "webp" {
+	return data, nil
+}
+
+// prepareContainer handles the container quirks before the standard
+// decoders see the data: an animated WebP is cut to its first frame (and
+// o.DropAlpha set as Pillow would), a TIFF is parsed, refused if it uses an
+// unsupported feature, and its CMYK relabelled for the RGBA decoder.
+func prepareContainer(format string, data []byte, o *DecodeOptions) ([]byte, *tiffInfo, error) {
+	switch format {
+	case "webp":
 		still, anim, err := webpFirstFrame(data)
 		if err != nil {
-			return nil, fail(format, err)
+			return nil, nil, err
 		}
 		if anim {
 			// Pillow's mode comes from the animation's VP8X alpha flag.
@@ -218,42 +258,47 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 			}
 			data = still
 		}
-	}
-	var tiffInf *tiffInfo
-	if format == "tiff" {
-		if tiffInf, err = parseTIFF(data); err == nil {
+	case "tiff":
+		tiffInf, err := parseTIFF(data)
+		if err == nil {
 			err = tiffInf.unsupported()
 		}
 		if err != nil {
-			return nil, fail(format, err)
+			return nil, nil, err
 		}
 		if tiffInf.cmykAsRGBA() {
 			data = tiffInf.relabelCMYK(data)
 		}
+		return data, tiffInf, nil
 	}
-	cfg, err := safeDecodeConfig(format, data)
-	if err != nil {
-		return nil, fail(format, featureError(err))
-	}
+	return data, nil, nil
+}
+
+// admitSize refuses empty, too large (o.MaxPixels, 0 means
+// DefaultMaxPixels) or too elongated images before any pixel is decoded.
+func admitSize(cfg image.Config, o *DecodeOptions) error {
 	maxPix := o.MaxPixels
 	if maxPix == 0 {
 		maxPix = DefaultMaxPixels
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fail(format, fmt.Errorf("invalid size %dx%d", cfg.Width, cfg.Height))
+		return fmt.Errorf("invalid size %dx%d", cfg.Width, cfg.Height)
 	}
 	if maxPix > 0 && int64(cfg.Width)*int64(cfg.Height) > maxPix {
-		return nil, fail(format, fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPix))
+		return fmt.Errorf("%w: %dx%d is more than %d pixels", ErrTooLarge, cfg.Width, cfg.Height, maxPix)
 	}
-	if err := checkAspect(cfg.Width, cfg.Height, maxAspect(&o)); err != nil {
-		return nil, fail(format, err)
-	}
-	*release = b.acquire(int64(len(data)) + decodedBytes(cfg))
+	return checkAspect(cfg.Width, cfg.Height, maxAspect(o))
+}
+
+// decodePixels decodes data, first stripping a PNG tRNS colour key (returned
+// as key, with the data actually decoded) and afterwards applying the TIFF
+// CCITT and CMYK fix-ups.
+func decodePixels(format string, data []byte, tiffInf *tiffInfo) (image.Image, []byte, *[3]uint8, error) {
 	var key *[3]uint8
 	if format == "png" {
 		stripped, k, ok, err := pngKey(data)
 		if err != nil {
-			return nil, fail(format, err)
+			return nil, nil, nil, err
 		}
 		if ok {
 			data, key = stripped, &k
@@ -261,24 +306,20 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 	}
 	img, err := safeDecode(format, data)
 	if err != nil {
-		return nil, fail(format, err)
+		return nil, nil, nil, err
 	}
 	if b := img.Bounds(); b.Empty() {
-		return nil, fail(format, fmt.Errorf("empty image %v", b))
+		return nil, nil, nil, fmt.Errorf("empty image %v", b)
 	}
 	if tiffInf != nil {
 		tiffInf.fixCCITT(img)
 		if tiffInf.cmykAsRGBA() {
 			if img, err = cmykImage(img); err != nil {
-				return nil, fail(format, err)
+				return nil, nil, nil, err
 			}
 		}
 	}
-	src, err := formatSource(format, img, data, cfg, key, &o)
-	if err != nil {
-		return nil, fail(format, err)
-	}
-	return src, nil
+	return img, data, key, nil
 }
 
 // formatSource turns a decoded image into RGB rows the way Pillow opens
