@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/tensor"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
@@ -40,33 +41,14 @@ func (m *Model) EmbedImages(ctx context.Context, imgs []image.Image) ([][]float3
 		return nil, err
 	}
 	defer m.release()
-	out := make([][]float32, 0, len(imgs))
-	per := m.pixelsPerImage()
-	for i := 0; i < len(imgs); i += m.imagesPerChunk() {
-		chunk := imgs[i:min(i+m.imagesPerChunk(), len(imgs))]
-		px := make([]float32, len(chunk)*per)
-		var errs []error
-		for j, img := range chunk {
-			if img == nil {
-				return nil, fmt.Errorf("clip: EmbedImages: image %d is nil", i+j)
-			}
-			v, err := m.proc.Image(img)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("clip: image %d: %w", i+j, err))
-				continue
-			}
-			copy(px[j*per:], v)
+	prep := func(p *imageproc.Processor, i int) ([]float32, error) {
+		if imgs[i] == nil {
+			return nil, errors.New("nil image")
 		}
-		if len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
-		e, err := m.embedPixels(ctx, px, i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e...)
+		return p.Image(imgs[i])
 	}
-	return out, nil
+	bad := func(i int, err error) error { return fmt.Errorf("clip: image %d: %w", i, err) }
+	return m.embedEach(ctx, len(imgs), prep, bad)
 }
 
 // EmbedFiles decodes, preprocesses and embeds image files (JPEG, PNG, GIF,
@@ -76,23 +58,44 @@ func (m *Model) EmbedImages(ctx context.Context, imgs []image.Image) ([][]float3
 // filled, and the error joins every *FileError (nil when all files were
 // good). Projected, unnormalised (see Normalize).
 func (m *Model) EmbedFiles(ctx context.Context, paths []string, opts *EmbedFilesOptions) ([][]float32, error) {
-	skip := opts != nil && opts.SkipBad
 	if err := m.acquire(); err != nil {
 		return nil, err
 	}
 	defer m.release()
-	out := make([][]float32, len(paths))
-	per := m.pixelsPerImage()
-	one := m.proc.WithWorkers(1) // files run in parallel, each on one goroutine
-	var bad []error
-	for i := 0; i < len(paths); i += m.imagesPerChunk() {
-		chunk := paths[i:min(i+m.imagesPerChunk(), len(paths))]
-		px := make([]float32, len(chunk)*per)
-		errs := make([]error, len(chunk))
-		m.wk.Parallel(len(chunk), func(j int) {
+	var skipped []error
+	prep := func(p *imageproc.Processor, i int) ([]float32, error) { return p.File(paths[i]) }
+	bad := func(i int, err error) error {
+		fe := &FileError{Path: paths[i], Err: err}
+		if opts == nil || !opts.SkipBad {
+			return fe
+		}
+		skipped = append(skipped, fe)
+		return nil
+	}
+	out, err := m.embedEach(ctx, len(paths), prep, bad)
+	if err != nil {
+		return nil, err
+	}
+	return out, errors.Join(skipped...)
+}
+
+// embedEach preprocesses and embeds n images a batch at a time: prep(p, i)
+// returns image i's pixel values, called in parallel within the model's
+// thread budget (p resizes on one goroutine, as the images already run
+// side by side). An image whose prep fails goes to bad, which returns the
+// error that ends the call, or nil to leave that image's row nil.
+func (m *Model) embedEach(ctx context.Context, n int,
+	prep func(p *imageproc.Processor, i int) ([]float32, error), bad func(i int, err error) error) ([][]float32, error) {
+	out := make([][]float32, n)
+	per, one := m.pixelsPerImage(), m.proc.WithWorkers(1)
+	for i := 0; i < n; i += m.imagesPerChunk() {
+		k := min(m.imagesPerChunk(), n-i)
+		px := make([]float32, k*per)
+		errs := make([]error, k)
+		m.wk.Parallel(k, func(j int) {
 			if ctx.Err() == nil {
 				var v []float32
-				if v, errs[j] = one.File(chunk[j]); errs[j] == nil {
+				if v, errs[j] = prep(one, i+j); errs[j] == nil {
 					copy(px[j*per:(j+1)*per], v)
 				}
 			}
@@ -100,30 +103,26 @@ func (m *Model) EmbedFiles(ctx context.Context, paths []string, opts *EmbedFiles
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		good := make([]int, 0, len(chunk)) // indices into chunk of decoded files
+		good := make([]int, 0, k) // indices into the batch of prepared images
 		for j, err := range errs {
 			if err == nil {
 				good = append(good, j)
-				continue
+			} else if err := bad(i+j, err); err != nil {
+				return nil, err
 			}
-			fe := &FileError{Path: chunk[j], Err: err}
-			if !skip {
-				return nil, fe
-			}
-			bad = append(bad, fe)
 		}
-		for k, j := range good { // pack the good images to the front
-			copy(px[k*per:(k+1)*per], px[j*per:(j+1)*per])
+		for g, j := range good { // pack the good images to the front
+			copy(px[g*per:(g+1)*per], px[j*per:(j+1)*per])
 		}
 		e, err := m.embedPixels(ctx, px[:len(good)*per], i)
 		if err != nil {
 			return nil, err
 		}
-		for k, j := range good {
-			out[i+j] = e[k]
+		for g, j := range good {
+			out[i+j] = e[g]
 		}
 	}
-	return out, errors.Join(bad...)
+	return out, nil
 }
 
 // EmbedPixels embeds images given as pixel values [n,3,S,S] (for example
