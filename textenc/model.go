@@ -130,18 +130,8 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 		for s := range ids {
 			m.emb.forward(x[b.offs[s]*w:], ids[s][:b.lens[s]])
 		}
-		offs, lens := b.offs, b.lens
-		hidden := func(index int, h []float32) {
-			for s := range ids {
-				opts.Hidden(index, s, h[offs[s]*w:(offs[s]+lens[s])*w])
-			}
-		}
-		if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
+		if err := m.forwardHidden(ctx, x, b, len(ids), opts.Hidden, pooled); err != nil {
 			return nil, err
-		}
-		for s := range ids {
-			last := offs[s] + lens[s] - 1
-			copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
 		}
 	}
 	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))

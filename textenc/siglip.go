@@ -44,22 +44,33 @@ func (m *Model) forwardSigLIP(ctx context.Context, ids [][]int32, opts *ForwardO
 			return nil, err
 		}
 	} else {
-		offs, lens := b.offs, b.lens
-		hidden := func(index int, h []float32) {
-			for s := range ids {
-				opts.Hidden(index, s, h[offs[s]*w:(offs[s]+lens[s])*w])
-			}
-		}
-		if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
+		if err := m.forwardHidden(ctx, x, b, len(ids), opts.Hidden, pooled); err != nil {
 			return nil, err
-		}
-		for s := range ids {
-			last := offs[s] + lens[s] - 1
-			copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
 		}
 	}
 	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
 	out := make([]float32, len(ids)*m.cfg.HeadSize())
 	m.head.Forward(m.wk, out, pooled, len(ids), tensor.ActNone)
 	return out, nil
+}
+
+// forwardHidden runs every layer over the n sequences packed in x at
+// b.offs/b.lens, handing each layer's hidden states of sequence s to
+// hidden, and copies the last row of each sequence into pooled.
+func (m *Model) forwardHidden(ctx context.Context, x []float32, b *buffers, n int, hidden func(index, seq int, h []float32), pooled []float32) error {
+	w := m.cfg.HiddenSize
+	offs, lens := b.offs, b.lens
+	perLayer := func(index int, h []float32) {
+		for s := 0; s < n; s++ {
+			hidden(index, s, h[offs[s]*w:(offs[s]+lens[s])*w])
+		}
+	}
+	if err := m.enc.Forward(ctx, x, lens, perLayer); err != nil {
+		return err
+	}
+	for s := 0; s < n; s++ {
+		last := offs[s] + lens[s] - 1
+		copy(pooled[s*w:(s+1)*w], x[last*w:(last+1)*w])
+	}
+	return nil
 }
