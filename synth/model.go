@@ -108,28 +108,11 @@ func Specs(cfg Config) []Spec {
 	t, v := cfg.Text, cfg.Vision
 	var s []Spec
 	add := func(name string, shape ...int) { s = append(s, Spec{Name: name, Shape: shape}) }
-	layers := func(prefix string, n, w, inter int) {
-		for i := 0; i < n; i++ {
-			p := fmt.Sprintf("%sencoder.layers.%d.", prefix, i)
-			for _, q := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
-				add(p+"self_attn."+q+".weight", w, w)
-				add(p+"self_attn."+q+".bias", w)
-			}
-			for _, ln := range []string{"layer_norm1", "layer_norm2"} {
-				add(p+ln+".weight", w)
-				add(p+ln+".bias", w)
-			}
-			add(p+"mlp.fc1.weight", inter, w)
-			add(p+"mlp.fc1.bias", inter)
-			add(p+"mlp.fc2.weight", w, inter)
-			add(p+"mlp.fc2.bias", w)
-		}
-	}
 	add("logit_scale")
 	add("text_model.embeddings.token_embedding.weight", t.VocabSize, t.HiddenSize)
 	add("text_model.embeddings.position_embedding.weight", t.MaxPositionEmbeddings, t.HiddenSize)
 	s = append(s, Spec{Name: "text_model.embeddings.position_ids", Shape: []int{1, t.MaxPositionEmbeddings}, I64: true})
-	layers("text_model.", t.NumHiddenLayers, t.HiddenSize, t.IntermediateSize)
+	hfLayers(add, "text_model.", t.NumHiddenLayers, t.HiddenSize, t.IntermediateSize)
 	add("text_model.final_layer_norm.weight", t.HiddenSize)
 	add("text_model.final_layer_norm.bias", t.HiddenSize)
 	tokens := v.Tokens()
@@ -139,7 +122,7 @@ func Specs(cfg Config) []Spec {
 	s = append(s, Spec{Name: "vision_model.embeddings.position_ids", Shape: []int{1, tokens}, I64: true})
 	add("vision_model.pre_layrnorm.weight", v.HiddenSize)
 	add("vision_model.pre_layrnorm.bias", v.HiddenSize)
-	layers("vision_model.", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize)
+	hfLayers(add, "vision_model.", v.NumHiddenLayers, v.HiddenSize, v.IntermediateSize)
 	add("vision_model.post_layernorm.weight", v.HiddenSize)
 	add("vision_model.post_layernorm.bias", v.HiddenSize)
 	add("visual_projection.weight", cfg.ProjectionDim, v.HiddenSize)
