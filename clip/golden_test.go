@@ -2,97 +2,59 @@ package clip
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/goclip/goclip/internal/goldentest"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
-	"github.com/nlpodyssey/safetensors"
 )
 
-// golden is one safetensors file of inputs and transformers outputs.
+// golden is one safetensors file of inputs and transformers outputs (read
+// by internal/goldentest, which the family goldens use too).
 type golden struct {
-	st   safetensors.SafeTensors
+	f    *goldentest.File
 	meta map[string]string
 }
 
 func readGolden(t testing.TB, path string) *golden {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	f, err := goldentest.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, err := safetensors.ReadMetadata(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	st, err := safetensors.Deserialize(data)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return &golden{st: st, meta: md.Metadata()}
+	return &golden{f: f, meta: f.Meta}
 }
 
-func (g *golden) has(name string) bool { _, ok := g.st.Tensor(name); return ok }
+func (g *golden) has(name string) bool { return g.f.Has(name) }
 
 // f64 returns a float tensor (F32 or F64) as float64 values and its shape.
 func (g *golden) f64(t testing.TB, name string) ([]float64, []int) {
 	t.Helper()
-	tv, ok := g.st.Tensor(name)
-	if !ok {
-		t.Fatalf("golden has no %q", name)
+	v, s, err := g.f.Float(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var shape []int
-	for _, d := range tv.Shape() {
-		shape = append(shape, int(d))
-	}
-	b := tv.Data()
-	var out []float64
-	switch tv.DType() {
-	case safetensors.F32:
-		out = make([]float64, len(b)/4)
-		for i := range out {
-			out[i] = float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
-		}
-	case safetensors.F64:
-		out = make([]float64, len(b)/8)
-		for i := range out {
-			out[i] = math.Float64frombits(binary.LittleEndian.Uint64(b[8*i:]))
-		}
-	default:
-		t.Fatalf("golden %q has dtype %s", name, tv.DType())
-	}
-	return out, shape
+	return v, s
 }
 
 func (g *golden) f32(t testing.TB, name string) ([]float32, []int) {
-	v, s := g.f64(t, name)
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = float32(x)
+	t.Helper()
+	v, s, err := g.f.Float32(name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out, s
+	return v, s
 }
 
 // ids returns an I64 [n, L] tensor as rows.
 func (g *golden) ids(t testing.TB, name string) [][]int32 {
 	t.Helper()
-	tv, ok := g.st.Tensor(name)
-	if !ok || tv.DType() != safetensors.I64 || len(tv.Shape()) != 2 {
-		t.Fatalf("golden %q missing or not I64 [n,L]", name)
-	}
-	n, l := int(tv.Shape()[0]), int(tv.Shape()[1])
-	b := tv.Data()
-	rows := make([][]int32, n)
-	for i := range rows {
-		rows[i] = make([]int32, l)
-		for j := range rows[i] {
-			rows[i][j] = int32(binary.LittleEndian.Uint64(b[8*(i*l+j):]))
-		}
+	rows, err := g.f.IDs(name)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return rows
 }

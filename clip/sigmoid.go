@@ -3,7 +3,6 @@ package clip
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
 )
 
@@ -20,25 +19,10 @@ type sigmoidModel interface {
 // and the k best are returned best first (ties: lower index first). names
 // may be nil.
 func TopKSigmoid(scores []float32, scale, bias float32, names []string, k int) []Prediction {
-	if k <= 0 || k > len(scores) {
-		k = len(scores)
-	}
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	out := make([]Prediction, k)
-	for r := range out {
-		i := idx[r]
-		l := scores[i]*scale + bias // float32, as the model's logits
-		p := Prediction{Index: i, Score: scores[i], Logit: l, Prob: float32(1 / (1 + math.Exp(-float64(l))))}
-		if i < len(names) {
-			p.Class = names[i]
-		}
-		out[r] = p
-	}
-	return out
+	return topK(scores, names, k, func(s float32) (float32, float32) {
+		l := s*scale + bias // float32, as the model's logits
+		return l, float32(1 / (1 + math.Exp(-float64(l))))
+	})
 }
 
 // probMeta records how a classifier turns logits into probabilities in

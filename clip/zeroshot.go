@@ -277,9 +277,6 @@ func (c *Classifier) Classify(images [][]float32, k int) ([][]Prediction, error)
 // softmax of all logits (computed in float64), and the k best are returned
 // best first (ties: lower index first). names may be nil.
 func TopK(scores []float32, scale float32, names []string, k int) []Prediction {
-	if k <= 0 || k > len(scores) {
-		k = len(scores)
-	}
 	maxL := math.Inf(-1)
 	for _, s := range scores {
 		maxL = math.Max(maxL, float64(scale)*float64(s))
@@ -287,6 +284,19 @@ func TopK(scores []float32, scale float32, names []string, k int) []Prediction {
 	var z float64
 	for _, s := range scores {
 		z += math.Exp(float64(scale)*float64(s) - maxL)
+	}
+	return topK(scores, names, k, func(s float32) (float32, float32) {
+		l := float64(scale) * float64(s)
+		return float32(l), float32(math.Exp(l-maxL) / z)
+	})
+}
+
+// topK returns the k best scores (k <= 0 or more than all: all), best
+// first, ties lower index first, with the logit and probability prob
+// gives each.
+func topK(scores []float32, names []string, k int, prob func(score float32) (logit, p float32)) []Prediction {
+	if k <= 0 || k > len(scores) {
+		k = len(scores)
 	}
 	idx := make([]int, len(scores))
 	for i := range idx {
@@ -296,8 +306,8 @@ func TopK(scores []float32, scale float32, names []string, k int) []Prediction {
 	out := make([]Prediction, k)
 	for r := range out {
 		i := idx[r]
-		l := float64(scale) * float64(scores[i])
-		p := Prediction{Index: i, Score: scores[i], Logit: float32(l), Prob: float32(math.Exp(l-maxL) / z)}
+		p := Prediction{Index: i, Score: scores[i]}
+		p.Logit, p.Prob = prob(scores[i])
 		if i < len(names) {
 			p.Class = names[i]
 		}

@@ -171,13 +171,21 @@ func quantizeRow(q []int8, row []float32) float32 {
 
 func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
-// packInt8 quantises rows [r0, r0+16·panels) of ws into int8 panels (dst
-// holds whole panels of kp pairs), setting scale and block sums for them.
+// packInt8 quantises rows [r0, r0+16·panels) of ws into int8 panels of
+// pairs of inputs (kp = ⌈in/2⌉; dst holds whole panels), setting scale and
+// block sums for them: the layout of the AVX2 (VPMADDWD) kernels.
 func packInt8(w *qweights, panel0, panels int, ws [][]float32, r1, k int) {
-	kp := (k + 1) / 2
+	packInt8Groups(w, panel0, panels, ws, r1, k, 2)
+}
+
+// packInt8Groups packs for the dot-product layouts: per panel and per
+// group of g inputs (⌈in/g⌉ groups), 16·g bytes, column j's inputs
+// g·q … g·q+g-1 at g·j. Rows ≥ r1 and the pad are zero.
+func packInt8Groups(w *qweights, panel0, panels int, ws [][]float32, r1, k, g int) {
+	kg := (k + g - 1) / g
 	cols := len(w.scale)
 	nb := (k + w.block - 1) / w.block
-	qrow := make([]int8, 2*kp)
+	qrow := make([]int8, g*kg)
 	srow := make([]float32, k)
 	r0 := panel0 * lowpNR
 	rowsOf(ws, k, r0, r0+panels*lowpNR, func(r int, row []float32) {
@@ -194,10 +202,10 @@ func packInt8(w *qweights, panel0, panels int, ws [][]float32, r1, k int) {
 		}
 		w.scale[r] = s
 		p, j := r/lowpNR, r%lowpNR
-		dst := w.q[p*kp*32 : (p+1)*kp*32]
-		for q := 0; q < kp; q++ {
-			dst[q*32+2*j] = qrow[2*q]
-			dst[q*32+2*j+1] = qrow[2*q+1]
+		span := lowpNR * g
+		dst := w.q[p*kg*span : (p+1)*kg*span]
+		for q := 0; q < kg; q++ {
+			copy(dst[q*span+g*j:q*span+g*j+g], qrow[g*q:g*q+g])
 		}
 		for b := 0; b < nb; b++ {
 			sum := int32(0)
@@ -345,42 +353,10 @@ func Kernels() string {
 	return "f32: " + simd.String() + "; bf16: " + pickLowp(BF16).name(BF16) + "; int8: " + pickLowp(Int8).name(Int8)
 }
 
-// packInt8Quads is packInt8 for the dot-product layout: per panel and per
-// quad of inputs (kq = ⌈in/4⌉), 64 bytes: column j's inputs 4q…4q+3 at
-// 4j.
+// packInt8Quads is packInt8 for the VNNI dot-product layout: groups of
+// four inputs, 64 bytes per panel and quad.
 func packInt8Quads(w *qweights, panel0, panels int, ws [][]float32, r1, k int) {
-	kq := (k + 3) / 4
-	cols := len(w.scale)
-	nb := (k + w.block - 1) / w.block
-	qrow := make([]int8, 4*kq)
-	srow := make([]float32, k)
-	r0 := panel0 * lowpNR
-	rowsOf(ws, k, r0, r0+panels*lowpNR, func(r int, row []float32) {
-		clear(qrow)
-		s := float32(0)
-		if r < r1 && row != nil {
-			if w.smooth != nil {
-				for i, v := range row {
-					srow[i] = v * w.smooth[i]
-				}
-				row = srow
-			}
-			s = quantizeRow(qrow[:k], row)
-		}
-		w.scale[r] = s
-		p, j := r/lowpNR, r%lowpNR
-		dst := w.q[p*kq*64 : (p+1)*kq*64]
-		for q := 0; q < kq; q++ {
-			copy(dst[q*64+4*j:q*64+4*j+4], qrow[4*q:4*q+4])
-		}
-		for b := 0; b < nb; b++ {
-			sum := int32(0)
-			for _, v := range qrow[b*w.block : min(k, (b+1)*w.block)] {
-				sum += int32(v)
-			}
-			w.sum[b*cols+r] = sum
-		}
-	})
+	packInt8Groups(w, panel0, panels, ws, r1, k, 4)
 }
 
 // packBF16Pairs packs rows [r0, r0+16·panels) of ws into the dot-product
