@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strconv"
 	"unsafe"
+
+	"github.com/goclip/goclip/internal/half"
 )
 
 // The embeddings file is a NumPy .npy file, format version 1.0, so that
@@ -42,7 +44,7 @@ func writeNPY(w io.Writer, data []float32, rows, dim int, dtype string) error {
 	var buf [4]byte
 	for _, v := range data[:rows*dim] {
 		if size == 2 {
-			binary.LittleEndian.PutUint16(buf[:], f32ToF16(v))
+			binary.LittleEndian.PutUint16(buf[:], half.FromFloat32(v))
 		} else {
 			binary.LittleEndian.PutUint32(buf[:], math.Float32bits(v))
 		}
@@ -104,7 +106,7 @@ func readNPY(r io.Reader, wantRows, wantDim int) ([]float32, string, error) {
 			return nil, "", fmt.Errorf("npy data: %w", err)
 		}
 		for j := range n {
-			out[i+j] = f16ToF32(binary.LittleEndian.Uint16(buf[2*j:]))
+			out[i+j] = half.ToFloat32(binary.LittleEndian.Uint16(buf[2*j:]))
 		}
 		i += n
 	}
@@ -114,65 +116,4 @@ func readNPY(r io.Reader, wantRows, wantDim int) ([]float32, string, error) {
 func littleEndian() bool {
 	x := uint16(1)
 	return *(*byte)(unsafe.Pointer(&x)) == 1
-}
-
-// f32ToF16 rounds a float32 to the nearest IEEE 754 binary16 (ties to
-// even), as numpy's astype(np.float16) does; overflow gives ±Inf, NaN
-// stays NaN.
-func f32ToF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23) & 0xff
-	man := b & 0x7fffff
-	switch {
-	case exp == 0xff: // Inf or NaN
-		if man != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	case exp > 127+15: // overflow
-		return sign | 0x7c00
-	case exp >= 127-14: // normal half
-		e := uint32(exp-127+15) << 10
-		v := e | man>>13
-		rest := man & 0x1fff
-		if rest > 0x1000 || (rest == 0x1000 && v&1 == 1) {
-			v++ // may carry into the exponent, up to Inf: correct
-		}
-		return sign | uint16(v)
-	case exp >= 127-25: // subnormal half (or rounds to the smallest normal)
-		m := man | 0x800000
-		// value = m·2^(exp-150); in units of 2^-24 that is m >> (126-exp).
-		shift := uint32(126 - exp)
-		v := m >> shift
-		rest := m & (1<<shift - 1)
-		half := uint32(1) << (shift - 1)
-		if rest > half || (rest == half && v&1 == 1) {
-			v++
-		}
-		return sign | uint16(v)
-	default:
-		return sign
-	}
-}
-
-// f16ToF32 converts an IEEE 754 binary16 value to float32 exactly.
-func f16ToF32(h uint16) float32 {
-	sign := uint32(h&0x8000) << 16
-	exp := uint32(h>>10) & 0x1f
-	man := uint32(h & 0x3ff)
-	switch {
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | man<<13)
-	case exp != 0:
-		return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
-	case man == 0:
-		return math.Float32frombits(sign)
-	default: // subnormal: man·2^-24, exact in float32
-		f := float32(man) / (1 << 24)
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
 }

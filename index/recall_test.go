@@ -3,6 +3,8 @@ package index
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/goclip/goclip/internal/half"
 )
 
 // TestFloat16Recall measures what float16 storage costs: recall@10 of
@@ -29,9 +31,9 @@ func TestFloat16Recall(t *testing.T) {
 		}
 		normalize(vecs[i*d : (i+1)*d])
 	}
-	half := make([]float32, len(vecs))
+	rounded := make([]float32, len(vecs))
 	for i, v := range vecs {
-		half[i] = f16ToF32(f32ToF16(v))
+		rounded[i] = half.ToFloat32(half.FromFloat32(v))
 	}
 	mk := func(v []float32) *Index {
 		ix := &Index{manifest: Manifest{Dim: d, Count: n}, records: make([]Record, n)}
@@ -53,7 +55,7 @@ func TestFloat16Recall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	approx, err := mk(half).Search(queries, k)
+	approx, err := mk(rounded).Search(queries, k)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/goclip/goclip/internal/half"
 )
 
 // fixture images: deterministic gradients of varied sizes, PNG or JPEG.
@@ -152,7 +154,7 @@ func readNpy(t testing.TB, path string) [][]float32 {
 			if size == 4 {
 				rows[i][j] = math.Float32frombits(binary.LittleEndian.Uint32(data[o:]))
 			} else {
-				rows[i][j] = float16Value(binary.LittleEndian.Uint16(data[o:]))
+				rows[i][j] = half.ToFloat32(binary.LittleEndian.Uint16(data[o:]))
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	sft "github.com/nlpodyssey/safetensors"
 
+	"github.com/goclip/goclip/internal/half"
 	"github.com/goclip/goclip/internal/safefile"
 )
 
@@ -166,7 +167,7 @@ func (w *Weights) Tensor(name string, shape ...int) ([]float32, error) {
 			if bf {
 				out[i] = math.Float32frombits(uint32(h) << 16)
 			} else {
-				out[i] = halfToFloat(h)
+				out[i] = half.ToFloat32(h)
 			}
 		}
 		return out, nil
@@ -187,26 +188,6 @@ func shapeMatches(got []uint64, want []int) bool {
 		}
 	}
 	return true
-}
-
-// halfToFloat converts an IEEE 754 binary16 value.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch {
-	case exp == 0x1f: // Inf, NaN
-		return math.Float32frombits(sign | 0x7f800000 | mant<<13)
-	case exp == 0 && mant == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: mant·2^-24
-		f := float32(mant) * (1.0 / (1 << 24))
-		if sign != 0 {
-			f = -f
-		}
-		return f
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | mant<<13)
 }
 
 var littleEndian = func() bool {
