@@ -11,36 +11,22 @@ import (
 	"unsafe"
 
 	"github.com/goclip/goclip/internal/half"
+	"github.com/goclip/goclip/internal/npy"
 )
 
 // The embeddings file is a NumPy .npy file, format version 1.0, so that
 // numpy.load reads it as it is: a 2-D C-order array of little-endian
 // float32 ('<f4') or float16 ('<f2').
 
-const npyMagic = "\x93NUMPY"
-
 // writeNPY writes rows×dim values as a .npy array of dtype ("float32" or
 // "float16"). Float16 values are rounded to nearest, ties to even.
 func writeNPY(w io.Writer, data []float32, rows, dim int, dtype string) error {
-	descr, size := "<f4", 4
+	size := 4
 	if dtype == Float16 {
-		descr, size = "<f2", 2
+		size = 2
 	}
-	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, rows, dim)
-	// magic(6) + version(2) + header length(2) + header + '\n', padded to 64.
-	total := 10 + len(header) + 1
-	pad := (64 - total%64) % 64
-	var pre [10]byte
-	copy(pre[:], npyMagic)
-	pre[6], pre[7] = 1, 0
-	binary.LittleEndian.PutUint16(pre[8:], uint16(len(header)+pad+1))
 	bw := bufio.NewWriterSize(w, 1<<20)
-	bw.Write(pre[:])
-	bw.WriteString(header)
-	for range pad {
-		bw.WriteByte(' ')
-	}
-	bw.WriteByte('\n')
+	bw.Write(npy.Header(rows, dim, dtype == Float16))
 	var buf [4]byte
 	for _, v := range data[:rows*dim] {
 		if size == 2 {
@@ -66,7 +52,7 @@ func readNPY(r io.Reader, wantRows, wantDim int) ([]float32, string, error) {
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, "", fmt.Errorf("npy header: %w", err)
 	}
-	if string(pre[:6]) != npyMagic || pre[6] != 1 {
+	if string(pre[:6]) != npy.Magic || pre[6] != 1 {
 		return nil, "", fmt.Errorf("not a version 1 .npy file")
 	}
 	hl := int(binary.LittleEndian.Uint16(pre[8:]))

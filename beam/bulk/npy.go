@@ -4,9 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/goclip/goclip/internal/half"
+	"github.com/goclip/goclip/internal/npy"
 )
 
 // npyBytes encodes rows [n][d] as a NumPy .npy file (format version 1.0,
@@ -14,21 +14,15 @@ import (
 // to nearest, ties to even) or float32 ('<f4'). The header is numpy's own
 // (np.save): the dict padded with spaces to a multiple of 64 bytes.
 func npyBytes(rows [][]float32, d int, f16 bool) ([]byte, error) {
-	descr, size := "<f4", 4
+	size := 4
 	if f16 {
-		descr, size = "<f2", 2
+		size = 2
 	}
-	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, len(rows), d)
-	// magic(6) + version(2) + header length(2) + dict + padding + '\n'.
-	total := 10 + len(dict) + 1
-	pad := (64 - total%64) % 64
-	header := dict + strings.Repeat(" ", pad) + "\n"
+	header := npy.Header(len(rows), d, f16)
 	if len(header) > math.MaxUint16 {
 		return nil, fmt.Errorf("bulk: npy header too long")
 	}
-	out := make([]byte, 0, 10+len(header)+len(rows)*d*size)
-	out = append(out, "\x93NUMPY\x01\x00"...)
-	out = binary.LittleEndian.AppendUint16(out, uint16(len(header)))
+	out := make([]byte, 0, len(header)+len(rows)*d*size)
 	out = append(out, header...)
 	for i, r := range rows {
 		if len(r) != d {
