@@ -30,6 +30,15 @@ type Config struct {
 	// VisionUseHead is SigLIP's vision_use_head (nil means true; false
 	// is refused: the head's output is the image embedding).
 	VisionUseHead *bool `json:"vision_use_head"`
+	// NumPatches is SigLIP 2 NaFlex's num_patches: the position
+	// embeddings form a square grid of this many entries, resized to each
+	// image's patch grid (Siglip2VisionConfig; NaFlex only).
+	NumPatches int `json:"num_patches"`
+	// NaFlex selects Siglip2VisionTransformer (model_type "siglip2"):
+	// SigLIP's tower over a variable grid of patches, embedded by a Linear
+	// over flattened patches, with position embeddings resized per image.
+	// Set by the model loader, not read from the JSON; implies SigLIP.
+	NaFlex bool `json:"-"`
 	// NoPreLayerNorm drops pre_layrnorm (OpenCLIP's no_ln_pre). Set by
 	// the model loader, not read from the JSON.
 	NoPreLayerNorm bool `json:"-"`
@@ -66,13 +75,45 @@ func DefaultSigLIPConfig() Config {
 	return c
 }
 
+// DefaultNaFlexConfig returns transformers' Siglip2VisionConfig defaults
+// (google/siglip2-base-patch16-naflex: 256 position embeddings, a 16×16
+// grid, patches of 16).
+func DefaultNaFlexConfig() Config {
+	c := DefaultSigLIPConfig()
+	c.ImageSize, c.NumPatches, c.NaFlex = 0, 256, true
+	return c
+}
+
 // Grid is the number of patches along one side (a remainder of the image
-// is not covered, as in the convolution).
-func (c *Config) Grid() int { return c.ImageSize / c.PatchSize }
+// is not covered, as in the convolution); NaFlex: the side of the
+// position-embedding grid.
+func (c *Config) Grid() int {
+	if c.NaFlex {
+		return intSqrt(c.NumPatches)
+	}
+	return c.ImageSize / c.PatchSize
+}
+
+// intSqrt is int(n**0.5) for the small n of a config.
+func intSqrt(n int) int {
+	r := 0
+	for (r+1)*(r+1) <= n {
+		r++
+	}
+	return r
+}
+
+// PatchDim is the number of values of one flattened patch
+// (channels·P·P).
+func (c *Config) PatchDim() int { return c.NumChannels * c.PatchSize * c.PatchSize }
 
 // Tokens is the sequence length: the class token (not in SigLIP) and one
-// per patch.
+// per patch. For NaFlex it is the number of position embeddings
+// (num_patches); an image's own length is its patch count.
 func (c *Config) Tokens() int {
+	if c.NaFlex {
+		return c.NumPatches
+	}
 	if c.SigLIP {
 		return c.Grid() * c.Grid()
 	}
@@ -84,7 +125,12 @@ func (c *Config) Validate() error {
 	if _, err := c.encoderConfig(); err != nil {
 		return fmt.Errorf("vision_config: %w", err)
 	}
+	if c.NaFlex {
+		return c.validateNaFlex()
+	}
 	switch {
+	case c.NumPatches != 0:
+		return fmt.Errorf("vision_config: num_patches is a SigLIP 2 NaFlex field (model_type is not siglip2)")
 	case c.NumChannels <= 0 || c.NumChannels > 64:
 		return fmt.Errorf("vision_config: num_channels %d must be in [1,64]", c.NumChannels)
 	case c.PatchSize <= 0:
@@ -112,4 +158,28 @@ func (c *Config) encoderConfig() (encoder.Config, error) {
 		Eps:          float32(c.LayerNormEps),
 		Linear:       c.Weights,
 	}.WithAct(c.HiddenAct)
+}
+
+// MaxNaFlexPatches bounds num_patches and the patches of one image.
+const MaxNaFlexPatches = 1 << 14
+
+func (c *Config) validateNaFlex() error {
+	g := c.Grid()
+	switch {
+	case !c.SigLIP:
+		return fmt.Errorf("vision_config: a NaFlex tower is a SigLIP tower")
+	case c.NumChannels <= 0 || c.NumChannels > 64:
+		return fmt.Errorf("vision_config: num_channels %d must be in [1,64]", c.NumChannels)
+	case c.PatchSize <= 0 || c.PatchSize > 256:
+		return fmt.Errorf("vision_config: patch_size %d must be in [1,256]", c.PatchSize)
+	case c.NumPatches <= 0 || c.NumPatches > MaxNaFlexPatches:
+		return fmt.Errorf("vision_config: num_patches %d must be in [1,%d]", c.NumPatches, MaxNaFlexPatches)
+	case g*g != c.NumPatches:
+		// transformers reshapes the embeddings to int(num_patches**0.5)
+		// squared, which fails for any other count.
+		return fmt.Errorf("vision_config: num_patches %d is not a square (the position embeddings are a square grid)", c.NumPatches)
+	case c.VisionUseHead != nil && !*c.VisionUseHead:
+		return fmt.Errorf("vision_config: vision_use_head false is not supported (the pooling head gives the image embedding)")
+	}
+	return nil
 }

@@ -13,14 +13,16 @@ import (
 // concurrent use.
 type Model struct {
 	cfg        Config
-	emb        *embeddings
-	preWeight  []float32 // pre_layrnorm.weight [width]
-	preBias    []float32 // pre_layrnorm.bias [width]
+	emb        *embeddings       // nil in NaFlex
+	nf         *naflexEmbeddings // NaFlex only
+	preWeight  []float32         // pre_layrnorm.weight [width]
+	preBias    []float32         // pre_layrnorm.bias [width]
 	enc        *encoder.Encoder
 	postWeight []float32 // post_layernorm.weight [width]
 	postBias   []float32 // post_layernorm.bias [width]
 	head       *poolHead // SigLIP's attention pooling head ("head."); nil in CLIP
 	pool       encoder.Pool[buffers]
+	wk         *tensor.Workers
 }
 
 // buffers are the per-call activations of Forward outside the encoder.
@@ -44,9 +46,14 @@ func New(cfg Config, st tensor.Store, prefix string, wk *tensor.Workers) (*Model
 	}
 	ec, _ := cfg.encoderConfig()
 	ec.Workers = wk
-	m := &Model{cfg: cfg}
+	m := &Model{cfg: cfg, wk: wk}
 	var err error
-	if m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg, wk); err != nil {
+	if cfg.NaFlex {
+		m.nf, err = loadNaFlexEmbeddings(st, prefix+"embeddings.", &m.cfg, wk)
+	} else {
+		m.emb, err = loadEmbeddings(st, prefix+"embeddings.", &m.cfg, wk)
+	}
+	if err != nil {
 		return nil, err
 	}
 	// "pre_layrnorm" is the real (misspelt) name in every CLIP checkpoint.
@@ -86,6 +93,9 @@ type ForwardOptions struct {
 // attention pooling head's output over every post_layernorm'd token.
 func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardOptions) ([]float32, error) {
 	c := &m.cfg
+	if c.NaFlex {
+		return nil, fmt.Errorf("vit: a NaFlex (SigLIP 2) tower takes patches of variable grids; use ForwardPatches")
+	}
 	s, w, t := c.ImageSize, c.HiddenSize, c.Tokens()
 	if per := c.NumChannels * s * s; n < 0 || len(px)%per != 0 || len(px)/per != n { // n·per could overflow
 		return nil, fmt.Errorf("vit: %d pixel values for %d images, want %d each (%d×%d×%d)",
@@ -118,7 +128,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 			return nil, err
 		}
 		tensor.LayerNorm(x, x, m.postWeight, m.postBias, n*t, w, float32(c.LayerNormEps))
-		m.head.forward(pooled, x, b.kv, b.ctx, b.mid, n, t, w)
+		m.head.forward(pooled, x, b.lens, b.kv, b.ctx, b.mid)
 		return pooled, nil
 	}
 	if opts == nil || opts.Hidden == nil {

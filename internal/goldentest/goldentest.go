@@ -114,3 +114,19 @@ func MaxAbsDiff(got []float32, want []float64) float64 {
 	}
 	return g
 }
+
+// Bytes returns a U8 tensor's values and its shape.
+func (f *File) Bytes(name string) ([]byte, []int, error) {
+	tv, ok := f.st.Tensor(name)
+	if !ok || tv.DType() != safetensors.U8 {
+		return nil, nil, fmt.Errorf("golden %q missing or not U8", name)
+	}
+	var shape []int
+	for _, d := range tv.Shape() {
+		shape = append(shape, int(d))
+	}
+	return tv.Data(), shape, nil
+}
+
+// Names lists the file's tensors.
+func (f *File) Names() []string { return f.st.Names() }

@@ -155,7 +155,7 @@ def tokenizer(vocab_gz, work):
 
 def write_safetensors(path, tensors, metadata):
     header = {"__metadata__": metadata}
-    dt = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64"}
+    dt = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64", np.dtype(np.int64): "I64", np.dtype(np.uint8): "U8"}
     off, blobs = 0, []
     for k in sorted(tensors):
         a = np.ascontiguousarray(tensors[k])
