@@ -10,7 +10,8 @@ import (
 // Resampling filters, numbered as PIL.Image.Resampling (the "resample"
 // field of preprocessor_config.json).
 const (
-	ResampleBicubic = 3
+	ResampleBilinear = 2
+	ResampleBicubic  = 3
 )
 
 // Size is a "size" or "crop_size" entry of preprocessor_config.json.
@@ -39,6 +40,15 @@ type Config struct {
 	ImageMean     []float64 `json:"image_mean"`
 	ImageStd      []float64 `json:"image_std"`
 	DoConvertRGB  bool      `json:"do_convert_rgb"`
+	// PatchSize and MaxNumPatches are Siglip2ImageProcessor's (NaFlex):
+	// each image is resized, keeping its aspect ratio, to the largest grid
+	// of PatchSize-pixel patches with at most MaxNumPatches patches.
+	PatchSize     int `json:"patch_size"`
+	MaxNumPatches int `json:"max_num_patches"`
+	// NaFlex is set when image_processor_type is Siglip2ImageProcessor:
+	// the output is a variable grid of patches (Processor.Patches), not a
+	// fixed [3,S,S] image.
+	NaFlex bool `json:"-"`
 }
 
 // OpenAI CLIP's normalisation constants (transformers' OPENAI_CLIP_MEAN/STD).
@@ -68,6 +78,15 @@ func DefaultSigLIPConfig(size int) *Config {
 	c := DefaultConfig(size)
 	c.Size, c.DoCenterCrop = Size{Height: size, Width: size}, false
 	c.ImageMean, c.ImageStd = []float64{0.5, 0.5, 0.5}, []float64{0.5, 0.5, 0.5}
+	return c
+}
+
+// DefaultNaFlexConfig returns Siglip2ImageProcessor's defaults (SigLIP 2
+// NaFlex): patches of 16 pixels, at most 256 per image, antialiased
+// bilinear resize, x 1/255, mean and std 0.5; no crop.
+func DefaultNaFlexConfig() *Config {
+	c := DefaultSigLIPConfig(224)
+	c.Size, c.Resample, c.PatchSize, c.MaxNumPatches, c.NaFlex = Size{}, ResampleBilinear, 16, 256, true
 	return c
 }
 
@@ -102,7 +121,7 @@ func ParseConfig(data []byte) (*Config, error) {
 		case "SiglipImageProcessor", "SiglipImageProcessorFast":
 			c = DefaultSigLIPConfig(224)
 		case "Siglip2ImageProcessor", "Siglip2ImageProcessorFast":
-			return nil, &ConfigError{"image_processor_type", typ + " (NaFlex, variable resolution) is not supported"}
+			c = DefaultNaFlexConfig()
 		}
 	}
 	for _, f := range []struct {
@@ -133,7 +152,8 @@ func ParseConfig(data []byte) (*Config, error) {
 	for _, f := range []struct {
 		name string
 		dst  any
-	}{{"resample", &c.Resample}, {"rescale_factor", &c.RescaleFactor}} {
+	}{{"resample", &c.Resample}, {"rescale_factor", &c.RescaleFactor},
+		{"patch_size", &c.PatchSize}, {"max_num_patches", &c.MaxNumPatches}} {
 		if v, ok := raw[f.name]; ok && !isNull(v) {
 			if err := json.Unmarshal(v, f.dst); err != nil {
 				return nil, &ConfigError{f.name, err.Error()}
@@ -195,6 +215,15 @@ func (c *Config) outSize() (h, w int) {
 }
 
 func (c *Config) validate() error {
+	if c.NaFlex {
+		if err := c.validateNaFlex(); err != nil {
+			return err
+		}
+		return c.validateNormalize()
+	}
+	if c.PatchSize != 0 || c.MaxNumPatches != 0 {
+		return &ConfigError{"patch_size", "patch_size and max_num_patches are Siglip2ImageProcessor fields (image_processor_type is not Siglip2ImageProcessor)"}
+	}
 	if c.DoResize {
 		s := c.Size
 		switch {
@@ -226,6 +255,29 @@ func (c *Config) validate() error {
 	if h == 0 || h != w {
 		return &ConfigError{"crop_size", fmt.Sprintf("output is not a fixed square (%dx%d): the model needs [3,S,S]", h, w)}
 	}
+	return c.validateNormalize()
+}
+
+// MaxNaFlexPatches bounds max_num_patches.
+const MaxNaFlexPatches = 1 << 14
+
+func (c *Config) validateNaFlex() error {
+	switch {
+	case !c.DoResize:
+		return &ConfigError{"do_resize", "false is not supported for Siglip2ImageProcessor (each image is resized to its patch grid)"}
+	case c.Resample != ResampleBilinear && c.Resample != ResampleBicubic:
+		return &ConfigError{"resample", fmt.Sprintf("%d is not supported (2, bilinear, or 3, bicubic)", c.Resample)}
+	case c.DoCenterCrop:
+		return &ConfigError{"do_center_crop", "Siglip2ImageProcessor does not crop"}
+	case c.PatchSize < 1 || c.PatchSize > 256:
+		return &ConfigError{"patch_size", fmt.Sprintf("%d must be in [1,256]", c.PatchSize)}
+	case c.MaxNumPatches < 1 || c.MaxNumPatches > MaxNaFlexPatches:
+		return &ConfigError{"max_num_patches", fmt.Sprintf("%d must be in [1,%d]", c.MaxNumPatches, MaxNaFlexPatches)}
+	}
+	return nil
+}
+
+func (c *Config) validateNormalize() error {
 	if c.DoRescale && !(c.RescaleFactor > 0) {
 		return &ConfigError{"rescale_factor", "must be positive"}
 	}

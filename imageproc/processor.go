@@ -54,6 +54,12 @@ func New(cfg *Config) (*Processor, error) {
 	p := &Processor{cfg: *cfg, workers: runtime.GOMAXPROCS(0), budget: newBudget(0)}
 	p.cfg.ImageMean, p.cfg.ImageStd = slices.Clone(cfg.ImageMean), slices.Clone(cfg.ImageStd)
 	p.size, _ = cfg.outSize()
+	if cfg.NaFlex {
+		p.size = 0
+		if cfg.Resample == ResampleBilinear {
+			p.mode = weightsTorchBilinear
+		}
+	}
 	// transformers' _fuse_mean_std_and_rescale_factor: with both rescale and
 	// normalise, mean and std become float32 tensors times 1/rescale_factor
 	// (a float32 product), and normalize computes (x - mean) / std in float32.
@@ -137,7 +143,7 @@ func (p *Processor) WithWorkers(n int) *Processor {
 	return &q
 }
 
-// Size is the side S of the [3,S,S] output.
+// Size is the side S of the [3,S,S] output (0 for NaFlex).
 func (p *Processor) Size() int { return p.size }
 
 // Config returns a copy of the configuration in use.
@@ -279,6 +285,9 @@ func cropOrigin(size, crop int) int {
 // decoding; this covers image.Image inputs), which also bounds the resized
 // sides and so the work of makeTaps.
 func (p *Processor) process(src rowSource, out []float32, workers int) error {
+	if p.cfg.NaFlex {
+		return errors.New("imageproc: a Siglip2ImageProcessor (NaFlex) gives a grid of patches per image; use the Patches methods")
+	}
 	w, h := src.size()
 	if err := checkAspect(w, h, maxAspect(&p.decode)); err != nil {
 		return fmt.Errorf("imageproc: %w", err)

@@ -21,8 +21,9 @@ import (
 type weightMode int
 
 const (
-	weightsTorch  weightMode = iota // ATen: int16, dynamic precision
-	weightsPillow                   // Pillow: 22-bit precision
+	weightsTorch         weightMode = iota // ATen: int16, dynamic precision
+	weightsPillow                          // Pillow: 22-bit precision
+	weightsTorchBilinear                   // ATen's antialiased bilinear (triangle filter), int16 as weightsTorch
 )
 
 // taps are the fixed-point filter weights of one pass for the outputs
@@ -46,6 +47,15 @@ func cubicTorch(x float64) float64 {
 	}
 	if x < 2 {
 		return float64(float64(float64(float64(a*x)-5*a)*x)+8*a)*x - 4*a
+	}
+	return 0
+}
+
+// linearTorch is ATen's HelperInterpLinear::aa_filter.
+func linearTorch(x float64) float64 {
+	x = math.Abs(x)
+	if x < 1 {
+		return 1 - x
 	}
 	return 0
 }
@@ -78,7 +88,7 @@ func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
 		t.start[i-lo], t.size[i-lo] = f.weights(i, wf[(i-lo)*n:(i-lo+1)*n])
 	}
 	t.prec = 22
-	if mode == weightsTorch {
+	if mode != weightsPillow {
 		// _compute_index_ranges_int16_weights: precision from the largest
 		// weight over the whole output.
 		k := make([]float64, n)
@@ -118,9 +128,13 @@ type tapFilter struct {
 }
 
 func newTapFilter(inSize, outSize int, mode weightMode) tapFilter {
+	// support: interp_size/2 (cubic 4, linear 2), stretched when shrinking.
 	f := tapFilter{inSize: inSize, scale: float64(inSize) / float64(outSize), support: 2, invscale: 1, filter: cubicTorch}
+	if mode == weightsTorchBilinear {
+		f.support, f.filter = 1, linearTorch
+	}
 	if f.scale >= 1 {
-		f.support = 2 * f.scale
+		f.support *= f.scale
 		f.invscale = 1 / f.scale
 	}
 	f.n = int(math.Ceil(f.support))*2 + 1

@@ -130,3 +130,17 @@ func (f *File) Bytes(name string) ([]byte, []int, error) {
 
 // Names lists the file's tensors.
 func (f *File) Names() []string { return f.st.Names() }
+
+// Ints returns an I64 tensor of any shape, flattened.
+func (f *File) Ints(name string) ([]int, error) {
+	tv, ok := f.st.Tensor(name)
+	if !ok || tv.DType() != safetensors.I64 {
+		return nil, fmt.Errorf("golden %q missing or not I64", name)
+	}
+	b := tv.Data()
+	out := make([]int, len(b)/8)
+	for i := range out {
+		out[i] = int(int64(binary.LittleEndian.Uint64(b[8*i:])))
+	}
+	return out, nil
+}
