@@ -108,7 +108,9 @@ func (e *Encoder) ForwardShared(ctx context.Context, x []float32, rows int, seqs
 	if !e.cfg.Causal {
 		return fmt.Errorf("encoder: ForwardShared needs a causal encoder (shared rows would see different keys)")
 	}
-	s := e.getScratch(rows)
+	// The last layer works on the pooled rows, which outnumber the
+	// computed rows when sequences are duplicates (every token shared).
+	s := e.getScratch(max(rows, len(pooled)))
 	defer e.pool.Put(s)
 	return e.forwardPooled(ctx, x, rows, seqs, pooled, out, s)
 }
