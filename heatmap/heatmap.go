@@ -204,13 +204,7 @@ func labels(given []string, n int, what string) ([]string, error) {
 // layout sizes the cells and fonts and places every part of the figure.
 func (f *figure) layout() error {
 	n := max(f.rows, f.cols)
-	c := f.o.Cell
-	if c <= 0 {
-		c = min(72, max(16, 1200/n))
-		if n <= 16 {
-			c = 72
-		}
-	}
+	c := cellSide(n, f.o.Cell)
 	f.cell = c
 	valuePx := math.Min(17, float64(c)*0.3)
 	labelPx := 14.0
@@ -421,17 +415,15 @@ func (f *figure) drawColorbar(img *image.RGBA, ink color.RGBA) {
 	}
 }
 
-// drawThumb scales im to fit r (keeping its aspect ratio, centred).
+// drawThumb draws im's Thumbnail centred in the square r.
 func (f *figure) drawThumb(dst *image.RGBA, im image.Image, r image.Rectangle) {
-	b := im.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 {
+	t := Thumbnail(im, r.Dx())
+	if t == nil {
 		return
 	}
-	s := math.Min(float64(r.Dx())/float64(b.Dx()), float64(r.Dy())/float64(b.Dy()))
-	w, h := max(1, int(float64(b.Dx())*s)), max(1, int(float64(b.Dy())*s))
+	w, h := t.Rect.Dx(), t.Rect.Dy()
 	p := image.Pt(r.Min.X+(r.Dx()-w)/2, r.Min.Y+(r.Dy()-h)/2)
-	at := image.Rectangle{Min: p, Max: p.Add(image.Pt(w, h))}
-	draw.CatmullRom.Scale(dst, at, im, b, draw.Over, nil)
+	draw.Draw(dst, image.Rectangle{Min: p, Max: p.Add(image.Pt(w, h))}, t, t.Rect.Min, draw.Over)
 }
 
 // frame draws a rectangle outline of thickness t inside r.

@@ -11,8 +11,6 @@ import (
 	"image/png"
 	"io"
 	"math"
-
-	"golang.org/x/image/draw"
 )
 
 // WriteSVG renders m as an SVG document with the layout of the PNG: cells
@@ -132,15 +130,12 @@ func (sv *svgWriter) colorBar() {
 	}
 }
 
-// thumbURI returns a data: URI of im scaled to fit side×side.
+// thumbURI returns a data: URI of im's Thumbnail at twice side.
 func thumbURI(im image.Image, side int) (string, error) {
-	b := im.Bounds()
-	if b.Dx() <= 0 || b.Dy() <= 0 {
+	dst := Thumbnail(im, 2*side)
+	if dst == nil {
 		return "", fmt.Errorf("empty image")
 	}
-	s := math.Min(float64(2*side)/float64(b.Dx()), float64(2*side)/float64(b.Dy()))
-	dst := image.NewRGBA(image.Rect(0, 0, max(1, int(float64(b.Dx())*s)), max(1, int(float64(b.Dy())*s))))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), im, b, draw.Over, nil)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, dst); err != nil {
 		return "", err

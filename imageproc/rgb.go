@@ -40,6 +40,17 @@ func (p *RGB) At(x, y int) color.Color {
 	return color.RGBA{p.Pix[i], p.Pix[i+1], p.Pix[i+2], 0xff}
 }
 
+// RGBA64At returns the pixel at (x, y) as image.RGBA64Image asks: the
+// values At(x, y).RGBA() gives, without allocating (golang.org/x/image/draw
+// scales an RGBA64Image through this fast path).
+func (p *RGB) RGBA64At(x, y int) color.RGBA64 {
+	if !(image.Point{x, y}.In(p.Rect)) {
+		return color.RGBA64{}
+	}
+	i := (y-p.Rect.Min.Y)*p.Stride + (x-p.Rect.Min.X)*3
+	return color.RGBA64{uint16(p.Pix[i]) * 0x101, uint16(p.Pix[i+1]) * 0x101, uint16(p.Pix[i+2]) * 0x101, 0xffff}
+}
+
 // rowSource produces an image one row of interleaved RGB at a time, so that
 // the resampler can read straight from a decoder's planes without a
 // full-size RGB copy. row must be safe for concurrent calls with distinct

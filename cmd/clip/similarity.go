@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/heatmap"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -43,11 +44,11 @@ type simArgs struct {
 	asJSON                          bool
 }
 
-// simInput is what the similarity command compares.
+// simInput is what the similarity command compares. Images are decoded
+// by computeSimilarity a batch at a time, never all at once.
 type simInput struct {
-	imageLabels []string      // one per image: file name or dataset key + class
-	images      []image.Image // decoded images: the model's input and the heatmap's thumbnails
-	paths       []string      // image files, when the images are files and not kept decoded
+	imageLabels []string                         // one per image: file name or dataset key + class
+	decode      func(i int) (image.Image, error) // decodes image i (called once per image)
 	texts       []string
 }
 
@@ -56,8 +57,15 @@ type simResult struct {
 	imgEmb, txtEmb [][]float32
 	sim            [][]float32
 	best           []clip.Prediction
+	thumbs         []image.Image // the heatmap's thumbnails, when one is drawn
 	tImg, tTxt     time.Duration
 }
+
+// simBatch is how many decoded images similarity holds at once: each batch
+// is embedded and shrunk to the heatmap's thumbnails before the next is
+// decoded, so memory per image is its embedding and a thumbnail (at most
+// 68×68 px, 136×136 in an SVG) rather than the decoded image.
+const simBatch = 16
 
 // runSimilarity implements `clip similarity`.
 func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -81,12 +89,12 @@ func runSimilarity(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	tLoad := time.Since(t0)
-	res, err := computeSimilarity(ctx, m, in)
+	res, err := computeSimilarity(ctx, m, in, thumbSide(a.out, len(in.imageLabels), len(in.texts)))
 	if err != nil {
 		return err
 	}
 	if a.out != "" {
-		if err := writeHeatmap(a.out, res.sim, a.title, in.imageLabels, in.texts, in.images); err != nil {
+		if err := writeHeatmap(a.out, res.sim, a.title, in.imageLabels, in.texts, res.thumbs); err != nil {
 			return err
 		}
 	}
@@ -152,15 +160,16 @@ func parseSimilarity(args []string, stdout io.Writer) (*simArgs, error) {
 // fileInput takes the image files and the texts. The files are decoded
 // once, by computeSimilarity.
 func fileInput(a *simArgs) (*simInput, error) {
-	in := &simInput{texts: a.texts, paths: a.images}
+	in := &simInput{texts: a.texts}
 	for _, p := range a.images {
 		in.imageLabels = append(in.imageLabels, filepath.Base(p))
 	}
+	in.decode = func(i int) (image.Image, error) { return imageproc.DecodeFile(a.images[i], nil) }
 	return in, nil
 }
 
-// maxSimilaritySample bounds `similarity --dataset --sample N`: the images
-// are held decoded for the heatmap's thumbnails and the matrix is n×n
+// maxSimilaritySample bounds `similarity --dataset --sample N`: the
+// sample's encoded images are held until decoded and the matrix is n×n
 // (a heatmap of more than about 700 rows exceeds its pixel limit anyway).
 const maxSimilaritySample = 1000
 
@@ -183,48 +192,74 @@ func datasetInput(ctx context.Context, a *simArgs, stderr io.Writer) (*simInput,
 		fmt.Fprintf(stderr, "similarity: --sample %d, but %s has %d images: using all of them\n", a.sample, a.ds, len(samples))
 	}
 	in := &simInput{}
-	for i, s := range samples {
+	for _, s := range samples {
 		if s.Label < 0 || s.Label >= len(d.Classnames) {
 			return nil, fmt.Errorf("dataset %s: sample %s has label %d, outside its %d classes", a.ds, s.Key, s.Label, len(d.Classnames))
-		}
-		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
-		if err != nil {
-			return nil, err
 		}
 		class := d.Classnames[s.Label]
 		text := class
 		if a.template != "" {
 			text = clip.ApplyTemplate(a.template, class)
 		}
-		samples[i].Image = nil // keep the decoded image only
-		in.images = append(in.images, img)
 		in.imageLabels = append(in.imageLabels, s.Key+" · "+class)
 		in.texts = append(in.texts, text)
+	}
+	in.decode = func(i int) (image.Image, error) {
+		s := &samples[i]
+		img, err := imageproc.Decode(bytes.NewReader(s.Image), &imageproc.DecodeOptions{Name: s.Key})
+		s.Image = nil // the encoded bytes are not needed again
+		return img, err
 	}
 	return in, nil
 }
 
+// thumbSide is the side of the heatmap's thumbnails for a figure of rows ×
+// cols cells written to out (twice the drawn side in an SVG); 0 when no
+// heatmap is written.
+func thumbSide(out string, rows, cols int) int {
+	if out == "" {
+		return 0
+	}
+	side := heatmap.ThumbnailSide(rows, cols, nil)
+	if f, _ := heatmapFormat(out); f == "svg" {
+		side *= 2
+	}
+	return side
+}
+
 // computeSimilarity embeds the input, normalises, and takes the cosine
-// similarity and every image's best text. Image files are decoded once:
-// the decoded images are the model's input and the heatmap's thumbnails.
-func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput) (*simResult, error) {
-	if in.images == nil {
-		for _, p := range in.paths {
-			img, err := imageproc.DecodeFile(p, nil)
+// similarity and every image's best text. Each image is decoded once, a
+// batch at a time: the batch is embedded and, when side > 0, shrunk to
+// thumbnails of that side (heatmap.Thumbnail) before the next is decoded.
+func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput, side int) (*simResult, error) {
+	r := &simResult{}
+	t1 := time.Now()
+	n := len(in.imageLabels)
+	for i := 0; i < n; i += simBatch {
+		batch := make([]image.Image, min(simBatch, n-i))
+		for j := range batch {
+			img, err := in.decode(i + j)
 			if err != nil {
 				return nil, err
 			}
-			in.images = append(in.images, img)
+			batch[j] = img
 		}
-	}
-	r := &simResult{}
-	t1 := time.Now()
-	var err error
-	if r.imgEmb, err = m.EmbedImages(ctx, in.images); err != nil {
-		return nil, err
+		emb, err := m.EmbedImages(ctx, batch)
+		if err != nil {
+			return nil, batchError(ctx, m, batch, in.imageLabels[i:], err)
+		}
+		r.imgEmb = append(r.imgEmb, emb...)
+		for _, img := range batch {
+			if t := heatmap.Thumbnail(img, side); t != nil {
+				r.thumbs = append(r.thumbs, t)
+			} else if side > 0 {
+				r.thumbs = append(r.thumbs, nil)
+			}
+		}
 	}
 	r.tImg = time.Since(t1)
 	t2 := time.Now()
+	var err error
 	if r.txtEmb, err = m.EmbedTexts(ctx, in.texts); err != nil {
 		return nil, err
 	}
@@ -241,6 +276,21 @@ func computeSimilarity(ctx context.Context, m *clip.Model, in *simInput) (*simRe
 		}
 	}
 	return r, nil
+}
+
+// batchError names the image of a batch that EmbedImages refused (its
+// error counts from the batch's start): each image is embedded alone until
+// one fails.
+func batchError(ctx context.Context, m *clip.Model, batch []image.Image, labels []string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	for j, img := range batch {
+		if _, e := m.EmbedImages(ctx, []image.Image{img}); e != nil {
+			return fmt.Errorf("%s: %w", labels[j], e)
+		}
+	}
+	return err
 }
 
 // printSimilarityJSON prints the result as one JSON object.
