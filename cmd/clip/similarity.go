@@ -145,7 +145,7 @@ func parseSimilarity(args []string, stdout io.Writer) (*simArgs, error) {
 	case a.ds != "" && a.sample <= 0:
 		return nil, fs.usage("--sample must be positive")
 	case a.sample > maxSimilaritySample:
-		return nil, fs.usage("--sample is at most %d: similarity holds every image and prints an n×n matrix (clip eval scores a whole dataset)", maxSimilaritySample)
+		return nil, fs.usage("--sample is at most %d: similarity holds every sampled image (encoded) and prints an n×n matrix (clip eval scores a whole dataset)", maxSimilaritySample)
 	case a.template != "" && !strings.Contains(a.template, clip.TemplatePlaceholder):
 		return nil, fs.usage("--template has no {} placeholder")
 	}
