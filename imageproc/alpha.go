@@ -226,6 +226,9 @@ func palettedAlpha(m *image.Paletted, s *compositeSource) rowSource {
 // memorySource is the row source of an in-memory image under o's
 // transparency setting.
 func memorySource(img image.Image, o *DecodeOptions) rowSource {
+	if o != nil && o.openCLIP {
+		return &modeSource{sourceOf(img), modeOfImage(img, "", nil, nil)}
+	}
 	if o == nil || !o.DropAlpha {
 		if s := alphaSource(img, nil, bgColour(o)); s != nil {
 			return s

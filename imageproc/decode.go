@@ -62,6 +62,8 @@ type DecodeOptions struct {
 	// equivalent of another colour c is
 	// Image.alpha_composite(Image.new("RGBA", im.size, c), im.convert("RGBA")).convert("RGB").
 	Background color.Color
+
+	openCLIP bool // sources carry their Pillow mode (NewOpenCLIP processors)
 }
 
 // Errors that Decode wraps in a *DecodeError, for errors.Is.
@@ -211,6 +213,9 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 	src, err := formatSource(format, img, data, cfg, key, &o)
 	if err != nil {
 		return nil, fail(format, err)
+	}
+	if o.openCLIP {
+		src = &modeSource{src, modeOfImage(img, format, data, tiffInf)}
 	}
 	return src, nil
 }

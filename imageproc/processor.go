@@ -40,6 +40,7 @@ type Processor struct {
 	decode  DecodeOptions
 	budget  *budget // shared by the concurrent decodes of this Processor
 	workers int
+	oc      *openCLIP // open_clip's transform instead of transformers' (NewOpenCLIP)
 }
 
 // New returns a processor for cfg; nil means OpenAI CLIP's defaults at
@@ -126,6 +127,7 @@ func (p *Processor) WithDecodeOptions(opts *DecodeOptions) *Processor {
 	if opts != nil {
 		q.decode = *opts
 	}
+	q.decode.DropAlpha, q.decode.openCLIP = q.decode.DropAlpha || q.oc != nil, q.oc != nil
 	q.budget = newBudget(q.decode.DecodeBudget)
 	return &q
 }
@@ -287,6 +289,9 @@ func cropOrigin(size, crop int) int {
 func (p *Processor) process(src rowSource, out []float32, workers int) error {
 	if p.cfg.NaFlex {
 		return errors.New("imageproc: a Siglip2ImageProcessor (NaFlex) gives a grid of patches per image; use the Patches methods")
+	}
+	if p.oc != nil {
+		return p.processOpenCLIP(src, out, workers)
 	}
 	w, h := src.size()
 	if err := checkAspect(w, h, maxAspect(&p.decode)); err != nil {

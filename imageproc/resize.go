@@ -24,6 +24,7 @@ const (
 	weightsTorch         weightMode = iota // ATen: int16, dynamic precision
 	weightsPillow                          // Pillow: 22-bit precision
 	weightsTorchBilinear                   // ATen's antialiased bilinear (triangle filter), int16 as weightsTorch
+	weightsPillowBilinear // Pillow's bilinear (the same triangle filter), 22 bits
 )
 
 // taps are the fixed-point filter weights of one pass for the outputs
@@ -51,7 +52,8 @@ func cubicTorch(x float64) float64 {
 	return 0
 }
 
-// linearTorch is ATen's HelperInterpLinear::aa_filter.
+// linearTorch is ATen's HelperInterpLinear::aa_filter, which is also
+// Pillow's bilinear_filter.
 func linearTorch(x float64) float64 {
 	x = math.Abs(x)
 	if x < 1 {
@@ -130,7 +132,10 @@ type tapFilter struct {
 func newTapFilter(inSize, outSize int, mode weightMode) tapFilter {
 	// support: interp_size/2 (cubic 4, linear 2), stretched when shrinking.
 	f := tapFilter{inSize: inSize, scale: float64(inSize) / float64(outSize), support: 2, invscale: 1, filter: cubicTorch}
-	if mode == weightsTorchBilinear {
+	switch mode {
+	case weightsPillow:
+		f.filter = cubicPillow
+	case weightsTorchBilinear, weightsPillowBilinear:
 		f.support, f.filter = 1, linearTorch
 	}
 	if f.scale >= 1 {
@@ -138,9 +143,6 @@ func newTapFilter(inSize, outSize int, mode weightMode) tapFilter {
 		f.invscale = 1 / f.scale
 	}
 	f.n = int(math.Ceil(f.support))*2 + 1
-	if mode == weightsPillow {
-		f.filter = cubicPillow
-	}
 	return f
 }
 
