@@ -143,16 +143,19 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 // familyProcessor is the image preprocessing of a folder:
 // preprocessor_config.json when present; otherwise CLIP's defaults,
-// SiglipImageProcessor's (SigLIP), or open_clip's preprocess_cfg
-// (OpenCLIP: mean and std, shortest edge resized with bicubic, centre
-// crop), at the vision tower's size.
+// SiglipImageProcessor's (SigLIP), at the vision tower's size. OpenCLIP
+// folders always use open_clip's eval transform from preprocess_cfg
+// (imageproc.NewOpenCLIP), as open_clip.create_model_and_transforms does.
 func familyProcessor(dir string, f *folder, workers int) (*imageproc.Processor, error) {
 	size := f.cfg.VisionConfig.ImageSize
 	var c *imageproc.Config
 	switch {
 	case f.oc != nil:
-		c = imageproc.DefaultConfig(size)
-		c.ImageMean, c.ImageStd = f.oc.Mean, f.oc.Std
+		p, err := imageproc.NewOpenCLIP(&f.oc.Preprocess)
+		if err != nil {
+			return nil, fmt.Errorf("clip: open_clip_config.json: %w", err)
+		}
+		return p.WithWorkers(workers), nil
 	case f.cfg.Family == FamilySigLIP:
 		if _, err := os.Stat(filepath.Join(dir, "preprocessor_config.json")); err != nil {
 			c = imageproc.DefaultSigLIPConfig(size)

@@ -165,6 +165,12 @@ func (p *Processor) processOpenCLIP(src rowSource, out []float32, workers int) e
 	switch mode.name {
 	case "P", "1":
 		lv = nearestCrop(src, rw, rh, ox, oy, s)
+	case "RGBA":
+		lv = resizeRGBA(mode.rgba, rw, rh, ox, oy, s, o.weights, workers)
+	case "I;16":
+		lv = resizeGray16(mode.g16, rw, rh, ox, oy, s, o.weights)
+	case "CMYK":
+		lv = resizeCMYK(mode.cmyk, rw, rh, ox, oy, s, o.weights, workers)
 	default:
 		lv = resizeCrop(src, rw, rh, ox, oy, s, s, o.weights, workers)
 	}
@@ -233,6 +239,10 @@ func nearestCrop(src rowSource, rw, rh, ox, oy, s int) []uint8 {
 type pilMode struct {
 	name string     // "RGB", "L", "1", "P", "RGBA", "CMYK", "I;16"
 	pal  [][3]uint8 // P: the palette (pad fill is an index into it)
+	// rgba: RGBA, the straight colour and alpha bands
+	rgba *compositeSource
+	cmyk *cmykRows     // CMYK: the bands
+	g16  *image.Gray16 // I;16: the samples
 }
 
 // fill is the RGB that padding with level f gives after convert("RGB"):
@@ -255,6 +265,14 @@ func (m pilMode) fill(f uint8) [3]uint8 {
 		return rgb
 	}
 	return [3]uint8{f, f, f}
+}
+
+// rgbaMode is mode RGBA with img's bands (RGB if it has none after all).
+func rgbaMode(img image.Image, base rowSource) pilMode {
+	if cs := alphaRows(img, base); cs != nil {
+		return pilMode{name: "RGBA", rgba: cs}
+	}
+	return pilMode{name: "RGB"}
 }
 
 // modeSource is a row source that knows its Pillow mode (OpenCLIP
@@ -287,22 +305,29 @@ func modeOfImage(img image.Image, format string, data []byte, tiffInf *tiffInfo)
 		}
 		return pilMode{name: "L"}
 	case *image.Gray16:
-		return pilMode{name: "I;16"}
+		return pilMode{name: "I;16", g16: m}
 	case *image.CMYK:
-		return pilMode{name: "CMYK"}
+		return pilMode{name: "CMYK", cmyk: cmykSource(img)}
 	case *image.NRGBA:
 		if format == "webp" && !webpHasAlpha(data) {
 			return pilMode{name: "RGB"}
 		}
-		return pilMode{name: "RGBA"}
-	case *image.NRGBA64, *image.NYCbCrA:
-		return pilMode{name: "RGBA"}
+		return rgbaMode(img, nil)
+	case *image.NRGBA64:
+		return rgbaMode(img, nil)
+	case *image.NYCbCrA:
+		if format == "webp" {
+			return rgbaMode(img, newWebPSource(&m.YCbCr))
+		}
+		return rgbaMode(img, nil)
 	case *image.RGBA, *image.RGBA64:
 		if format == "tiff" || (format == "" && !m.(interface{ Opaque() bool }).Opaque()) {
-			return pilMode{name: "RGBA"}
+			return rgbaMode(img, nil)
 		}
 	case *jpeg.YCCK:
-		return pilMode{name: "CMYK"}
+		if cs := cmykSource(img); cs != nil {
+			return pilMode{name: "CMYK", cmyk: cs}
+		}
 	}
 	return pilMode{name: "RGB"}
 }

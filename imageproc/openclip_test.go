@@ -3,9 +3,13 @@ package imageproc
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"image/color"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/nlpodyssey/safetensors"
@@ -22,7 +26,7 @@ import (
 // asserts it), and the first image of each small configuration is also
 // compared with torch's own float32 output.
 func TestOpenCLIPGoldens(t *testing.T) {
-	path := filepath.Join("..", "testdata", "golden", "openclip-preprocess.safetensors")
+	path := filepath.Join("..", "testdata", "golden", "preprocess-openclip.safetensors")
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -92,4 +96,59 @@ func TestOpenCLIPGoldens(t *testing.T) {
 		}
 	}
 	t.Logf("%d image x configuration pairs bit-exact against open_clip", checked)
+}
+
+// TestOpenCLIPConfigRefused: values open_clip does not accept are refused,
+// naming the field.
+func TestOpenCLIPConfigRefused(t *testing.T) {
+	for field, c := range map[string]*OpenCLIPConfig{
+		"size":          {Size: 0},
+		"interpolation": {Size: 8, Interpolation: "lanczos"},
+		"resize_mode":   {Size: 8, ResizeMode: "crop"},
+		"fill_color":    {Size: 8, FillColor: -1},
+		"mean":          {Size: 8, Mean: []float64{0.5}},
+		"std":           {Size: 8, Std: []float64{0.5, 0, 0.5}},
+	} {
+		_, err := NewOpenCLIP(c)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != field {
+			t.Errorf("%+v: got %v, want a ConfigError naming %s", c, err, field)
+		}
+	}
+	if _, err := NewOpenCLIP(nil); err == nil {
+		t.Error("nil config accepted")
+	}
+}
+
+// TestOpenCLIPDecodeOptions: alpha is dropped whatever the decode options
+// say (open_clip's convert("RGB")), and an in-memory image gives what its
+// file gives.
+func TestOpenCLIPDecodeOptions(t *testing.T) {
+	p, err := NewOpenCLIP(&OpenCLIPConfig{Size: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("..", "testdata", "images", "astronaut_rgba.png")
+	want, err := p.File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := p.WithDecodeOptions(&DecodeOptions{Background: color.Black})
+	got, err := q.File(path)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("WithDecodeOptions changed the alpha handling (err %v)", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = p.Image(img)
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Image(%T) differs from File (err %v)", img, err)
+	}
 }

@@ -21,10 +21,10 @@ import (
 type weightMode int
 
 const (
-	weightsTorch         weightMode = iota // ATen: int16, dynamic precision
-	weightsPillow                          // Pillow: 22-bit precision
-	weightsTorchBilinear                   // ATen's antialiased bilinear (triangle filter), int16 as weightsTorch
-	weightsPillowBilinear // Pillow's bilinear (the same triangle filter), 22 bits
+	weightsTorch          weightMode = iota // ATen: int16, dynamic precision
+	weightsPillow                           // Pillow: 22-bit precision
+	weightsTorchBilinear                    // ATen's antialiased bilinear (triangle filter), int16 as weightsTorch
+	weightsPillowBilinear                   // Pillow's bilinear (the same triangle filter), 22 bits
 )
 
 // taps are the fixed-point filter weights of one pass for the outputs
@@ -90,7 +90,7 @@ func makeTaps(inSize, outSize, lo, hi int, mode weightMode) *taps {
 		t.start[i-lo], t.size[i-lo] = f.weights(i, wf[(i-lo)*n:(i-lo+1)*n])
 	}
 	t.prec = 22
-	if mode != weightsPillow {
+	if mode == weightsTorch || mode == weightsTorchBilinear {
 		// _compute_index_ranges_int16_weights: precision from the largest
 		// weight over the whole output.
 		k := make([]float64, n)

@@ -9,9 +9,11 @@ package openclip
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/textenc"
 	"github.com/goclip/goclip/vit"
 )
@@ -27,9 +29,9 @@ type Config struct {
 	// LogitBias: the model has a logit_bias (model_cfg.init_logit_bias),
 	// so its probabilities are sigmoids (SigLIP-style training).
 	LogitBias bool
-	// Preprocessing (preprocess_cfg): mean and std, resize of the
-	// shortest edge with bicubic and a centre crop to image_size.
-	Mean, Std []float64
+	// Preprocess is preprocess_cfg: open_clip's eval transform at the
+	// vision tower's image_size (imageproc.NewOpenCLIP accepts it).
+	Preprocess imageproc.OpenCLIPConfig
 }
 
 // ConfigError names the field of open_clip_config.json that is invalid or
@@ -63,7 +65,7 @@ func ParseConfig(data []byte) (*Config, error) {
 	if top.Model == nil {
 		return nil, &ConfigError{"model_cfg", "missing"}
 	}
-	c := &Config{Mean: []float64{0.48145466, 0.4578275, 0.40821073}, Std: []float64{0.26862954, 0.26130258, 0.27577711}}
+	c := &Config{}
 	f := fields{prefix: "model_cfg.", raw: top.Model}
 	f.int("embed_dim", &c.EmbedDim, 0)
 	var quick, custom bool
@@ -93,19 +95,48 @@ func ParseConfig(data []byte) (*Config, error) {
 	if c.Text, err = textConfig(traw, act, c.EmbedDim); err != nil {
 		return nil, err
 	}
-	p := fields{prefix: "preprocess_cfg.", raw: top.Preprocess}
-	p.any("mean", &c.Mean)
-	p.any("std", &c.Std)
-	p.equal("interpolation", `"bicubic"`)
-	p.equal("resize_mode", `"shortest"`)
-	p.ignore("size", "fill_color")
-	if err := p.done(); err != nil {
+	if c.Preprocess, err = preprocessConfig(top.Preprocess, c.Vision.ImageSize); err != nil {
 		return nil, err
 	}
-	if len(c.Mean) != 3 || len(c.Std) != 3 {
-		return nil, &ConfigError{"preprocess_cfg.mean", "mean and std need 3 values"}
-	}
 	return c, nil
+}
+
+// preprocessConfig reads preprocess_cfg (open_clip's PreprocessCfg fields;
+// absent ones take its defaults) and checks it with imageproc.NewOpenCLIP.
+func preprocessConfig(raw map[string]json.RawMessage, imageSize int) (imageproc.OpenCLIPConfig, error) {
+	pc := imageproc.OpenCLIPConfig{Size: imageSize}
+	p := fields{prefix: "preprocess_cfg.", raw: raw}
+	for _, f := range []struct {
+		key string
+		dst *[]float64
+	}{{"mean", &pc.Mean}, {"std", &pc.Std}} {
+		var x float64
+		if v, ok := p.get(f.key); ok && json.Unmarshal(v, &x) == nil {
+			*f.dst = []float64{x, x, x} // open_clip: a number applies to all channels
+		} else {
+			p.any(f.key, f.dst)
+		}
+	}
+	p.any("interpolation", &pc.Interpolation)
+	p.any("resize_mode", &pc.ResizeMode)
+	p.int("fill_color", &pc.FillColor, 0)
+	p.equal("mode", `"RGB"`)
+	var size any
+	p.any("size", &size)
+	if err := p.done(); err != nil {
+		return pc, err
+	}
+	if size != nil && fmt.Sprint(size) != fmt.Sprint(float64(imageSize)) && fmt.Sprint(size) != fmt.Sprint([]any{float64(imageSize), float64(imageSize)}) {
+		return pc, &ConfigError{"preprocess_cfg.size", fmt.Sprintf("%v differs from vision_cfg.image_size %d (not implemented)", size, imageSize)}
+	}
+	if _, err := imageproc.NewOpenCLIP(&pc); err != nil {
+		var ie *imageproc.ConfigError
+		if errors.As(err, &ie) {
+			return pc, &ConfigError{"preprocess_cfg." + ie.Field, ie.Msg}
+		}
+		return pc, &ConfigError{"preprocess_cfg", err.Error()}
+	}
+	return pc, nil
 }
 
 func visionConfig(raw map[string]json.RawMessage, act string, embed int) (vit.Config, error) {

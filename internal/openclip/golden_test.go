@@ -166,21 +166,29 @@ func checkOutput(t *testing.T, g *goldentest.File, key string, got []float32) {
 // TestRefused: configs the towers do not implement fail naming the field.
 func TestRefused(t *testing.T) {
 	cases := map[string]string{
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"attentional_pool": true}, "text_cfg": {}}}`:                          "model_cfg.vision_cfg.attentional_pool",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"timm_model_name": "vit_b"}, "text_cfg": {}}}`:                        "model_cfg.vision_cfg.timm_model_name",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"layers": [3, 4, 6, 3]}, "text_cfg": {}}}`:                            "model_cfg.vision_cfg.layers",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"pool_type": "avg"}, "text_cfg": {}}}`:                                "model_cfg.vision_cfg.pool_type",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"ls_init_value": 0.1}, "text_cfg": {}}}`:                              "model_cfg.vision_cfg.ls_init_value",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"norm_kwargs": {"elementwise_affine": false}}, "text_cfg": {}}}`:      "model_cfg.vision_cfg.norm_kwargs",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"hf_model_name": "xlm-roberta-base"}}}`:               "model_cfg.text_cfg.hf_model_name",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"no_causal_mask": true}}}`:                            "model_cfg.text_cfg.no_causal_mask",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"pool_type": "first"}}}`:                              "model_cfg.text_cfg.pool_type",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"proj_bias": true}}}`:                                 "model_cfg.text_cfg.proj_bias",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"embed_cls": true}}}`:                                 "model_cfg.text_cfg.embed_cls",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}, "coca": 1}}`:                                       "model_cfg.coca",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"head_width": 7}, "text_cfg": {}}}`:                                   "model_cfg.vision_cfg.head_width",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"resize_mode": "squash"}}`:     "preprocess_cfg.resize_mode",
-		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"interpolation": "bilinear"}}`: "preprocess_cfg.interpolation",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"attentional_pool": true}, "text_cfg": {}}}`:                         "model_cfg.vision_cfg.attentional_pool",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"timm_model_name": "vit_b"}, "text_cfg": {}}}`:                       "model_cfg.vision_cfg.timm_model_name",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"layers": [3, 4, 6, 3]}, "text_cfg": {}}}`:                           "model_cfg.vision_cfg.layers",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"pool_type": "avg"}, "text_cfg": {}}}`:                               "model_cfg.vision_cfg.pool_type",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"ls_init_value": 0.1}, "text_cfg": {}}}`:                             "model_cfg.vision_cfg.ls_init_value",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"norm_kwargs": {"elementwise_affine": false}}, "text_cfg": {}}}`:     "model_cfg.vision_cfg.norm_kwargs",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"hf_model_name": "xlm-roberta-base"}}}`:              "model_cfg.text_cfg.hf_model_name",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"no_causal_mask": true}}}`:                           "model_cfg.text_cfg.no_causal_mask",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"pool_type": "first"}}}`:                             "model_cfg.text_cfg.pool_type",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"proj_bias": true}}}`:                                "model_cfg.text_cfg.proj_bias",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {"embed_cls": true}}}`:                                "model_cfg.text_cfg.embed_cls",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}, "coca": 1}}`:                                      "model_cfg.coca",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"head_width": 7}, "text_cfg": {}}}`:                                  "model_cfg.vision_cfg.head_width",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"resize_mode": "crop"}}`:      "preprocess_cfg.resize_mode",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"interpolation": "lanczos"}}`: "preprocess_cfg.interpolation",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"fill_color": 300}}`:          "preprocess_cfg.fill_color",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"fill_color": [1, 2, 3]}}`:    "preprocess_cfg.fill_color",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"std": [0.5, 0]}}`:            "preprocess_cfg.mean",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"std": [0.5, 0, 1]}}`:         "preprocess_cfg.std",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"size": 256}}`:                "preprocess_cfg.size",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"size": [224, 200]}}`:         "preprocess_cfg.size",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"mode": "L"}}`:                "preprocess_cfg.mode",
+		`{"model_cfg": {"embed_dim": 8, "vision_cfg": {}, "text_cfg": {}}, "preprocess_cfg": {"crop_pct": 0.9}}`:            "preprocess_cfg.crop_pct",
 		`{"preprocess_cfg": {}}`: "model_cfg",
 		`[1]`:                    "json",
 	}
@@ -193,7 +201,8 @@ func TestRefused(t *testing.T) {
 	}
 	ok := `{"model_cfg": {"embed_dim": 512, "quick_gelu": true, "vision_cfg": {"image_size": 224, "layers": 12, "width": 768, "patch_size": 32},
 		"text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 512, "heads": 8, "layers": 12}},
-		"preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711]}}`
+		"preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711],
+		"interpolation": "bilinear", "resize_mode": "squash", "fill_color": 7, "size": [224, 224], "mode": "RGB"}}`
 	c, err := openclip.ParseConfig([]byte(ok))
 	if err != nil {
 		t.Fatal(err)
@@ -202,8 +211,17 @@ func TestRefused(t *testing.T) {
 		c.Text.IntermediateSize != 2048 || c.Text.Pooling != "argmax" || c.Vision.LayerNormEps != 1e-5 {
 		t.Errorf("ViT-B-32-quickgelu parsed as %+v / %+v", c.Vision, c.Text)
 	}
-	b, _ := json.Marshal(c.Mean)
-	if string(b) != "[0.48145466,0.4578275,0.40821073]" {
-		t.Errorf("mean %s", b)
+	b, _ := json.Marshal(c.Preprocess)
+	if want := `{"Size":224,"Mean":[0.48145466,0.4578275,0.40821073],"Std":[0.26862954,0.26130258,0.27577711],` +
+		`"Interpolation":"bilinear","ResizeMode":"squash","FillColor":7}`; string(b) != want {
+		t.Errorf("preprocess_cfg parsed as %s, want %s", b, want)
+	}
+	c, err = openclip.ParseConfig([]byte(`{"model_cfg": {"embed_dim": 8, "vision_cfg": {"image_size": 64}, "text_cfg": {}},
+		"preprocess_cfg": {"mean": 0.5, "std": 0.25}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = json.Marshal(c.Preprocess); string(b) != `{"Size":64,"Mean":[0.5,0.5,0.5],"Std":[0.25,0.25,0.25],"Interpolation":"","ResizeMode":"","FillColor":0}` {
+		t.Errorf("scalar mean/std parsed as %s", b)
 	}
 }

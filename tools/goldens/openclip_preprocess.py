@@ -35,7 +35,7 @@ from safetensors.numpy import save_file
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 IMAGES = os.path.join(ROOT, "testdata", "images")
-OUT = os.path.join(ROOT, "testdata", "golden", "openclip-preprocess.safetensors")
+OUT = os.path.join(ROOT, "testdata", "golden", "preprocess-openclip.safetensors")
 
 OPENAI = {"mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711]}
 HALF = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}
