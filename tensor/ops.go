@@ -7,17 +7,23 @@ import "math"
 // biased variance computed around the mean (two passes, no cancellation).
 // Statistics are accumulated in float64 over eight independent chains, so
 // the row is summed at the CPU's add throughput rather than its latency.
-// dst may alias x.
-func LayerNorm(dst, x, gamma, beta []float32, rows, width int, eps float32) {
+// dst may alias x. Rows are shared out over wk (nil: the caller alone);
+// each row's result does not depend on how.
+func LayerNorm(wk *Workers, dst, x, gamma, beta []float32, rows, width int, eps float32) {
 	if rows == 0 || width == 0 {
 		return
 	}
 	_ = x[rows*width-1]
 	_ = dst[rows*width-1]
 	gamma, beta = gamma[:width], beta[:width]
-	for r := 0; r < rows; r++ {
-		layerNormRow(dst[r*width:(r+1)*width], x[r*width:(r+1)*width], gamma, beta, eps)
-	}
+	// Tasks of at least 64 rows (~50 µs at width 768), so small calls
+	// stay on the caller.
+	per := max(64, (rows+4*wk.N()-1)/(4*wk.N()))
+	wk.Parallel((rows+per-1)/per, func(t int) {
+		for r := t * per; r < min(rows, (t+1)*per); r++ {
+			layerNormRow(dst[r*width:(r+1)*width], x[r*width:(r+1)*width], gamma, beta, eps)
+		}
+	})
 }
 
 func layerNormRow(dr, xr, gamma, beta []float32, eps float32) {

@@ -134,7 +134,7 @@ func (m *Model) Forward(ctx context.Context, ids [][]int32, opts *ForwardOptions
 			return nil, err
 		}
 	}
-	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
+	tensor.LayerNorm(m.wk, pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
 	return pooled, nil
 }
 

@@ -48,7 +48,7 @@ func (m *Model) forwardSigLIP(ctx context.Context, ids [][]int32, opts *ForwardO
 			return nil, err
 		}
 	}
-	tensor.LayerNorm(pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
+	tensor.LayerNorm(m.wk, pooled, pooled, m.finalWeight, m.finalBias, len(ids), w, float32(m.cfg.LayerNormEps))
 	out := make([]float32, len(ids)*m.cfg.HeadSize())
 	m.head.Forward(m.wk, out, pooled, len(ids), tensor.ActNone)
 	return out, nil

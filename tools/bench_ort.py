@@ -86,11 +86,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True)
     ap.add_argument("--onnx-dir", required=True)
-    ap.add_argument("--quant", default="none", choices=["none", "int8"])
+    ap.add_argument("--quant", default="none", choices=["none", "int8", "int8-reduce", "uint8"],
+                    help="int8: quantize_dynamic QInt8 weights per channel (the default a user gets); "
+                    "int8-reduce: the same with reduce_range=True (7-bit weights, ONNX Runtime's remedy for "
+                    "VPMADDUBSW saturation on CPUs without VNNI); uint8: QUInt8 weights (U8U8 kernels)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="1,10,64")
     ap.add_argument("--duration", type=float, default=5.0)
     ap.add_argument("--check", action="store_true", help="print centred cosine to PyTorch float32")
+    ap.add_argument("--golden", help="shared reference dir (../shared/reference): print the centred cosine of "
+                    "the image embeddings of its 8 B/32 golden images to transformers' float64 run, as "
+                    "clip's TestPrecisionB32 measures goclip (needs MODEL = the synthetic b32 preset)")
     args = ap.parse_args()
 
     import onnxruntime as ort
@@ -101,11 +107,12 @@ def main():
     if not os.path.exists(f32):
         export(args.model, f32)
     path = f32
-    if args.quant == "int8":
-        path = os.path.join(args.onnx_dir, "vision-int8.onnx")
+    if args.quant != "none":
+        path = os.path.join(args.onnx_dir, f"vision-{args.quant}.onnx")
         if not os.path.exists(path):
             from onnxruntime.quantization import QuantType, quantize_dynamic
-            quantize_dynamic(f32, path, weight_type=QuantType.QInt8, per_channel=True)
+            wt = QuantType.QUInt8 if args.quant == "uint8" else QuantType.QInt8
+            quantize_dynamic(f32, path, weight_type=wt, per_channel=True, reduce_range=args.quant == "int8-reduce")
     print(f"onnxruntime {ort.__version__} threads {args.threads} model {os.path.basename(path)}")
     t0 = time.perf_counter()
     so = ort.SessionOptions()
@@ -131,8 +138,28 @@ def main():
         g, w = got - mean, want - mean
         cos = (g * w).sum(1) / np.sqrt((g * g).sum(1) * (w * w).sum(1))
         print(f"centred cosine to torch f32: min {cos.min():.6f} mean {cos.mean():.6f}")
+    if args.golden:
+        golden_check(sess, args.golden)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS: {rss:.0f} MiB")
+
+
+def golden_check(sess, ref):
+    """Centred cosine (the float64 reference's mean embedding removed from
+    both sides) of this session's image embeddings to the float64 run."""
+    import json
+    import numpy as np
+    from safetensors import safe_open
+    g = safe_open(os.path.join(ref, "golden", "b32-synthetic.safetensors"), "np")
+    pre = safe_open(os.path.join(ref, "golden", "preprocess.safetensors"), "np")
+    names = json.loads(g.metadata()["images"])
+    px = np.stack([pre.get_tensor("224/" + n) for n in names]).astype(np.float32)
+    got = sess.run(None, {"pixel_values": px})[0].astype(np.float64)
+    want = g.get_tensor("f64_image_embeds").astype(np.float64)
+    mean = want.mean(0)
+    a, b = got - mean, want - mean
+    cos = (a * b).sum(1) / np.sqrt((a * a).sum(1) * (b * b).sum(1))
+    print(f"golden images: centred cosine to float64: min {cos.min():.6f} mean {cos.mean():.6f}")
 
 
 if __name__ == "__main__":

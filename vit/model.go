@@ -112,7 +112,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 	x := b.x
 	m.emb.forward(x, px, b.cols, b.patches, n)
 	if m.preWeight != nil {
-		tensor.LayerNorm(x, x, m.preWeight, m.preBias, n*t, w, float32(c.LayerNormEps))
+		tensor.LayerNorm(m.wk, x, x, m.preWeight, m.preBias, n*t, w, float32(c.LayerNormEps))
 	}
 	pooled := make([]float32, n*w)
 	if m.head != nil {
@@ -127,7 +127,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 		if err := m.enc.Forward(ctx, x, b.lens, hidden); err != nil {
 			return nil, err
 		}
-		tensor.LayerNorm(x, x, m.postWeight, m.postBias, n*t, w, float32(c.LayerNormEps))
+		tensor.LayerNorm(m.wk, x, x, m.postWeight, m.postBias, n*t, w, float32(c.LayerNormEps))
 		m.head.forward(pooled, x, b.lens, b.kv, b.ctx, b.mid)
 		return pooled, nil
 	}
@@ -149,7 +149,7 @@ func (m *Model) Forward(ctx context.Context, px []float32, n int, opts *ForwardO
 			copy(pooled[i*w:(i+1)*w], x[i*t*w:])
 		}
 	}
-	tensor.LayerNorm(pooled, pooled, m.postWeight, m.postBias, n, w, float32(c.LayerNormEps))
+	tensor.LayerNorm(m.wk, pooled, pooled, m.postWeight, m.postBias, n, w, float32(c.LayerNormEps))
 	return pooled, nil
 }
 

@@ -270,7 +270,7 @@ func (m *Model) ForwardPatches(ctx context.Context, patches []float32, shapes []
 	if err := m.enc.Forward(ctx, x, lens, hidden); err != nil {
 		return nil, err
 	}
-	tensor.LayerNorm(x, x, m.postWeight, m.postBias, rows, w, float32(c.LayerNormEps))
+	tensor.LayerNorm(m.wk, x, x, m.postWeight, m.postBias, rows, w, float32(c.LayerNormEps))
 	pooled := make([]float32, n*w)
 	m.head.forward(pooled, x, lens, nil, nil, nil)
 	return pooled, nil

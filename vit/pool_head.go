@@ -87,7 +87,7 @@ func (h *poolHead) forward(dst, x []float32, lens []int, kv, ctx, mid []float32)
 		h.attend(ctx[i*w:(i+1)*w], kv[offs[i]*2*w:(offs[i]+lens[i])*2*w], hh)
 	})
 	h.out.Forward(h.wk, dst[:n*w], ctx[:n*w], n, tensor.ActNone)
-	tensor.LayerNorm(ctx[:n*w], dst[:n*w], h.lnWeight, h.lnBias, n, w, h.eps)
+	tensor.LayerNorm(h.wk, ctx[:n*w], dst[:n*w], h.lnWeight, h.lnBias, n, w, h.eps)
 	h.mlp.Forward(h.wk, dst[:n*w], ctx[:n*w], mid, n, h.act)
 }
 

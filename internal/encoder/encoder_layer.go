@@ -41,9 +41,9 @@ func loadLayer(st tensor.Store, prefix string, c *Config) (*Layer, error) {
 func (l *Layer) forward(x []float32, rows int, seqs []tensor.AttnSeq, s *scratch, c *Config) {
 	n := rows * c.Width
 	h := s.h[:n]
-	tensor.LayerNorm(h, x, l.ln1Weight, l.ln1Bias, rows, c.Width, c.Eps)
+	tensor.LayerNorm(c.Workers, h, x, l.ln1Weight, l.ln1Bias, rows, c.Width, c.Eps)
 	l.attn.forward(x[:n], h, s.qkv[:3*n], s.ctx[:n], rows, rows, seqs, c)
-	tensor.LayerNorm(h, x, l.ln2Weight, l.ln2Bias, rows, c.Width, c.Eps)
+	tensor.LayerNorm(c.Workers, h, x, l.ln2Weight, l.ln2Bias, rows, c.Width, c.Eps)
 	l.mlp.Forward(c.Workers, x[:n], h, s.mid[:rows*c.Intermediate], rows, c.Act)
 }
 
@@ -56,13 +56,13 @@ func (l *Layer) forward(x []float32, rows int, seqs []tensor.AttnSeq, s *scratch
 func (l *Layer) forwardPooled(out, x []float32, rows int, pooled []tensor.AttnSeq, s *scratch, c *Config) {
 	n, w, ns := rows*c.Width, c.Width, len(pooled)
 	h := s.h[:n]
-	tensor.LayerNorm(h, x, l.ln1Weight, l.ln1Bias, rows, w, c.Eps)
+	tensor.LayerNorm(c.Workers, h, x, l.ln1Weight, l.ln1Bias, rows, w, c.Eps)
 	for i := range pooled {
 		row := pooled[i].Row(pooled[i].Q0)
 		copy(out[i*w:(i+1)*w], x[row*w:(row+1)*w])
 	}
 	l.attn.forward(out[:ns*w], h, s.qkv[:3*n], s.ctx[:ns*w], rows, ns, pooled, c)
-	tensor.LayerNorm(h[:ns*w], out, l.ln2Weight, l.ln2Bias, ns, w, c.Eps)
+	tensor.LayerNorm(c.Workers, h[:ns*w], out, l.ln2Weight, l.ln2Bias, ns, w, c.Eps)
 	l.mlp.Forward(c.Workers, out[:ns*w], h[:ns*w], s.mid[:ns*c.Intermediate], ns, c.Act)
 }
 
