@@ -25,6 +25,14 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 PY=${PY:-/root/goclip-venv/bin/python}
+# TORCH: which PyTorch float32 settings run (eager sdpa passive bind).
+TORCH=${TORCH:-eager sdpa passive bind}
+# REF: the shared reference data; when present, every ONNX Runtime model and
+# goclip's bf16/int8 are also measured for accuracy on its B/32 goldens
+# (centred cosine of the 8 golden images' embeddings to float64).
+REF=${REF:-../shared/reference}
+GOLDEN=""
+[ -f "$REF/golden/b32-synthetic.safetensors" ] && GOLDEN="--golden $REF"
 mkdir -p "$OUT"
 go build -o "$OUT/clip" ./cmd/clip
 [ -f "$DIR/model.safetensors" ] || "$OUT/clip" synth --preset b32 --out "$DIR"
@@ -70,10 +78,14 @@ while [ "$r" -le "$ROUNDS" ]; do
 	echo "round $r: load $(cat /proc/loadavg)" >> "$OUT/machine.txt"
 	# PyTorch as installed, eager and SDPA attention; the issue's tuned
 	# setting (OMP_WAIT_POLICY=PASSIVE); OpenMP threads pinned to cores.
-	ATTN=eager torch "torch-eager.r$r" OMP_NUM_THREADS="$THREADS"
-	ATTN=sdpa torch "torch-sdpa.r$r" OMP_NUM_THREADS="$THREADS"
-	ATTN=sdpa torch "torch-sdpa-passive.r$r" OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE
-	ATTN=sdpa torch "torch-sdpa-bind.r$r" OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=close OMP_PLACES=cores
+	for t in $TORCH; do
+		case $t in
+		eager) ATTN=eager torch "torch-eager.r$r" OMP_NUM_THREADS="$THREADS" ;;
+		sdpa) ATTN=sdpa torch "torch-sdpa.r$r" OMP_NUM_THREADS="$THREADS" ;;
+		passive) ATTN=sdpa torch "torch-sdpa-passive.r$r" OMP_NUM_THREADS="$THREADS" OMP_WAIT_POLICY=PASSIVE ;;
+		bind) ATTN=sdpa torch "torch-sdpa-bind.r$r" OMP_NUM_THREADS="$THREADS" OMP_PROC_BIND=close OMP_PLACES=cores ;;
+		esac
+	done
 	# The reduced-precision peers of issue 10: PyTorch with bf16 weights
 	# (model.to(torch.bfloat16)), ONNX Runtime float32 and dynamic int8
 	# (quantize_dynamic QInt8 per channel) of the same checkpoint's image
@@ -86,10 +98,14 @@ while [ "$r" -le "$ROUNDS" ]; do
 	elif [ "$r" = 1 ]; then
 		echo "torch bf16 skipped: no avx512_bf16/amx_bf16 on this CPU (TORCH_BF16=1 runs it)" >> "$OUT/machine.txt"
 	fi
-	for q in none int8; do
+	# int8: what quantize_dynamic gives by default; int8-reduce (7-bit
+	# weights) and uint8 (U8U8) are ONNX Runtime's remedies for VPMADDUBSW
+	# saturation on CPUs without VNNI.
+	for q in none int8 int8-reduce uint8; do
+		# shellcheck disable=SC2086
 		/usr/bin/time -v env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OMP_NUM_THREADS="$THREADS" \
 			"$PY" tools/bench_ort.py --model "$DIR" --onnx-dir "$OUT/onnx" --quant $q --threads "$THREADS" \
-			--batches 1,10,64 --duration "$DURATION" > "$OUT/ort-$q.r$r.log" 2>&1
+			--batches 1,10,64 --duration "$DURATION" $GOLDEN > "$OUT/ort-$q.r$r.log" 2>&1
 	done
 	for p in f32 bf16 int8; do
 		/usr/bin/time -v env GOMAXPROCS="$THREADS" "$OUT/clip" bench --model "$DIR" --batch 1,10,64 \
@@ -98,6 +114,11 @@ while [ "$r" -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 echo "load after: $(cat /proc/loadavg)" >> "$OUT/machine.txt"
+# goclip's accuracy on the same goldens, by the test that guards it
+# (TestPrecisionB32 logs "… centred cosine to float64: images min …").
+if [ -n "$GOLDEN" ]; then
+	GOCLIP_SHARED_REFERENCE="$(cd "$REF" && pwd)" go test -count=1 -run 'TestPrecisionB32$' -v ./clip > "$OUT/accuracy.txt" 2>&1 || true
+fi
 
 cat "$OUT/machine.txt"
 "$PY" tools/bench_table.py "$OUT"
