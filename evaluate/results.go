@@ -25,6 +25,12 @@ type Results struct {
 	Samples   int           `json:"samples"`
 	Complete  bool          `json:"complete"`
 	Counts    *Counts       `json:"counts"`
+	// Probabilities is how the model turns logits into probabilities:
+	// "softmax" over the classes (CLIP) or "sigmoid" per class (SigLIP),
+	// the latter with its LogitBias. The metrics rank the classes and do
+	// not depend on it. Empty in results written without it.
+	Probabilities string   `json:"probabilities,omitempty"`
+	LogitBias     *float32 `json:"logit_bias,omitempty"`
 }
 
 // ResultMetrics are the CLIP_benchmark metric names.

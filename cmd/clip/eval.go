@@ -24,7 +24,8 @@ const evalUsage = `usage: clip eval --model M --dataset D [--templates openai|na
 Zero-shot classification accuracy on a whole dataset, as LAION's
 CLIP_benchmark reports it: top-1, top-5 and mean per-class recall (these
 rank the classes, so they are the same whether the model's probabilities
-are CLIP's softmax or SigLIP's per-class sigmoid). D is a
+are CLIP's softmax or SigLIP's per-class sigmoid; the results file records
+which, as "probabilities", with SigLIP's "logit_bias"). D is a
 WebDataset folder (classnames.txt, zeroshot_classification_templates.txt,
 test/nshards.txt, test/0.tar …), one .tar shard, an ImageFolder directory
 (class/xxx.jpg) or a Hub dataset id such as clip-benchmark/wds_imagenetv2.
@@ -322,7 +323,15 @@ func evalRun(ctx context.Context, m *clip.Model, preprocess func(dataset.Sample)
 // evalWriteResults writes the results JSON of every setting.
 func evalWriteResults(ms []*evaluate.Metrics, a evalArgs, job *evalJob, complete bool) error {
 	for i, s := range job.settings {
-		if err := ms[i].Results(a.ds, a.model, s.name, complete).WriteFile(s.json); err != nil {
+		r := ms[i].Results(a.ds, a.model, s.name, complete)
+		if c := s.classifier; c != nil {
+			r.Probabilities = c.ProbabilityKind()
+			if c.Sigmoid {
+				bias := c.Bias
+				r.LogitBias = &bias
+			}
+		}
+		if err := r.WriteFile(s.json); err != nil {
 			return err
 		}
 	}

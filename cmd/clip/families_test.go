@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/evaluate"
 )
 
 // TestFamiliesCLI runs similarity, classify, embed, bench and eval on a
@@ -51,7 +52,7 @@ func TestFamiliesCLI(t *testing.T) {
 			if !strings.Contains(so.String(), "images/s: ") || !strings.Contains(so.String(), "texts/s: ") {
 				t.Errorf("bench output %q lacks the rates", so.String())
 			}
-			familyEval(t, model, tmp, imgs)
+			familyEval(t, m, model, tmp, imgs, kind)
 		})
 	}
 }
@@ -172,7 +173,9 @@ func familyEmbed(t *testing.T, m *clip.Model, model, tmp string, imgs []string) 
 	}
 }
 
-func familyEval(t *testing.T, model, tmp string, imgs []string) {
+// familyEval runs eval and checks that its results file records the
+// model's probability kind, and SigLIP's logit_bias.
+func familyEval(t *testing.T, m *clip.Model, model, tmp string, imgs []string, kind string) {
 	root := filepath.Join(tmp, "folder")
 	for i, p := range imgs {
 		d := filepath.Join(root, fmt.Sprintf("c%d", i%2))
@@ -186,7 +189,17 @@ func familyEval(t *testing.T, model, tmp string, imgs []string) {
 	if err := run(context.Background(), []string{"eval", "--model", model, "--dataset", root, "--templates", "names", "--out", out}, &so, &se); err != nil {
 		t.Fatalf("eval: %v\n%s", err, se.String())
 	}
-	if _, err := os.Stat(out); err != nil {
+	r, err := evaluate.ReadResults(out)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if r.Probabilities != kind {
+		t.Errorf("eval results: probabilities %q, want %q", r.Probabilities, kind)
+	}
+	switch {
+	case kind == "sigmoid" && (r.LogitBias == nil || *r.LogitBias != m.LogitBias()):
+		t.Errorf("eval results: logit_bias %v, want %g", r.LogitBias, m.LogitBias())
+	case kind == "softmax" && r.LogitBias != nil:
+		t.Errorf("eval results: logit_bias %g for a softmax model", *r.LogitBias)
 	}
 }
