@@ -273,7 +273,10 @@ func (m *Model) Config() Config { return m.cfg }
 // from preprocessor_config.json), for callers of EmbedPixels.
 func (m *Model) Processor() *imageproc.Processor { return m.proc }
 
-// Tokenizer returns the model's tokenizer.
+// Tokenizer returns the model's CLIP BPE tokenizer (CLIP and OpenCLIP
+// models), or nil for SigLIP, whose SentencePiece tokenizer is used through
+// Tokenize and EmbedTexts: Tokenize is the family-independent way to get a
+// model's ids.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
 // ImageSize is the side S of the [3,S,S] pixel input.
