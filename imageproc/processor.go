@@ -8,7 +8,9 @@
 // Decode): Pillow's decoders, and transformers 5's convert_to_rgb, which
 // composites transparency onto white (DecodeOptions.DropAlpha gives
 // transformers 4's Image.convert("RGB")), so that a file gives the same
-// pixels as in Python. It depends on the
+// pixels as in Python. NewOpenCLIP gives open_clip's own eval transform
+// instead (Pillow's resize on the image's own mode, torchvision's crop,
+// ToTensor and Normalize), for OpenCLIP checkpoints. It depends on the
 // standard library and golang.org/x/image only.
 package imageproc
 

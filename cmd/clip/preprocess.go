@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/openclip"
+	"github.com/goclip/goclip/internal/safefile"
 	"github.com/goclip/goclip/internal/safetensors"
 )
 
@@ -16,7 +19,9 @@ const preprocessHelp = `usage: clip preprocess --model M --out FILE.safetensors 
 Writes CLIPImageProcessor pixel values: each image becomes one F32 [3,S,S]
 tensor keyed by its base file name, preprocessed as the model folder's
 preprocessor_config.json says (or OpenAI CLIP's defaults at --size px
-without a model). Files are decoded in parallel; the first unreadable one
+without a model); an OpenCLIP folder (open_clip_config.json, no
+config.json) gets open_clip's own eval transform from its preprocess_cfg,
+as clip.Load gives it. Files are decoded in parallel; the first unreadable one
 fails the command, naming it.
 
 arguments:
@@ -47,7 +52,7 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case *model != "":
 		var dir string
 		if dir, err = resolveModel(ctx, *model, stderr); err == nil {
-			proc, err = imageproc.LoadProcessor(dir)
+			proc, err = modelProcessor(dir)
 		}
 	case *size > 0:
 		proc, err = imageproc.New(imageproc.DefaultConfig(*size))
@@ -86,4 +91,27 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "wrote %d image(s) as [3,%d,%d] F32 to %s\n", len(paths), s, s, *out)
 	return nil
+}
+
+// modelProcessor is the image preprocessing of a model folder without
+// loading the weights: open_clip's transform for an OpenCLIP folder (as
+// clip.Load picks it), else preprocessor_config.json / config.json.
+func modelProcessor(dir string) (*imageproc.Processor, error) {
+	_, _, hasConfig, err := clipConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, "open_clip_config.json")
+	if _, statErr := os.Stat(path); hasConfig || statErr != nil {
+		return imageproc.LoadProcessor(dir)
+	}
+	b, err := safefile.ReadFile(path, safefile.MaxConfigBytes)
+	if err != nil {
+		return nil, err
+	}
+	oc, err := openclip.ParseConfig(b)
+	if err != nil {
+		return nil, err
+	}
+	return imageproc.NewOpenCLIP(&oc.Preprocess)
 }

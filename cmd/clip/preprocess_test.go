@@ -102,3 +102,34 @@ func TestPreprocessCommandModel(t *testing.T) {
 		t.Errorf("chelsea.png at 64 px differs from the reference (%d vs %d values)", len(got), len(want))
 	}
 }
+
+// TestPreprocessCommandOpenCLIP: an OpenCLIP folder is preprocessed with
+// open_clip's transform from its preprocess_cfg (imageproc.NewOpenCLIP,
+// bit-exact against open_clip in imageproc's tests), as clip.Load does.
+func TestPreprocessCommandOpenCLIP(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "model")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"synth", "--preset", "openclip-tiny", "--out", model}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	img := filepath.Join("..", "..", "testdata", "images", "chelsea_small.png")
+	out := filepath.Join(dir, "px.safetensors")
+	if err := run(context.Background(), []string{"preprocess", "--model", model, "--out", out, img}, &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	m, err := loadModelT(t, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	want, err := m.Processor().File(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _ := imageproc.NewOpenCLIP(&imageproc.OpenCLIPConfig{Size: m.ImageSize()})
+	ref, _ := oc.File(img)
+	if got := readF32Tensors(t, out)["chelsea_small.png"]; !reflect.DeepEqual(got, want) || !reflect.DeepEqual(got, ref) {
+		t.Error("clip preprocess on an OpenCLIP folder differs from the model's processor or open_clip's default transform")
+	}
+}
