@@ -318,9 +318,10 @@ func (e transientError) Unwrap() error { return e.err }
 
 // fetch GETs url into f from offset on, resuming with Range after a
 // dropped connection up to Retries times in a row without progress (as
-// Python's http_get). It returns the final size of f.
+// Python's http_get); a server that cannot be reached at all is retried
+// once, quickly (see unreachable). It returns the final size of f.
 func (c *Client) fetch(ctx context.Context, u string, auth bool, f *os.File, offset, size int64, name string) (int64, error) {
-	left := c.cfg.Retries
+	left, quick := c.cfg.Retries, true
 	for attempt := 0; ; attempt++ {
 		start := offset
 		err := c.getOnce(ctx, u, auth, f, &offset, size, name)
@@ -338,13 +339,16 @@ func (c *Client) fetch(ctx context.Context, u string, auth bool, f *os.File, off
 			left = c.cfg.Retries // some data arrived: reset the budget, as Python
 			attempt = 0
 		}
-		if left <= 0 {
+		if left <= 0 || (unreachable(err) && !quick) {
 			return offset, fmt.Errorf("hub: downloading %s: %w (partial file kept, run again to resume)", name, err)
 		}
 		left--
 		delay := c.backoff(attempt)
 		if te.after > 0 {
 			delay = te.after
+		}
+		if unreachable(err) {
+			quick, delay = false, c.quickRetry()
 		}
 		if err := c.wait(ctx, delay); err != nil {
 			return offset, fmt.Errorf("hub: downloading %s: %w", name, err)

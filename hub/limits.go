@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -202,13 +203,15 @@ func (b *guardedBody) Close() error {
 
 // do sends one request built by mk with the stall guard, retrying 429 and
 // 5xx answers and connection failures up to Retries times (honouring
-// Retry-After up to MaxRetryAfter). The response body resets the guard as
+// Retry-After up to MaxRetryAfter; a server that cannot be reached at
+// all: once, quickly, see unreachable). The response body resets the guard as
 // it is read; closing it releases the request.
 func (c *Client) do(ctx context.Context, hc *http.Client, retry bool, mk func(ctx context.Context) (*http.Request, error)) (*http.Response, error) {
 	left := max(c.cfg.Retries, 0)
 	if !retry {
 		left = 0
 	}
+	quick := true // the one quick retry of an unreachable server
 	for attempt := 0; ; attempt++ {
 		rctx, g := c.guard(ctx)
 		req, err := mk(rctx)
@@ -220,11 +223,15 @@ func (c *Client) do(ctx context.Context, hc *http.Client, retry bool, mk func(ct
 		if err != nil {
 			err = stalledErr(rctx, g, err)
 			g.stop()
-			if ctx.Err() != nil || left <= 0 {
+			if ctx.Err() != nil || left <= 0 || (unreachable(err) && !quick) {
 				return nil, err
 			}
 			left--
-			if werr := c.wait(ctx, c.backoff(attempt)); werr != nil {
+			delay := c.backoff(attempt)
+			if unreachable(err) {
+				quick, delay = false, c.quickRetry()
+			}
+			if werr := c.wait(ctx, delay); werr != nil {
 				return nil, werr
 			}
 			continue
@@ -246,6 +253,26 @@ func (c *Client) do(ctx context.Context, hc *http.Client, retry bool, mk func(ct
 		resp.Body = &guardedBody{ReadCloser: resp.Body, ctx: rctx, g: g}
 		return resp, nil
 	}
+}
+
+// quickRetryDelay is the pause before the one retry of a server that could
+// not be reached at all (see unreachable).
+const quickRetryDelay = 250 * time.Millisecond
+
+func (c *Client) quickRetry() time.Duration { return min(c.retryDelay, quickRetryDelay) }
+
+// unreachable reports a request that never reached a server: the
+// connection was refused, there is no route to the host or network, or
+// the name does not resolve. Such a failure is retried once, quickly, and
+// then reported, instead of Retries times with a growing backoff (about
+// half a minute of waiting before the advice to work offline); timeouts,
+// dropped connections and 408/429/5xx answers keep their retries.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return !dns.IsTimeout
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }
 
 func retryable(status int) bool {
