@@ -15,13 +15,17 @@ const (
 	FamilyCLIP     = ""         // transformers CLIPModel (config.json, model.safetensors)
 	FamilySigLIP   = "siglip"   // transformers SiglipModel, also SigLIP 2's fixed-resolution checkpoints
 	FamilyOpenCLIP = "openclip" // open_clip_config.json, open_clip_model.safetensors
+	FamilySigLIP2  = "siglip2"  // transformers Siglip2Model (SigLIP 2 NaFlex)
 )
 
 // Presets names the shapes Preset knows.
-var Presets = []string{"tiny", "b32", "siglip-tiny", "siglip-b16", "openclip-tiny", "openclip-b32", "openclip-b16"}
+var Presets = []string{"tiny", "b32", "siglip-tiny", "siglip-b16", "siglip2-tiny", "siglip2-b16-naflex",
+	"openclip-tiny", "openclip-b32", "openclip-b16"}
 
 // Preset returns a named shape: tiny and b32 (CLIP, as Tiny and B32),
-// siglip-tiny and siglip-b16 (google/siglip-base-patch16-224), openclip-tiny,
+// siglip-tiny and siglip-b16 (google/siglip-base-patch16-224),
+// siglip2-tiny and siglip2-b16-naflex (google/siglip2-base-patch16-naflex),
+// openclip-tiny,
 // openclip-b32 and openclip-b16 (LAION's ViT-B-32 / ViT-B-16: exact GELU,
 // text pooled at the argmax id).
 func Preset(name string) (Config, error) {
@@ -39,6 +43,8 @@ func Preset(name string) (Config, error) {
 			v.ImageSize, v.PatchSize = 64, 16
 		}
 		return Config{Family: FamilySigLIP, Text: t, Vision: v, ProjectionDim: v.HiddenSize}, nil
+	case "siglip2-tiny", "siglip2-b16-naflex":
+		return siglip2Preset(name), nil
 	case "openclip-tiny", "openclip-b32", "openclip-b16":
 		c := B32()
 		if name == "openclip-tiny" {
@@ -168,6 +174,8 @@ func familyFiles(dir string, cfg Config) (string, error) {
 			return "", err
 		}
 		return "model.safetensors", writeJSON(filepath.Join(dir, "preprocessor_config.json"), sigLIPPreprocessorJSON(cfg.Vision.ImageSize))
+	case FamilySigLIP2:
+		return "model.safetensors", siglip2Files(dir, cfg)
 	case FamilyOpenCLIP:
 		return "open_clip_model.safetensors", writeJSON(filepath.Join(dir, "open_clip_config.json"), OpenCLIPConfigJSON(cfg))
 	}

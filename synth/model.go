@@ -20,7 +20,7 @@ import (
 // Config is the shape of a CLIP model to synthesise (the fields of
 // clip.Config, without importing clip so that clip's tests can use synth).
 type Config struct {
-	Family              string // FamilyCLIP (""), FamilySigLIP or FamilyOpenCLIP
+	Family              string // FamilyCLIP (""), FamilySigLIP, FamilySigLIP2 or FamilyOpenCLIP
 	Text                textenc.Config
 	Vision              vit.Config
 	ProjectionDim       int
@@ -49,9 +49,12 @@ func (c Config) Validate() error {
 		if c.Vision.SigLIP || c.Text.SigLIP {
 			return fmt.Errorf("synth: SigLIP towers in a %q model", c.Family)
 		}
-	case FamilySigLIP:
+	case FamilySigLIP, FamilySigLIP2:
 		if !c.Vision.SigLIP || !c.Text.SigLIP {
 			return fmt.Errorf("synth: a SigLIP model needs SigLIP towers")
+		}
+		if c.Vision.NaFlex != (c.Family == FamilySigLIP2) {
+			return fmt.Errorf("synth: a NaFlex vision tower goes with family %q only", FamilySigLIP2)
 		}
 		if c.Text.HeadSize() != c.Vision.HiddenSize {
 			return fmt.Errorf("synth: SigLIP text projection_size %d differs from the vision hidden_size %d", c.Text.HeadSize(), c.Vision.HiddenSize)
@@ -102,6 +105,8 @@ func Specs(cfg Config) []Spec {
 	switch cfg.Family {
 	case FamilySigLIP:
 		return sigLIPSpecs(cfg)
+	case FamilySigLIP2:
+		return siglip2Specs(cfg)
 	case FamilyOpenCLIP:
 		return openCLIPSpecs(cfg)
 	}

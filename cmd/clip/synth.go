@@ -25,7 +25,7 @@ meaningful but exercise every code path at real sizes.`
 func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newCmdFlags("synth", synthHelp)
 	config := fs.String("config", "", "config.json to take the shapes from (either layout)")
-	preset := fs.String("preset", "", "tiny (64 px, 2 layers), b32 (ViT-B/32 shapes), siglip-tiny, siglip-b16, openclip-tiny, openclip-b32, openclip-b16")
+	preset := fs.String("preset", "", "tiny (64 px, 2 layers), b32 (ViT-B/32 shapes), siglip-tiny, siglip-b16, siglip2-tiny, siglip2-b16-naflex (SigLIP 2 NaFlex), openclip-tiny, openclip-b32, openclip-b16")
 	seed := fs.Uint64("seed", 0, "recipe seed")
 	out := fs.String("out", "", "output folder (created)")
 	rest, err := fs.parse(args, stdout)
@@ -61,7 +61,7 @@ func runSynth(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	switch {
-	case cfg.Family == synth.FamilySigLIP: // WriteModel wrote a small spiece.model
+	case cfg.Family == synth.FamilySigLIP, cfg.Family == synth.FamilySigLIP2: // WriteModel wrote a small spiece.model
 	case cfg.Text.VocabSize == clipVocabSize:
 		if err := tokenizer.WriteCLIPFiles(*out); err != nil {
 			return err
