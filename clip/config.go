@@ -23,8 +23,9 @@ type Config struct {
 	VisionConfig        vit.Config     `json:"vision_config"`
 	ProjectionDim       int            `json:"projection_dim"`
 	LogitScaleInitValue float64        `json:"logit_scale_init_value"`
-	// Family is FamilyCLIP, FamilySigLIP (model_type "siglip") or
-	// FamilyOpenCLIP (read from open_clip_config.json).
+	// Family is FamilyCLIP, FamilySigLIP (model_type "siglip"),
+	// FamilySigLIP2 ("siglip2", NaFlex) or FamilyOpenCLIP (read from
+	// open_clip_config.json).
 	Family string `json:"-"`
 	// logitBias: an OpenCLIP model with init_logit_bias (a logit_bias
 	// tensor, sigmoid probabilities).
@@ -81,12 +82,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	switch raw.ModelType {
 	case "", "clip":
 	case "siglip":
-		return parseSigLIPConfig(data)
+		return parseSigLIPConfig(data, FamilySigLIP)
 	case "siglip2":
-		return nil, &ConfigError{Field: "model_type", Err: errors.New(`"siglip2" (Siglip2Model, NaFlex variable resolution) is not supported; ` +
-			`SigLIP 2's fixed-resolution checkpoints (model_type "siglip") are`)}
+		return parseSigLIPConfig(data, FamilySigLIP2)
 	default:
-		return nil, &ConfigError{Field: "model_type", Err: fmt.Errorf("model type %q is not supported (want \"clip\" or \"siglip\")", raw.ModelType)}
+		return nil, &ConfigError{Field: "model_type", Err: fmt.Errorf("model type %q is not supported (want \"clip\", \"siglip\" or \"siglip2\")", raw.ModelType)}
 	}
 	cfg = raw.Config
 	// As in transformers, a non-null *_config_dict is expanded with the

@@ -48,6 +48,15 @@ func (m *Model) EmbedImages(ctx context.Context, imgs []image.Image) ([][]float3
 		return p.Image(imgs[i])
 	}
 	bad := func(i int, err error) error { return fmt.Errorf("clip: image %d: %w", i, err) }
+	if m.cfg.VisionConfig.NaFlex {
+		patches := func(p *imageproc.Processor, i int) (*imageproc.Patches, error) {
+			if imgs[i] == nil {
+				return nil, errors.New("nil image")
+			}
+			return p.PatchesImage(imgs[i])
+		}
+		return m.embedEachPatches(ctx, len(imgs), patches, bad)
+	}
 	return m.embedEach(ctx, len(imgs), prep, bad)
 }
 
@@ -72,7 +81,14 @@ func (m *Model) EmbedFiles(ctx context.Context, paths []string, opts *EmbedFiles
 		skipped = append(skipped, fe)
 		return nil
 	}
-	out, err := m.embedEach(ctx, len(paths), prep, bad)
+	var out [][]float32
+	var err error
+	if m.cfg.VisionConfig.NaFlex {
+		patches := func(p *imageproc.Processor, i int) (*imageproc.Patches, error) { return p.PatchesFile(paths[i]) }
+		out, err = m.embedEachPatches(ctx, len(paths), patches, bad)
+	} else {
+		out, err = m.embedEach(ctx, len(paths), prep, bad)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +143,8 @@ func (m *Model) embedEach(ctx context.Context, n int,
 
 // EmbedPixels embeds images given as pixel values [n,3,S,S] (for example
 // from Processor().Image); n is len(pixels)/(3·S·S). Projected,
-// unnormalised (see Normalize).
+// unnormalised (see Normalize). A SigLIP 2 NaFlex model has no fixed
+// [3,S,S] input and refuses it: use EmbedPatches.
 func (m *Model) EmbedPixels(ctx context.Context, pixels []float32) ([][]float32, error) {
 	if err := m.acquire(); err != nil {
 		return nil, err
@@ -145,6 +162,9 @@ func (m *Model) pixelsPerImage() int {
 // index of the first image in the caller's input, for error messages.
 func (m *Model) embedPixels(ctx context.Context, pixels []float32, first int) ([][]float32, error) {
 	vc := &m.cfg.VisionConfig
+	if vc.NaFlex {
+		return nil, errNaFlexPixels
+	}
 	per := m.pixelsPerImage()
 	if len(pixels)%per != 0 {
 		return nil, fmt.Errorf("clip: EmbedPixels: %d values are not a whole number of [%d,%d,%d] images",

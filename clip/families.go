@@ -23,15 +23,21 @@ const (
 	// the layout of SigLIP and of SigLIP 2's fixed-resolution checkpoints:
 	// logits exp(logit_scale)·cos + logit_bias, probabilities by sigmoid.
 	FamilySigLIP = "siglip"
+	// FamilySigLIP2 is transformers' Siglip2Model (model_type "siglip2"),
+	// SigLIP 2's NaFlex checkpoints (google/siglip2-base-patch16-naflex):
+	// SigLIP's towers, the images at their own aspect ratio as a variable
+	// grid of patches (Siglip2ImageProcessor).
+	FamilySigLIP2 = "siglip2"
 	// FamilyOpenCLIP is an OpenCLIP checkpoint as published on the hub
 	// (open_clip_config.json, open_clip_model.safetensors) of the standard
 	// ViT CLIP family.
 	FamilyOpenCLIP = "openclip"
 )
 
-// parseSigLIPConfig reads a SiglipConfig config.json: omitted fields take
-// SiglipTextConfig's and SiglipVisionConfig's defaults.
-func parseSigLIPConfig(data []byte) (*Config, error) {
+// parseSigLIPConfig reads a SiglipConfig or (family FamilySigLIP2)
+// Siglip2Config config.json: omitted fields take the text and vision
+// configs' defaults.
+func parseSigLIPConfig(data []byte, family string) (*Config, error) {
 	var raw struct {
 		Text   json.RawMessage `json:"text_config"`
 		Vision json.RawMessage `json:"vision_config"`
@@ -39,7 +45,10 @@ func parseSigLIPConfig(data []byte) (*Config, error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, jsonConfigError("", err)
 	}
-	cfg := Config{Family: FamilySigLIP, TextConfig: textenc.DefaultSigLIPConfig(), VisionConfig: vit.DefaultSigLIPConfig()}
+	cfg := Config{Family: family, TextConfig: textenc.DefaultSigLIPConfig(), VisionConfig: vit.DefaultSigLIPConfig()}
+	if family == FamilySigLIP2 {
+		cfg.VisionConfig = vit.DefaultNaFlexConfig()
+	}
 	if len(raw.Text) > 0 {
 		if err := json.Unmarshal(raw.Text, &cfg.TextConfig); err != nil {
 			return nil, jsonConfigError("text_config.", err)
@@ -64,9 +73,12 @@ func (c *Config) validateFamily() error {
 		if c.VisionConfig.SigLIP || c.TextConfig.SigLIP {
 			return &ConfigError{Field: "model_type", Err: errors.New("SigLIP towers in a CLIP model")}
 		}
-	case FamilySigLIP:
+	case FamilySigLIP, FamilySigLIP2:
 		if !c.VisionConfig.SigLIP || !c.TextConfig.SigLIP {
 			return &ConfigError{Field: "model_type", Err: errors.New("a SigLIP model needs SigLIP towers")}
+		}
+		if c.VisionConfig.NaFlex != (c.Family == FamilySigLIP2) {
+			return &ConfigError{Field: "model_type", Err: errors.New("a NaFlex vision tower belongs to model_type siglip2 only")}
 		}
 		if h := c.TextConfig.HeadSize(); h != c.VisionConfig.HiddenSize || c.ProjectionDim != h {
 			return &ConfigError{Field: "text_config.projection_size", Err: fmt.Errorf(
@@ -160,9 +172,16 @@ func familyProcessor(dir string, f *folder, workers int) (*imageproc.Processor, 
 		if _, err := os.Stat(filepath.Join(dir, "preprocessor_config.json")); err != nil {
 			c = imageproc.DefaultSigLIPConfig(size)
 		}
+	case f.cfg.Family == FamilySigLIP2:
+		return naflexProcessor(dir, &f.cfg.VisionConfig, workers)
 	}
 	if c == nil {
-		return loadProcessor(dir, size, workers)
+		p, err := loadProcessor(dir, size, workers)
+		if err == nil && p.NaFlex() {
+			return nil, fmt.Errorf("clip: %s: Siglip2ImageProcessor (NaFlex) is for model_type siglip2, not %q",
+				filepath.Join(dir, "preprocessor_config.json"), f.cfg.Family)
+		}
+		return p, err
 	}
 	p, err := imageproc.New(c)
 	if err != nil {

@@ -174,6 +174,13 @@ func checkFamilyGolden(t *testing.T, m *Model, g *goldentest.File) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	compareFamilyOutputs(t, m, g, "", img, txt)
+}
+
+// compareFamilyOutputs holds embeddings, normalised embeddings and logits
+// to the golden's <prefix>f64_* outputs within the family bars.
+func compareFamilyOutputs(t *testing.T, m *Model, g *goldentest.File, prefix string, img, txt [][]float32) {
+	t.Helper()
 	logits, err := m.Logits(img, txt)
 	if err != nil {
 		t.Fatal(err)
@@ -185,11 +192,11 @@ func checkFamilyGolden(t *testing.T, m *Model, g *goldentest.File) {
 	}{{"image_embeds", img, familyEmbedTol}, {"text_embeds", txt, familyEmbedTol},
 		{"image_embeds_norm", Normalized(img), familyEmbedTol}, {"text_embeds_norm", Normalized(txt), familyEmbedTol},
 		{"logits_per_image", logits, 1e-4}} {
-		want, _, err := g.Float("f64_" + o.key)
+		want, _, err := g.Float(prefix + "f64_" + o.key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, _, err := g.Float("f32_" + o.key)
+		ref, _, err := g.Float(prefix + "f32_" + o.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +206,7 @@ func checkFamilyGolden(t *testing.T, m *Model, g *goldentest.File) {
 		}
 		gap := goldentest.Gap(ref, want)
 		e := goldentest.MaxAbsDiff(got, want)
-		t.Logf("%-18s max error vs float64 %.3g; reference float32 %.3g (ratio %.2f)", o.key, e, gap, e/gap)
+		t.Logf("%s%-18s max error vs float64 %.3g; reference float32 %.3g (ratio %.2f)", prefix, o.key, e, gap, e/gap)
 		if e > o.abs || e > familyRef*gap {
 			t.Errorf("%s: max error vs float64 %.3g, want ≤ %g and ≤ %d× the reference's float32 error %.3g", o.key, e, o.abs, familyRef, gap)
 		}

@@ -95,9 +95,14 @@ const (
 	chunkTokens  = 2048
 )
 
-// imagesPerChunk is the number of images per vision forward pass.
+// imagesPerChunk is the number of images per vision forward pass (NaFlex:
+// counting max_num_patches tokens per image).
 func (m *Model) imagesPerChunk() int {
-	return max(1, min(m.batch, chunkTokens/m.cfg.VisionConfig.Tokens()))
+	t := m.cfg.VisionConfig.Tokens()
+	if m.cfg.VisionConfig.NaFlex && m.proc != nil {
+		t = m.proc.Config().MaxNumPatches
+	}
+	return max(1, min(m.batch, chunkTokens/t))
 }
 
 // Load reads a Hugging Face model folder: config.json, model.safetensors
@@ -177,7 +182,7 @@ func newModel(cfg Config, st tensor.Store, o *LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	p := cfg.ProjectionDim
-	if cfg.Family != FamilySigLIP {
+	if !cfg.sigLIP() {
 		if m.visualProj, err = m.loadProjection(st, "visual_projection.weight", p, cfg.VisionConfig.HiddenSize); err != nil {
 			return nil, err
 		}
@@ -279,7 +284,8 @@ func (m *Model) Processor() *imageproc.Processor { return m.proc }
 // model's ids.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.tok }
 
-// ImageSize is the side S of the [3,S,S] pixel input.
+// ImageSize is the side S of the [3,S,S] pixel input; 0 for a SigLIP 2
+// NaFlex model, whose images keep their aspect ratio (see EmbedPatches).
 func (m *Model) ImageSize() int { return m.cfg.VisionConfig.ImageSize }
 
 // EmbedDim is the projection dimension of both embeddings.

@@ -23,7 +23,7 @@ type textTokenizer interface {
 // OpenCLIP when its config sets init_logit_bias. Such a model's
 // probabilities are sigmoids.
 func (m *Model) loadLogitBias(st tensor.Store) error {
-	if m.cfg.Family != FamilySigLIP && !m.cfg.logitBias {
+	if !m.cfg.sigLIP() && !m.cfg.logitBias {
 		return nil
 	}
 	b, err := encoder.Tensor(st, "logit_bias")
@@ -38,7 +38,7 @@ func (m *Model) loadLogitBias(st tensor.Store) error {
 // files or the built-in vocabulary; OpenCLIP truncates to its
 // context_length), or for SigLIP the folder's SentencePiece model.
 func (m *Model) loadTokenizer(dir string) error {
-	if m.cfg.Family == FamilySigLIP {
+	if m.cfg.sigLIP() {
 		return m.loadSigLIPTokenizer(dir)
 	}
 	t, err := loadTokenizer(dir, m.cfg.TextConfig.VocabSize)
@@ -92,7 +92,7 @@ func (m *Model) encode(text string) ([]int32, error) {
 		return m.spm.Encode(text), nil
 	case m.tok != nil:
 		return m.tok.Encode(text), nil
-	case m.cfg.Family == FamilySigLIP:
+	case m.cfg.sigLIP():
 		return nil, errNoSigLIPTokenizer
 	}
 	return nil, errors.New("clip: EmbedTexts: model has no tokenizer")

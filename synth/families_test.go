@@ -20,7 +20,7 @@ import (
 // ask for, or ask for differently, fails); the projections and logit
 // scalars, read by clip, are checked by name.
 func TestFamilySpecs(t *testing.T) {
-	for _, name := range []string{"siglip-tiny", "siglip-b16", "openclip-tiny", "openclip-b32"} {
+	for _, name := range []string{"siglip-tiny", "siglip-b16", "siglip2-tiny", "siglip2-b16-naflex", "openclip-tiny", "openclip-b32"} {
 		t.Run(name, func(t *testing.T) {
 			if testing.Short() && !strings.HasSuffix(name, "tiny") {
 				t.Skip("full-size preset under -short")
@@ -49,7 +49,7 @@ func TestFamilySpecs(t *testing.T) {
 			}
 			extra := []string{"logit_scale"}
 			switch cfg.Family {
-			case synth.FamilySigLIP:
+			case synth.FamilySigLIP, synth.FamilySigLIP2:
 				extra = append(extra, "logit_bias")
 			case synth.FamilyOpenCLIP:
 				extra = append(extra, "visual.proj", "text_projection")
@@ -66,6 +66,7 @@ func TestFamilySpecs(t *testing.T) {
 func TestPresetFiles(t *testing.T) {
 	for name, files := range map[string][]string{
 		"siglip-tiny":   {"config.json", "preprocessor_config.json", "model.safetensors"},
+		"siglip2-tiny":  {"config.json", "preprocessor_config.json", "model.safetensors", "spiece.model"},
 		"openclip-tiny": {"open_clip_config.json", "open_clip_model.safetensors"},
 	} {
 		cfg, err := synth.Preset(name)
