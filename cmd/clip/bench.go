@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/tensor"
 )
 
@@ -135,6 +136,9 @@ func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall
 // benchImages times the image tower at every batch size.
 func benchImages(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writer) error {
 	s := m.ImageSize()
+	if s == 0 {
+		return benchPatches(ctx, m, a, stdout)
+	}
 	for _, b := range a.batches {
 		px := make([]float32, b*3*s*s)
 		for i := range px { // a deterministic pattern in the normalised range
@@ -145,6 +149,31 @@ func benchImages(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writ
 			return err
 		}
 		fmt.Fprintf(stdout, "images batch %d: images/s: %.2f (%.1f ms per call)\n", b, r, ms)
+	}
+	return nil
+}
+
+// benchPatches times a SigLIP 2 NaFlex image tower on square images: the
+// patch grid Siglip2ImageProcessor gives a square image (at most
+// max_num_patches patches, as the model's own preprocessing).
+func benchPatches(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writer) error {
+	pc := m.Processor().Config()
+	h, w := imageproc.NaFlexSize(1024, 1024, pc.PatchSize, pc.MaxNumPatches)
+	h, w = h/pc.PatchSize, w/pc.PatchSize
+	vals := make([]float32, h*w*pc.PatchSize*pc.PatchSize*3)
+	for i := range vals { // a deterministic pattern in the normalised range
+		vals[i] = float32(i%251)/125 - 1
+	}
+	for _, b := range a.batches {
+		ps := make([]imageproc.Patches, b)
+		for i := range ps {
+			ps[i] = imageproc.Patches{Values: vals, Height: h, Width: w}
+		}
+		r, ms, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPatches(ctx, ps); return err })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "images batch %d (NaFlex %dx%d patches): images/s: %.2f (%.1f ms per call)\n", b, h, w, r, ms)
 	}
 	return nil
 }

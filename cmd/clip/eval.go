@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -159,7 +158,7 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close()
-	proc := m.Processor()
+	pm := newPixelModel(m)
 	tLoad := time.Since(t0)
 	t1 := time.Now()
 	if err := evalClassifiers(ctx, m, a, job, stderr); err != nil {
@@ -167,8 +166,8 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 	}
 	tText := time.Since(t1)
 	t2 := time.Now()
-	ms, skipped, err := evalRun(ctx, m, func(s dataset.Sample) ([]float32, error) {
-		return proc.Reader(bytes.NewReader(s.Image))
+	ms, skipped, err := evalRun(ctx, pm, func(s dataset.Sample) ([]float32, error) {
+		return pm.Encoded(s.Image)
 	}, a, job, stderr)
 	if err != nil {
 		return err
@@ -263,7 +262,7 @@ func evalClassifiers(ctx context.Context, m *clip.Model, a evalArgs, job *evalJo
 // evalRun classifies the dataset's images, writing partial results every
 // --checkpoint batches and when stopped (Ctrl-C, a bad sample). It returns
 // the metrics of every setting and the samples a resumed run skipped.
-func evalRun(ctx context.Context, m *clip.Model, preprocess func(dataset.Sample) ([]float32, error), a evalArgs, job *evalJob, stderr io.Writer) ([]*evaluate.Metrics, int, error) {
+func evalRun(ctx context.Context, m evaluate.ImageEmbedder, preprocess func(dataset.Sample) ([]float32, error), a evalArgs, job *evalJob, stderr io.Writer) ([]*evaluate.Metrics, int, error) {
 	scorers := make([]evaluate.Scorer, len(job.settings))
 	var start []*evaluate.Metrics
 	for i, s := range job.settings {

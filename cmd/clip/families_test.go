@@ -19,12 +19,13 @@ import (
 )
 
 // TestFamiliesCLI runs similarity, classify, embed, bench and eval on a
-// synthetic SigLIP and an OpenCLIP folder (clip synth's presets) and
+// synthetic SigLIP, SigLIP 2 NaFlex and OpenCLIP folder (clip synth's
+// presets) and
 // checks the numbers against the library: cosines, the probabilities of
 // the model's kind (sigmoid for SigLIP, softmax for OpenCLIP) and the
 // embeddings.
 func TestFamiliesCLI(t *testing.T) {
-	for _, preset := range []string{"siglip-tiny", "openclip-tiny"} {
+	for _, preset := range []string{"siglip-tiny", "siglip2-tiny", "openclip-tiny"} {
 		t.Run(preset, func(t *testing.T) {
 			tmp := t.TempDir()
 			model := filepath.Join(tmp, "model")
@@ -39,7 +40,7 @@ func TestFamiliesCLI(t *testing.T) {
 			}
 			defer m.Close()
 			kind := "softmax"
-			if preset == "siglip-tiny" {
+			if strings.HasPrefix(preset, "siglip") {
 				kind = "sigmoid"
 			}
 			familySimilarity(t, m, model, imgs, kind)
@@ -53,6 +54,7 @@ func TestFamiliesCLI(t *testing.T) {
 				t.Errorf("bench output %q lacks the rates", so.String())
 			}
 			familyEval(t, m, model, tmp, imgs, kind)
+			familyPixelModel(t, m, imgs)
 		})
 	}
 }
@@ -201,5 +203,39 @@ func familyEval(t *testing.T, m *clip.Model, model, tmp string, imgs []string, k
 		t.Errorf("eval results: logit_bias %v, want %g", r.LogitBias, m.LogitBias())
 	case kind == "softmax" && r.LogitBias != nil:
 		t.Errorf("eval results: logit_bias %g for a softmax model", *r.LogitBias)
+	}
+}
+
+// familyPixelModel: the fixed-size blocks eval and index build use (for
+// NaFlex: padded patch grids with their shape) embed to exactly what
+// EmbedFiles gives.
+func familyPixelModel(t *testing.T, m *clip.Model, imgs []string) {
+	pm := newPixelModel(m)
+	var flat []float32
+	for _, p := range imgs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		px, err := pm.Encoded(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flat = append(flat, px...)
+	}
+	got, err := pm.EmbedPixels(context.Background(), flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := m.EmbedFiles(context.Background(), imgs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("image %d: pixel-block embedding differs from EmbedFiles at %d: %g vs %g", i, j, got[i][j], want[i][j])
+			}
+		}
 	}
 }

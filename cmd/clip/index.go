@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/dataset"
-	"github.com/goclip/goclip/imageproc"
 	"github.com/goclip/goclip/index"
 )
 
@@ -99,7 +97,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer m.Close()
-	emb := &imageEmbedder{m, m.Processor()}
+	emb := &imageEmbedder{m, newPixelModel(m)}
 	items, roots, err := indexSources(ctx, srcs, stderr)
 	if err != nil {
 		return err
@@ -140,8 +138,8 @@ func revisionOf(dir string) string {
 // imageEmbedder adapts a model and its preprocessor to index.Embedder:
 // images are decoded in parallel, the good ones embedded in one call.
 type imageEmbedder struct {
-	m    *clip.Model
-	proc *imageproc.Processor
+	m  *clip.Model
+	pm *pixelModel // preprocessing and embedding (patch grids for SigLIP 2 NaFlex)
 }
 
 func (e *imageEmbedder) Dim() int { return e.m.EmbedDim() }
@@ -156,7 +154,7 @@ func (e *imageEmbedder) EmbedEncoded(ctx context.Context, imgs [][]byte) ([][]fl
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			px[i], errs[i] = e.proc.Reader(bytes.NewReader(b))
+			px[i], errs[i] = e.pm.Encoded(b)
 		}()
 	}
 	wg.Wait()
@@ -172,7 +170,7 @@ func (e *imageEmbedder) EmbedEncoded(ctx context.Context, imgs [][]byte) ([][]fl
 	if len(good) == 0 {
 		return rows, errs, ctx.Err()
 	}
-	out, err := e.m.EmbedPixels(ctx, flat)
+	out, err := e.pm.EmbedPixels(ctx, flat)
 	if err != nil {
 		return nil, nil, err
 	}
