@@ -312,6 +312,7 @@ const (
 	kGoVNNI
 	kAVXVNNI // int8: AVX-VNNI (VEX VPDPBUSD, ymm)
 	kAVX512  // int8: AVX512_VNNI; bf16: AVX512_BF16
+	kAMX     // int8: AMX-INT8; bf16: AMX-BF16 (16-row tiles)
 )
 
 // dot reports the layouts of the dot-product kernels.
@@ -324,6 +325,8 @@ func (k lowpKernel) mr() int {
 		return 6
 	case kAVX512:
 		return 8
+	case kAMX:
+		return 16
 	}
 	return 4
 }
@@ -341,6 +344,10 @@ func (k lowpKernel) name(p Precision) string {
 		return "go (vnni layouts)"
 	case k == kAVXVNNI:
 		return "avx-vnni (vpdpbusd ymm)"
+	case k == kAMX && p == Int8:
+		return "amx-int8 (tdpbusd tiles)"
+	case k == kAMX:
+		return "amx-bf16 (tdpbf16ps tiles)"
 	case p == Int8:
 		return "avx512-vnni (vpdpbusd zmm)"
 	}

@@ -87,6 +87,8 @@ var (
 // pickLowp chooses the kernels of precision p on this CPU.
 func pickLowp(p Precision) lowpKernel {
 	switch {
+	case p == Int8 && hasAMXInt8 && amxPermitted(), p == BF16 && hasAMXBF16 && amxPermitted():
+		return kAMX
 	case p == Int8 && hasVNNI512:
 		return kAVX512
 	case p == Int8 && hasAVXVNNI:
@@ -109,6 +111,9 @@ func availableLowp(p Precision) []lowpKernel {
 	if p == Int8 && hasAVXVNNI {
 		l = append(l, kAVXVNNI)
 	}
+	if (p == Int8 && hasAMXInt8 || p == BF16 && hasAMXBF16) && amxPermitted() {
+		l = append(l, kAMX)
+	}
 	if (p == Int8 && hasVNNI512) || (p == BF16 && hasAVX512BF16) {
 		l = append(l, kAVX512)
 	}
@@ -119,6 +124,8 @@ func availableLowp(p Precision) []lowpKernel {
 // (kGoVNNI, kAVXVNNI or kAVX512); mr ≤ k.mr().
 func q8tile(k lowpKernel, mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
 	switch k {
+	case kAMX:
+		amxQ8(mr, kq, a, lda, b, c, ldc, as, az, lds, ws, wsum, bias, acc)
 	case kAVX512:
 		switch mr {
 		case 1:
@@ -161,6 +168,10 @@ func q8tile(k lowpKernel, mr, kq int, a *uint8, lda int, b *int8, c *float32, ld
 // b2tile computes one bf16 tile from bf16 activation pairs with kernel k
 // (kGoVNNI or kAVX512); mr ≤ k.mr().
 func b2tile(k lowpKernel, mr, kp int, a *uint16, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
+	if k == kAMX {
+		amxB2(mr, kp, a, lda, b, c, ldc, bias, acc)
+		return
+	}
 	if k != kAVX512 {
 		goBTile2(mr, kp, a, lda, b, c, ldc, bias, acc)
 		return

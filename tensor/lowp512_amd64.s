@@ -3435,3 +3435,77 @@ bgemmAVX512BF16x8_out:
 	VMOVUPS Z7, (SI)(DX*1)
 	VZEROUPPER
 	RET
+
+// func amxInt8(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps int, tail int)
+// Requires: AMX, AMXTILE
+TEXT ·amxInt8(SB), NOSPLIT, $0-56
+	MOVQ  cfg+0(FP), AX
+	LDTILECFG_AX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), BX
+	MOVQ  c+32(FP), DI
+	MOVQ  steps+40(FP), CX
+	MOVQ  tail+48(FP), R10
+	MOVQ  $0x00000040, AX
+	TILEZERO_TMM4
+	TESTQ CX, CX
+	JE    amxInt8_tail
+
+amxInt8_loop:
+	TILELOADD_SI_DX_TMM0
+	TILELOADD_BX_AX_TMM1
+	TDPBUSD_TMM1_TMM0_TMM4
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000400, BX
+	DECQ CX
+	JNZ  amxInt8_loop
+
+amxInt8_tail:
+	TESTQ R10, R10
+	JE    amxInt8_store
+	TILELOADD_SI_DX_TMM2
+	TILELOADD_BX_AX_TMM3
+	TDPBUSD_TMM3_TMM2_TMM4
+
+amxInt8_store:
+	TILESTORED_TMM4_DI_AX
+	TILERELEASE
+	RET
+
+// func amxBF16(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps int, tail int)
+// Requires: AMX, AMXTILE
+TEXT ·amxBF16(SB), NOSPLIT, $0-56
+	MOVQ  cfg+0(FP), AX
+	LDTILECFG_AX
+	MOVQ  a+8(FP), SI
+	MOVQ  lda+16(FP), DX
+	MOVQ  b+24(FP), BX
+	MOVQ  c+32(FP), DI
+	MOVQ  steps+40(FP), CX
+	MOVQ  tail+48(FP), R10
+	MOVQ  $0x00000040, AX
+	TILEZERO_TMM4
+	TESTQ CX, CX
+	JE    amxBF16_tail
+
+amxBF16_loop:
+	TILELOADD_SI_DX_TMM0
+	TILELOADD_BX_AX_TMM1
+	TDPBF16PS_TMM1_TMM0_TMM4
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000400, BX
+	DECQ CX
+	JNZ  amxBF16_loop
+
+amxBF16_tail:
+	TESTQ R10, R10
+	JE    amxBF16_store
+	TILELOADD_SI_DX_TMM2
+	TILELOADD_BX_AX_TMM3
+	TDPBF16PS_TMM3_TMM2_TMM4
+
+amxBF16_store:
+	TILESTORED_TMM4_DI_AX
+	TILERELEASE
+	RET

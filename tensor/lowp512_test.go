@@ -16,8 +16,19 @@ import (
 // TestLowpDispatch: the dot-product kernels are chosen only when CPUID
 // reports their instructions, so they never run on a CPU without them.
 func TestLowpDispatch(t *testing.T) {
-	t.Logf("this CPU: AVX2 %v, AVX512 F+DQ %v, AVX512_VNNI %v, AVX-VNNI %v, AVX512_BF16 %v; kernels: %s",
-		hasAVX2, hasAVX512, hasVNNI512, hasAVXVNNI, hasAVX512BF16, Kernels())
+	t.Logf("this CPU: AVX2 %v, AVX512 F+DQ %v, AVX512_VNNI %v, AVX-VNNI %v, AVX512_BF16 %v, AMX-INT8 %v, AMX-BF16 %v; kernels: %s",
+		hasAVX2, hasAVX512, hasVNNI512, hasAVXVNNI, hasAVX512BF16, hasAMXInt8, hasAMXBF16, Kernels())
+	for _, p := range []Precision{BF16, Int8} {
+		has := map[Precision]bool{Int8: hasAMXInt8, BF16: hasAMXBF16}[p]
+		if k := pickLowp(p); k == kAMX && !has {
+			t.Errorf("%v picks %s without its instructions", p, k.name(p))
+		}
+		for _, k := range availableLowp(p) {
+			if k == kAMX && !has {
+				t.Errorf("%v: %s listed as runnable", p, k.name(p))
+			}
+		}
+	}
 	if k := pickLowp(Int8); (k == kAVX512 && !hasVNNI512) || (k == kAVXVNNI && !hasAVXVNNI) {
 		t.Errorf("int8 picks %s without its instructions", k.name(Int8))
 	}
@@ -42,8 +53,9 @@ func TestQ8TileExact(t *testing.T) {
 		ran = ran || s != kGoVNNI
 		r := rand.New(rand.NewPCG(17, 18))
 		for mr := 1; mr <= s.mr(); mr++ {
-			for _, kq := range []int{0, 1, 2, 3, 4, 5, 9} {
-				const lda, ldc, lds = 4*9 + 4, 21, 3
+			// 16 quads and more: whole AMX tiles, with and without a tail.
+			for _, kq := range []int{0, 1, 2, 3, 4, 5, 9, 16, 17, 35} {
+				const lda, ldc, lds = 4*35 + 4, 21, 3
 				a := make([]uint8, mr*lda)
 				for i := range a {
 					a[i] = uint8(r.IntN(256))
@@ -83,7 +95,7 @@ func TestQ8TileExact(t *testing.T) {
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_VNNI or AVX-VNNI on this CPU: qgemmVNNI512 and qgemmAVXVNNI were not executed (only their Go reference)")
+		t.Logf("no AVX512_VNNI, AVX-VNNI or AMX-INT8 on this CPU: qgemmVNNI512, qgemmAVXVNNI and amxInt8 were not executed (only their Go reference)")
 	}
 }
 
@@ -95,8 +107,8 @@ func TestB2Tile(t *testing.T) {
 		ran = ran || s != kGoVNNI
 		r := rand.New(rand.NewPCG(19, 20))
 		for mr := 1; mr <= s.mr(); mr++ {
-			for _, kp := range []int{0, 1, 2, 3, 4, 5, 9} {
-				const lda, ldc = 2*9 + 2, 19
+			for _, kp := range []int{0, 1, 2, 3, 4, 5, 9, 16, 17, 35} {
+				const lda, ldc = 2*35 + 2, 19
 				a := make([]uint16, mr*lda)
 				for i := range a {
 					a[i] = bf16(float32(r.Float64()*2 - 1))
@@ -125,7 +137,7 @@ func TestB2Tile(t *testing.T) {
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_BF16 on this CPU: bgemmAVX512BF16 was not executed (only its Go reference)")
+		t.Logf("no AVX512_BF16 or AMX-BF16 on this CPU: bgemmAVX512BF16 and amxBF16 were not executed (only their Go reference)")
 	}
 }
 
@@ -153,26 +165,22 @@ func TestLowpEncodings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Expected instructions per function, from the source.
+	// Expected instructions per function, from the macro names in the
+	// source (Go operand order, which is objdump's AT&T order).
 	want := map[string][]string{}
 	var fn string
 	text := regexp.MustCompile(`^TEXT ·(\w+)\(SB\)`)
-	macro := regexp.MustCompile(`^\s+(VPDPBUSD|VDPBF16PS)_(?:VEX_)?([YZ]\d+)_([YZ]\d+)_([YZ]\d+)\s*$`)
-	native := regexp.MustCompile(`^\s+VPDPBUSD\s+(Z\d+), (Z\d+), (Z\d+)\s*$`)
-	reg := func(r string) string { return "%" + map[byte]string{'Y': "ymm", 'Z': "zmm"}[r[0]] + r[1:] }
 	for _, line := range strings.Split(string(src), "\n") {
 		if m := text.FindStringSubmatch(line); m != nil {
 			fn = m[1]
-		} else if m := macro.FindStringSubmatch(line); m != nil {
-			want[fn] = append(want[fn], fmt.Sprintf("%s %s,%s,%s", strings.ToLower(m[1]), reg(m[2]), reg(m[3]), reg(m[4])))
-		} else if m := native.FindStringSubmatch(line); m != nil {
-			want[fn] = append(want[fn], fmt.Sprintf("vpdpbusd %s,%s,%s", reg(m[1]), reg(m[2]), reg(m[3])))
+		} else if ins, ok := expectedInstr(strings.TrimSpace(line)); ok {
+			want[fn] = append(want[fn], ins)
 		}
 	}
-	if len(want) != 22 {
-		t.Fatalf("found dot-product instructions in %d functions of lowp512_amd64.s, want 22", len(want))
+	if len(want) != 24 {
+		t.Fatalf("found byte-encoded or dot-product instructions in %d functions of lowp512_amd64.s, want 24", len(want))
 	}
-	decoded := regexp.MustCompile(`\t(?:\{(?:vex|evex)\} )?(vpdpbusd|vdpbf16ps) +(\S+)`)
+	decoded := regexp.MustCompile(`\t(?:\{(?:vex|evex)\} )?(vpdpbusd|vdpbf16ps|tdpbusd|tdpbf16ps|tileloadd|tilestored|tilezero|ldtilecfg|tilerelease) *(\S*)`)
 	for name, instrs := range want {
 		out, err := exec.Command(objdump, "-d", "--no-show-raw-insn", "--disassemble=github.com/goclip/goclip/tensor."+name+".abi0", exe).Output()
 		if err != nil {
@@ -189,5 +197,38 @@ func TestLowpEncodings(t *testing.T) {
 			t.Fatalf("%s: objdump found undecodable bytes:\n%s", name, out)
 		}
 	}
-	t.Logf("%d functions: every byte-encoded VPDPBUSD (VEX) and VDPBF16PS, and every VPDPBUSD (EVEX), decode as named", len(want))
+	t.Logf("%d functions: every byte-encoded VPDPBUSD (VEX), VDPBF16PS and AMX instruction, and every VPDPBUSD (EVEX), decode as named", len(want))
+}
+
+// expectedInstr is what objdump should print for one line of
+// lowp512_amd64.s that holds a dot-product instruction or a macro (empty
+// operands printed without a space): "vpdpbusd %ymm12,%ymm14,%ymm2",
+// "tileloadd (%rsi,%rdx,1),%tmm0", …; ok is false for other lines.
+func expectedInstr(line string) (string, bool) {
+	vec := func(r string) string {
+		return "%" + map[byte]string{'Y': "ymm", 'Z': "zmm", 'T': "tmm"}[r[0]] + strings.TrimLeft(r, "YZTM")
+	}
+	gpr := func(r string) string { return "%r" + strings.ToLower(r) }
+	if m := regexp.MustCompile(`^VPDPBUSD\s+(Z\d+), (Z\d+), (Z\d+)$`).FindStringSubmatch(line); m != nil {
+		return fmt.Sprintf("vpdpbusd %s,%s,%s", vec(m[1]), vec(m[2]), vec(m[3])), true
+	}
+	f := strings.Split(line, "_")
+	switch {
+	case (f[0] == "VPDPBUSD" || f[0] == "VDPBF16PS") && len(f) >= 4:
+		f = f[len(f)-3:]
+		return fmt.Sprintf("%s %s,%s,%s", map[bool]string{true: "vpdpbusd", false: "vdpbf16ps"}[strings.HasPrefix(line, "VPDPBUSD")], vec(f[0]), vec(f[1]), vec(f[2])), true
+	case (f[0] == "TDPBUSD" || f[0] == "TDPBF16PS") && len(f) == 4:
+		return fmt.Sprintf("%s %s,%s,%s", strings.ToLower(f[0]), vec(f[1]), vec(f[2]), vec(f[3])), true
+	case f[0] == "TILELOADD" && len(f) == 4:
+		return fmt.Sprintf("tileloadd (%s,%s,1),%s", gpr(f[1]), gpr(f[2]), vec(f[3])), true
+	case f[0] == "TILESTORED" && len(f) == 4:
+		return fmt.Sprintf("tilestored %s,(%s,%s,1)", vec(f[1]), gpr(f[2]), gpr(f[3])), true
+	case f[0] == "TILEZERO" && len(f) == 2:
+		return "tilezero " + vec(f[1]), true
+	case f[0] == "LDTILECFG" && len(f) == 2:
+		return fmt.Sprintf("ldtilecfg (%s)", gpr(f[1])), true
+	case line == "TILERELEASE":
+		return "tilerelease ", true
+	}
+	return "", false
 }

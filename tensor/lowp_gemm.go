@@ -229,8 +229,8 @@ func (c *lowpCall) task(t int) {
 func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 	w := c.w
 	mr, n, k := w.k.mr(), w.out, w.in
-	var edge [6 * lowpNR]float32
-	kb := k // k block: the activation block for Int8, else kcMax
+	var edge [16 * lowpNR]float32 // up to mr (16: AMX) rows
+	kb := k                       // k block: the activation block for Int8, else kcMax
 	if w.prec == Int8 {
 		kb = w.q.block
 	} else if k > kcMax {

@@ -73,6 +73,8 @@ func genVNNI(out string) {
 	for mr := 1; mr <= 8; mr++ {
 		bgemmBF16(mr)
 	}
+	amxKernel("amxInt8", "TDPBUSD")
+	amxKernel("amxBF16", "TDPBF16PS")
 	writeMacros(filepath.Join(filepath.Dir(out), "lowp512_amd64.h"))
 }
 
