@@ -49,35 +49,62 @@ func BenchmarkPeakFMA(b *testing.B) {
 	}
 }
 
-// BenchmarkSgemmEfficiency reports the single-core GEMM speed as a
-// percentage of the FMA peak measured in the same loop: each iteration
-// runs the register-only FMA loop for the GEMM's FLOP count and then the
-// GEMM, on one goroutine, so that load from other processes on the shared
-// cores hits both alike. "%peak" is time(peak loop)/time(GEMM)·100.
+// BenchmarkSgemmEfficiency reports the GEMM speed as a percentage of the
+// FMA peak measured in the same loop: each iteration runs the
+// register-only FMA loop for the GEMM's FLOP count and then the GEMM, so
+// that load from other processes on the shared cores hits both alike.
+// "%peak" is time(peak loop)/time(GEMM)·100; "1core" times the kernel on
+// one goroutine, "allcores" Linear.Forward on all of tw against the peak
+// loop on as many goroutines (the "two-core FMA peak"). Only
+// meaningful on a quiet machine.
 func BenchmarkSgemmEfficiency(b *testing.B) {
-	if !hasAVX512 {
-		b.Skip("needs AVX-512")
+	peak, flops := peakFMAAVX2, 14*8*2 // the kernels' own vector width
+	if hasAVX512 {
+		peak, flops = peakFMAAVX512, 24*16*2
+	}
+	if !hasAVX2 {
+		b.Skip("needs AVX2 or AVX-512")
 	}
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range benchShapes {
 		m, k, n := s[0], s[1], s[2]
 		l, _ := NewLinear(tw, randSlice(r, n*k), randSlice(r, n), n, k)
 		x, dst := randSlice(r, m*k), make([]float32, m*n)
-		iters := int(2 * float64(m*k*n) / (24 * 16 * 2))
-		b.Run(shapeName(s), func(b *testing.B) {
-			var tp, tg time.Duration
-			for b.Loop() {
-				t0 := time.Now()
-				peakFMAAVX512(iters)
-				t1 := time.Now()
-				g := gemmArgs{s: l.s, dst: dst, ldc: n, a: x, lda: k, b: l.packed, m: m, n: n, k: k, bias: l.b}
-				g.setup()
-				g.rect(0, m, 0, g.panels)
-				tp += t1.Sub(t0)
-				tg += time.Since(t1)
+		iters := int(2 * float64(m*k*n) / float64(flops))
+		// 1core: the kernel alone on one goroutine; allcores: Forward on
+		// all of tw against the peak loop on as many goroutines.
+		for _, all := range []bool{false, true} {
+			name := shapeName(s) + "/1core"
+			if all {
+				name = shapeName(s) + "/allcores"
 			}
-			b.ReportMetric(100*tp.Seconds()/tg.Seconds(), "%peak")
-			b.ReportMetric(2*float64(m*k*n)*float64(b.N)/tp.Seconds()/1e9, "peakGFLOP/s")
-		})
+			b.Run(name, func(b *testing.B) {
+				var tp, tg time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					if all {
+						var wg sync.WaitGroup
+						for range tw.N() {
+							wg.Add(1)
+							go func() { peak(iters / tw.N()); wg.Done() }()
+						}
+						wg.Wait()
+					} else {
+						peak(iters)
+					}
+					t1 := time.Now()
+					if all {
+						l.Forward(tw, dst, x, m, ActNone)
+					} else {
+						g := gemmArgs{s: l.s, dst: dst, ldc: n, a: x, lda: k, b: l.packed, m: m, n: n, k: k, bias: l.b}
+						g.setup()
+						g.rect(0, m, 0, g.panels)
+					}
+					tp += t1.Sub(t0)
+					tg += time.Since(t1)
+				}
+				b.ReportMetric(100*tp.Seconds()/tg.Seconds(), "%peak")
+			})
+		}
 	}
 }
