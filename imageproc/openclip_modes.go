@@ -136,29 +136,58 @@ func resizeCMYK(src *cmykRows, rw, rh, ox, oy, s int, mode weightMode, workers i
 // convert("RGB") clips at 255.
 
 // resizeGray16 resamples m to rw x rh and returns the s x s window at
-// (ox, oy) as RGB levels, 0 outside.
+// (ox, oy) as RGB levels, 0 outside. Like Pillow it resamples rows first
+// (only those the window needs), then columns, each pass stored in 16 bits.
 func resizeGray16(m *image.Gray16, rw, rh, ox, oy, s int, mode weightMode) []uint8 {
 	w, h := m.Bounds().Dx(), m.Bounds().Dy()
-	img := make([]int32, w*h)
-	for y := range h {
-		for x := range w {
-			img[y*w+x] = int32(m.Pix[y*m.Stride+2*x])<<8 | int32(m.Pix[y*m.Stride+2*x+1])
+	px := func(y, x int) int32 { return int32(m.Pix[y*m.Stride+2*x])<<8 | int32(m.Pix[y*m.Stride+2*x+1]) }
+	y0, y1 := max(oy, 0), min(oy+s, rh) // output rows in the window
+	if y0 >= y1 {
+		return make([]uint8, 3*s*s)
+	}
+	// Input rows the vertical pass reads for those outputs.
+	r0, r1 := y0, y1
+	var vf tapFilter
+	if rh != h {
+		vf = newTapFilter(h, rh, mode)
+		k := make([]float64, vf.n)
+		r0, r1 = h, 0
+		for y := y0; y < y1; y++ {
+			lo, n := vf.weights(y, k)
+			r0, r1 = min(r0, lo), max(r1, lo+n)
 		}
 	}
+	// rows[r-r0][x]: input row r resampled to rw columns.
+	rows := make([]int32, (r1-r0)*rw)
 	if rw != w {
-		img = resample16(img, w, h, rw, mode, true)
-	}
-	if rh != h {
-		img = resample16(img, h, rw, rh, mode, false)
+		hf := newTapFilter(w, rw, mode)
+		resample16(rows, rw, r1-r0, hf, func(l, j int) int32 { return px(r0+l, j) })
+	} else {
+		for r := r0; r < r1; r++ {
+			for x := range rw {
+				rows[(r-r0)*rw+x] = px(r, x)
+			}
+		}
 	}
 	out := make([]uint8, 3*s*s)
-	for y := max(oy, 0); y < min(oy+s, rh); y++ {
+	k := make([]float64, vf.n)
+	for y := y0; y < y1; y++ {
+		lo, n := y-r0, 1
+		if rh != h {
+			var a int
+			a, n = vf.weights(y, k)
+			lo = a - r0
+		}
 		for x := max(ox, 0); x < min(ox+s, rw); x++ {
-			v := img[y*rw+x]
-			l := uint8(v)
-			if v > 255 {
-				l = 255
+			v := rows[lo*rw+x]
+			if rh != h {
+				ss := 0.0
+				for j := range n {
+					ss += float64(float64(rows[(lo+j)*rw+x]) * k[j])
+				}
+				v = int32(store16(roundUp(ss)))
 			}
+			l := uint8(min(v, 255)) // convert("RGB") of I;16 clips at 255
 			i := 3 * ((y-oy)*s + x - ox)
 			out[i], out[i+1], out[i+2] = l, l, l
 		}
@@ -166,29 +195,22 @@ func resizeGray16(m *image.Gray16, rw, rh, ox, oy, s int, mode weightMode) []uin
 	return out
 }
 
-// resample16 resamples n lines of in samples to out samples each. Sample j
-// of line l is img[l*line + j*step]; the result has the same layout with
-// out samples a line (horizontal: line = length, step 1; vertical: line 1,
-// step = the row length).
-func resample16(img []int32, in, n, out int, mode weightMode, horizontal bool) []int32 {
-	f := newTapFilter(in, out, mode)
+// resample16 is one pass of Pillow's ImagingResampleHorizontal_16bpc:
+// lines of samples get(l, j) resampled with f into dst[l*out+i], each sum
+// of float64 products rounded half away from zero and stored as Pillow
+// stores 16 bits.
+func resample16(dst []int32, out, lines int, f tapFilter, get func(l, j int) int32) {
 	k := make([]float64, f.n)
-	res := make([]int32, out*n)
-	inLine, inStep, outLine, outStep := in, 1, out, 1
-	if !horizontal {
-		inLine, inStep, outLine, outStep = 1, n, 1, n
-	}
 	for i := range out {
 		xmin, xsize := f.weights(i, k)
-		for l := range n {
+		for l := range lines {
 			ss := 0.0
 			for j := range xsize {
-				ss += float64(float64(img[l*inLine+(xmin+j)*inStep]) * k[j])
+				ss += float64(float64(get(l, xmin+j)) * k[j])
 			}
-			res[l*outLine+i*outStep] = int32(store16(roundUp(ss)))
+			dst[l*out+i] = int32(store16(roundUp(ss)))
 		}
 	}
-	return res
 }
 
 // roundUp is Pillow's ROUND_UP: halves away from zero.
