@@ -63,7 +63,8 @@ type DecodeOptions struct {
 	// Image.alpha_composite(Image.new("RGBA", im.size, c), im.convert("RGBA")).convert("RGB").
 	Background color.Color
 
-	openCLIP bool // sources carry their Pillow mode (NewOpenCLIP processors)
+	openCLIP   bool // sources carry their Pillow mode (NewOpenCLIP processors)
+	wholePNG16 bool // tests: decode 16-bit PNGs with image/png, not decodePNG16
 }
 
 // Errors that Decode wraps in a *DecodeError, for errors.Is.
@@ -206,7 +207,7 @@ func decodeAdmitted(r io.Reader, opts *DecodeOptions, b *budget, release *func()
 		return nil, fail(format, err)
 	}
 	*release = b.acquire(int64(len(data)) + decodedBytes(cfg))
-	img, data, key, err := decodePixels(format, data, tiffInf)
+	img, data, key, err := decodePixels(format, data, tiffInf, o.wholePNG16)
 	if err != nil {
 		return nil, fail(format, err)
 	}
@@ -297,8 +298,9 @@ func admitSize(cfg image.Config, o *DecodeOptions) error {
 
 // decodePixels decodes data, first stripping a PNG tRNS colour key (returned
 // as key, with the data actually decoded) and afterwards applying the TIFF
-// CCITT and CMYK fix-ups.
-func decodePixels(format string, data []byte, tiffInf *tiffInfo) (image.Image, []byte, *[3]uint8, error) {
+// CCITT and CMYK fix-ups. A 16-bit colour PNG is decoded row by row to 8
+// bits (decodePNG16) unless whole16; image/png decodes what that refuses.
+func decodePixels(format string, data []byte, tiffInf *tiffInfo, whole16 bool) (image.Image, []byte, *[3]uint8, error) {
 	var key *[3]uint8
 	if format == "png" {
 		stripped, k, ok, err := pngKey(data)
@@ -307,6 +309,11 @@ func decodePixels(format string, data []byte, tiffInf *tiffInfo) (image.Image, [
 		}
 		if ok {
 			data, key = stripped, &k
+		}
+		if !whole16 && png16Type(data) >= 0 {
+			if img, err := decodePNG16(data); err == nil {
+				return img, data, key, nil
+			}
 		}
 	}
 	img, err := safeDecode(format, data)
