@@ -68,7 +68,7 @@ func runEmbed(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var img, txt [][]float32
 	names := images
 	if *pixelsPath != "" && m.ImageSize() == 0 {
-		return fmt.Errorf("embed: --pixel-values takes [3,S,S] pixel values; a SigLIP 2 NaFlex model has no fixed image size (give image files)")
+		return fmt.Errorf("--pixel-values takes [3,S,S] pixel values; a SigLIP 2 NaFlex model has no fixed image size (give image files)")
 	}
 	if *pixelsPath != "" {
 		var px []float32

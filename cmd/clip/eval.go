@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/cmd/clip/internal/pixblock"
 	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/evaluate"
 )
@@ -158,7 +159,7 @@ func evalMain(ctx context.Context, a evalArgs, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer m.Close()
-	pm := newPixelModel(m)
+	pm := pixblock.New(m, nil)
 	tLoad := time.Since(t0)
 	t1 := time.Now()
 	if err := evalClassifiers(ctx, m, a, job, stderr); err != nil {

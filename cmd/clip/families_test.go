@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/cmd/clip/internal/pixblock"
 	"github.com/goclip/goclip/evaluate"
 )
 
@@ -210,7 +211,7 @@ func familyEval(t *testing.T, m *clip.Model, model, tmp string, imgs []string, k
 // NaFlex: padded patch grids with their shape) embed to exactly what
 // EmbedFiles gives.
 func familyPixelModel(t *testing.T, m *clip.Model, imgs []string) {
-	pm := newPixelModel(m)
+	pm := pixblock.New(m, nil)
 	var flat []float32
 	for _, p := range imgs {
 		b, err := os.ReadFile(p)
@@ -236,6 +237,27 @@ func familyPixelModel(t *testing.T, m *clip.Model, imgs []string) {
 			if got[i][j] != want[i][j] {
 				t.Fatalf("image %d: pixel-block embedding differs from EmbedFiles at %d: %g vs %g", i, j, got[i][j], want[i][j])
 			}
+		}
+	}
+}
+
+// TestNaFlexCLIRefusals: the commands that take or write [3,S,S] pixel
+// values refuse a SigLIP 2 NaFlex model with a message saying why.
+func TestNaFlexCLIRefusals(t *testing.T) {
+	tmp := t.TempDir()
+	model := filepath.Join(tmp, "model")
+	var so, se bytes.Buffer
+	if err := run(context.Background(), []string{"synth", "--preset", "siglip2-tiny", "--out", model}, &so, &se); err != nil {
+		t.Fatalf("%v\n%s", err, se.String())
+	}
+	imgs := familyImages(t, tmp, 1)
+	for _, args := range [][]string{
+		{"preprocess", "--model", model, "--out", filepath.Join(tmp, "px.safetensors"), imgs[0]},
+		{"embed", "--model", model, "--out", filepath.Join(tmp, "e.safetensors"), "--pixel-values", filepath.Join(tmp, "px.safetensors")},
+	} {
+		err := run(context.Background(), args, &so, &se)
+		if err == nil || !strings.Contains(err.Error(), "NaFlex") {
+			t.Errorf("%s: %v, want a NaFlex refusal", args[0], err)
 		}
 	}
 }

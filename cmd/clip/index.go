@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/cmd/clip/internal/pixblock"
 	"github.com/goclip/goclip/dataset"
 	"github.com/goclip/goclip/index"
 )
@@ -97,7 +98,7 @@ func runIndexBuild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer m.Close()
-	emb := &imageEmbedder{m, newPixelModel(m)}
+	emb := &imageEmbedder{m, pixblock.New(m, nil)}
 	items, roots, err := indexSources(ctx, srcs, stderr)
 	if err != nil {
 		return err
@@ -139,7 +140,7 @@ func revisionOf(dir string) string {
 // images are decoded in parallel, the good ones embedded in one call.
 type imageEmbedder struct {
 	m  *clip.Model
-	pm *pixelModel // preprocessing and embedding (patch grids for SigLIP 2 NaFlex)
+	pm *pixblock.Model // preprocessing and embedding (patch grids for SigLIP 2 NaFlex)
 }
 
 func (e *imageEmbedder) Dim() int { return e.m.EmbedDim() }

@@ -62,6 +62,9 @@ func runPreprocess(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if proc.NaFlex() {
+		return fmt.Errorf("a SigLIP 2 NaFlex model (Siglip2ImageProcessor) gives each image a patch grid of its own shape, not [3,S,S] pixel values; embed the image files instead")
+	}
 	proc = proc.WithDecodeOptions(&imageproc.DecodeOptions{MaxPixels: *maxPixels})
 
 	keys := make(map[string]string, len(paths))

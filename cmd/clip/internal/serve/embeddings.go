@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/cmd/clip/internal/pixblock"
 	"github.com/goclip/goclip/imageproc"
 )
 
@@ -194,7 +194,7 @@ func (s *Server) pixels(ctx context.Context, data []byte) ([]float32, error) {
 	}
 	defer func() { <-s.decode }()
 	p := s.cfg.Model.Processor().WithDecodeOptions(&imageproc.DecodeOptions{MaxBytes: maxImageBytes, MaxPixels: maxImagePixels})
-	px, err := p.Reader(bytes.NewReader(data))
+	px, err := pixblock.New(s.cfg.Model, p).Encoded(data) // [3,S,S], or a SigLIP 2 NaFlex patch grid
 	if err != nil {
 		return nil, &requestError{http.StatusBadRequest, "invalid_image", err.Error()}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goclip/goclip/clip"
+	"github.com/goclip/goclip/cmd/clip/internal/pixblock"
 	"github.com/goclip/goclip/index"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -100,13 +101,14 @@ func setDefaults(c *Config) {
 	}
 }
 
-// embedPixels runs one image batch: [3,S,S] pixel values per input.
+// embedPixels runs one image batch: one pixblock block per input ([3,S,S]
+// pixel values, or a SigLIP 2 NaFlex patch grid).
 func (s *Server) embedPixels(ctx context.Context, px [][]float32) ([][]float32, error) {
 	flat := make([]float32, 0, len(px)*len(px[0]))
 	for _, p := range px {
 		flat = append(flat, p...)
 	}
-	return s.cfg.Model.EmbedPixels(ctx, flat)
+	return pixblock.New(s.cfg.Model, nil).EmbedPixels(ctx, flat)
 }
 
 func (s *Server) routes() {

@@ -1,4 +1,7 @@
-package main
+// Package pixblock gives the commands built on fixed-size per-image
+// pixel blocks (eval's pipeline, index build, serve's batcher) one
+// preprocessing and embedding pair for every model family.
+package pixblock
 
 import (
 	"bytes"
@@ -9,21 +12,24 @@ import (
 	"github.com/goclip/goclip/imageproc"
 )
 
-// pixelModel gives the commands built on fixed-size per-image pixel blocks
-// (eval's pipeline, index build) one preprocessing and embedding pair for
-// every model. For a SigLIP 2 NaFlex model, whose images are patch grids
+// Model preprocesses and embeds images as fixed-size blocks: a model's
+// [3,S,S] pixel values, or for a SigLIP 2 NaFlex model, whose images are patch grids
 // of their own shape, a block is the grid's patch values padded with
 // zeros to max_num_patches patches, followed by the grid's height and
 // width: the same numbers EmbedFiles computes.
-type pixelModel struct {
+type Model struct {
 	m    *clip.Model
 	proc *imageproc.Processor
 	per  int // values per block (NaFlex); 0 otherwise
 	k    int // values per patch (NaFlex)
 }
 
-func newPixelModel(m *clip.Model) *pixelModel {
-	p := &pixelModel{m: m, proc: m.Processor()}
+// New adapts m, preprocessing with proc (nil: m.Processor()).
+func New(m *clip.Model, proc *imageproc.Processor) *Model {
+	if proc == nil {
+		proc = m.Processor()
+	}
+	p := &Model{m: m, proc: proc}
 	if p.proc.NaFlex() {
 		c := p.proc.Config()
 		p.k = c.PatchSize * c.PatchSize * 3
@@ -33,7 +39,7 @@ func newPixelModel(m *clip.Model) *pixelModel {
 }
 
 // Encoded preprocesses one encoded image into its block.
-func (p *pixelModel) Encoded(b []byte) ([]float32, error) {
+func (p *Model) Encoded(b []byte) ([]float32, error) {
 	if p.per == 0 {
 		return p.proc.Reader(bytes.NewReader(b))
 	}
@@ -48,7 +54,7 @@ func (p *pixelModel) Encoded(b []byte) ([]float32, error) {
 }
 
 // EmbedPixels embeds blocks of Encoded (evaluate.ImageEmbedder).
-func (p *pixelModel) EmbedPixels(ctx context.Context, px []float32) ([][]float32, error) {
+func (p *Model) EmbedPixels(ctx context.Context, px []float32) ([][]float32, error) {
 	if p.per == 0 {
 		return p.m.EmbedPixels(ctx, px)
 	}
