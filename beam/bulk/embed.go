@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/goclip/goclip/clip"
@@ -23,7 +24,22 @@ var (
 	badSkipped     = beam.NewCounter("goclip", "bad_files_skipped")
 	bytesRead      = beam.NewCounter("goclip", "bytes_read")
 	partsWritten   = beam.NewCounter("goclip", "parts_written")
+
+	// Where a part's wall-clock time goes, in milliseconds (the engine
+	// overhead is what the process spends outside them; see
+	// tools/beam_scaling.sh): per batch, decoding + preprocessing and the
+	// image tower; per part, the wait for a --workers slot, the text tower
+	// and the writes; per DoFn instance, Setup (model load or cache hit).
+	decodeMs = beam.NewDistribution("goclip", "decode_ms")
+	imageMs  = beam.NewDistribution("goclip", "image_tower_ms")
+	slotMs   = beam.NewDistribution("goclip", "slot_wait_ms")
+	textMs   = beam.NewDistribution("goclip", "text_tower_ms")
+	writeMs  = beam.NewDistribution("goclip", "write_ms")
+	setupMs  = beam.NewDistribution("goclip", "setup_ms")
 )
+
+// msSince is the milliseconds since t, for the distributions above.
+func msSince(t time.Time) int64 { return time.Since(t).Milliseconds() }
 
 // PartResult is what embedding one part produced.
 type PartResult struct {
@@ -56,25 +72,60 @@ type embedFn struct {
 	FailPart   int
 	FailMarker string
 
-	sm *sharedModel
-	ds *dataset.Dataset
+	// Setup starts the load (model, dataset listing) in the background
+	// and returns at once; ProcessElement waits for ready. A Setup that
+	// blocks for the model's load makes the runner's early split requests
+	// find no active bundle (the Go SDK answers them with "no split", and
+	// Prism then never splits that bundle again): all parts of a bundle
+	// would run one after the other, whatever --workers says.
+	ready   chan struct{}
+	loadErr error
+	loadMs  int64 // reported once, from the first ProcessElement
+	sm      *sharedModel
+	ds      *dataset.Dataset
 }
 
 func (f *embedFn) Setup(ctx context.Context) error {
-	sm, err := acquireModel(f.Model, f.Precision, f.Batch, f.Workers)
-	if err != nil {
-		return err
-	}
-	ds, err := OpenDataset(ctx, f.Dataset, f.Split)
-	if err != nil {
-		sm.release()
-		return err
-	}
-	f.sm, f.ds = sm, ds
+	f.ready = make(chan struct{})
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer close(f.ready)
+		t0 := time.Now()
+		sm, err := acquireModel(f.Model, f.Precision, f.Batch, f.Workers)
+		if err != nil {
+			f.loadErr = err
+			return
+		}
+		ds, err := OpenDataset(ctx, f.Dataset, f.Split)
+		if err != nil {
+			sm.release()
+			f.loadErr = err
+			return
+		}
+		f.sm, f.ds, f.loadMs = sm, ds, max(msSince(t0), 0)+1
+	}()
 	return nil
 }
 
+// loaded waits for Setup's load.
+func (f *embedFn) loaded(ctx context.Context) error {
+	select {
+	case <-f.ready:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if f.loadMs > 0 {
+		setupMs.Update(ctx, f.loadMs-1)
+		f.loadMs = 0
+	}
+	return f.loadErr
+}
+
 func (f *embedFn) Teardown() error {
+	if f.ready == nil {
+		return nil
+	}
+	<-f.ready
 	if f.sm == nil {
 		return nil
 	}
@@ -92,8 +143,13 @@ type partData struct {
 }
 
 func (f *embedFn) ProcessElement(ctx context.Context, p Part, emit func(PartResult)) error {
+	if err := f.loaded(ctx); err != nil {
+		return err
+	}
+	t0 := time.Now()
 	f.sm.slots <- struct{}{}
 	defer func() { <-f.sm.slots }()
+	slotMs.Update(ctx, msSince(t0))
 	d := &partData{res: PartResult{Index: p.Index}}
 	batch := make([]dataset.Sample, 0, max(f.Batch, 1))
 	flush := func() error {
@@ -221,6 +277,7 @@ func (f *embedFn) embedBatch(ctx context.Context, batch []dataset.Sample, d *par
 		return nil
 	}
 	e := f.sm.e
+	t0 := time.Now()
 	px := make([][]float32, len(batch))
 	errs := make([]error, len(batch))
 	var wg sync.WaitGroup
@@ -237,6 +294,7 @@ func (f *embedFn) embedBatch(ctx context.Context, batch []dataset.Sample, d *par
 	}
 	close(next)
 	wg.Wait()
+	decodeMs.Update(ctx, msSince(t0))
 	s := e.size()
 	flat := make([]float32, 0, len(batch)*3*s*s)
 	var good []dataset.Sample
@@ -264,10 +322,12 @@ func (f *embedFn) embedBatch(ctx context.Context, batch []dataset.Sample, d *par
 	if len(good) == 0 {
 		return nil
 	}
+	t1 := time.Now()
 	emb, err := e.images(ctx, flat)
 	if err != nil {
 		return err
 	}
+	imageMs.Update(ctx, msSince(t1))
 	clip.Normalize(emb)
 	d.img = append(d.img, emb...)
 	d.res.Images += len(emb)
@@ -289,12 +349,12 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 	if d.res.Images == 0 {
 		return nil
 	}
-	imgPath, textPath, metaPath := PartFiles(f.Output, p.Index, p.Parts)
-	withText := false
-	for _, c := range d.captions {
-		withText = withText || c != ""
+	txt, err := f.embedCaptions(ctx, d.captions)
+	if err != nil {
+		return err
 	}
-	withText = withText && !f.NoText
+	t0 := time.Now()
+	imgPath, textPath, metaPath := PartFiles(f.Output, p.Index, p.Parts)
 	imgNpy, err := npyBytes(d.img, f.sm.e.dim(), !f.Float32)
 	if err != nil {
 		return err
@@ -310,16 +370,7 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 			return errors.New("injected failure after writing the image embeddings")
 		}
 	}
-	if withText {
-		var txt [][]float32
-		for i := 0; i < len(d.captions); i += max(f.Batch, 1) {
-			t, err := f.sm.e.texts(ctx, d.captions[i:min(i+max(f.Batch, 1), len(d.captions))])
-			if err != nil {
-				return err
-			}
-			txt = append(txt, t...)
-		}
-		clip.Normalize(txt)
+	if txt != nil {
 		b, err := npyBytes(txt, f.sm.e.dim(), !f.Float32)
 		if err != nil {
 			return err
@@ -329,9 +380,38 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 		}
 		d.res.Texts = len(txt)
 	}
-	meta, err := metadataParquet(d.rows, withText)
+	meta, err := metadataParquet(d.rows, txt != nil)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(metaPath, meta)
+	if err := writeAtomic(metaPath, meta); err != nil {
+		return err
+	}
+	writeMs.Update(ctx, msSince(t0))
+	return nil
+}
+
+// embedCaptions embeds the part's captions, normalised, in batches; nil
+// when no sample of the part has one (or captions are off).
+func (f *embedFn) embedCaptions(ctx context.Context, captions []string) ([][]float32, error) {
+	withText := false
+	for _, c := range captions {
+		withText = withText || c != ""
+	}
+	if !withText || f.NoText {
+		return nil, nil
+	}
+	t0 := time.Now()
+	b := max(f.Batch, 1)
+	var txt [][]float32
+	for i := 0; i < len(captions); i += b {
+		t, err := f.sm.e.texts(ctx, captions[i:min(i+b, len(captions))])
+		if err != nil {
+			return nil, err
+		}
+		txt = append(txt, t...)
+	}
+	clip.Normalize(txt)
+	textMs.Update(ctx, msSince(t0))
+	return txt, nil
 }

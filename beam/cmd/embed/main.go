@@ -25,10 +25,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/metrics"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/goclip/goclip/beam/bulk"
 	"github.com/goclip/goclip/hub"
@@ -38,6 +42,7 @@ type options struct {
 	model, input, output, precision, split *string
 	batch, workers, partSize               *int
 	float32, noText                        *bool
+	cpuprofile                             *string
 }
 
 // Flags live on flag.CommandLine: Beam's own (--runner, --endpoint, ...)
@@ -45,16 +50,17 @@ type options struct {
 // portable runner parses them all from the same command line.
 func newOptions(fs *flag.FlagSet) options {
 	return options{
-		model:     fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])"),
-		input:     fs.String("input", "", "dataset: WebDataset folder or .tar shard, ImageFolder, folder of images, or Hub dataset id"),
-		output:    fs.String("output", "", "output folder (img_emb/, text_emb/, metadata/, summary.json)"),
-		precision: fs.String("precision", "f32", "model weights precision: f32 (parity path), bf16 or int8 (as clip --precision)"),
-		split:     fs.String("split", "", "WebDataset split folder (default test)"),
-		batch:     fs.Int("batch", 32, "images per forward pass"),
-		workers:   fs.Int("workers", 1, "parts embedded at once in one worker process"),
-		partSize:  fs.Int("part-size", bulk.DefaultPartSize, "images per part for folder inputs"),
-		float32:   fs.Bool("float32", false, "write float32 embeddings (default float16, as clip-retrieval)"),
-		noText:    fs.Bool("no-text", false, "do not embed captions (.txt members or files)"),
+		model:      fs.String("model", "", "model folder or Hugging Face Hub id (org/name[@revision])"),
+		input:      fs.String("input", "", "dataset: WebDataset folder or .tar shard, ImageFolder, folder of images, or Hub dataset id"),
+		output:     fs.String("output", "", "output folder (img_emb/, text_emb/, metadata/, summary.json)"),
+		precision:  fs.String("precision", "f32", "model weights precision: f32 (parity path), bf16 or int8 (as clip --precision)"),
+		split:      fs.String("split", "", "WebDataset split folder (default test)"),
+		batch:      fs.Int("batch", 32, "images per forward pass"),
+		workers:    fs.Int("workers", 1, "parts embedded at once in one worker process"),
+		partSize:   fs.Int("part-size", bulk.DefaultPartSize, "images per part for folder inputs"),
+		float32:    fs.Bool("float32", false, "write float32 embeddings (default float16, as clip-retrieval)"),
+		noText:     fs.Bool("no-text", false, "do not embed captions (.txt members or files)"),
+		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run (with Prism: engine and workers, one process) to this file"),
 	}
 }
 
@@ -98,13 +104,31 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		Model: modelDir, Precision: *o.precision, Dataset: input, Split: *o.split, Output: out,
 		Batch: *o.batch, Workers: *o.workers, Float32: *o.float32, NoText: *o.noText,
 	})
+	if *o.cpuprofile != "" {
+		stop, err := startProfile(*o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
-	return report(stdout, res, out, len(parts), elapsed)
+	cpu := cpuTime() - cpu0
+	if err := report(stdout, res, out, len(parts), elapsed); err != nil {
+		return err
+	}
+	if cpu > 0 {
+		// With Prism (loopback workers) the engine and the workers are this
+		// one process, so this is the whole run's CPU.
+		fmt.Fprintf(stdout, "process cpu %.2fs in %.2fs wall: %.2f cores busy of GOMAXPROCS %d\n",
+			cpu.Seconds(), elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds(), runtime.GOMAXPROCS(0))
+	}
+	return nil
 }
 
 // absIfLocal makes an existing local path absolute (workers may run in
@@ -133,6 +157,9 @@ func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed
 	for _, n := range names {
 		fmt.Fprintf(w, "metric %s: %d\n", n, counters[n])
 	}
+	if res != nil {
+		reportDistributions(w, res.Metrics().AllMetrics().Distributions())
+	}
 	sum, err := bulk.ReadSummary(out)
 	if err != nil {
 		return err
@@ -150,4 +177,42 @@ func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed
 		return fmt.Errorf("%d parts listed but %d reported", parts, sum.Parts)
 	}
 	return nil
+}
+
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// reportDistributions prints the goclip timing distributions (in ms):
+// count, total, mean and max over all bundles.
+func reportDistributions(w io.Writer, ds []metrics.DistributionResult) {
+	sum := map[string]metrics.DistributionValue{}
+	for _, d := range ds {
+		if d.Namespace() != "goclip" {
+			continue
+		}
+		v, r := sum[d.Name()], d.Result()
+		v.Count += r.Count
+		v.Sum += r.Sum
+		v.Max = max(v.Max, r.Max)
+		sum[d.Name()] = v
+	}
+	names := make([]string, 0, len(sum))
+	for n := range sum {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := sum[n]
+		fmt.Fprintf(w, "timing %s: %d calls, total %.2fs, mean %.1f ms, max %d ms\n",
+			strings.TrimSuffix(n, "_ms"), v.Count, float64(v.Sum)/1e3, float64(v.Sum)/float64(max(v.Count, 1)), v.Max)
+	}
 }
