@@ -22,9 +22,10 @@ const benchHelp = `usage: clip bench --model M [--batch 1,10,64] [--text-batch N
 Times the towers. For each image batch size it embeds synthetic pixel
 values (after one warm-up call) for --duration and prints
 
-  images batch N: images/s: X (Y ms per call)
+  images batch N: images/s: X (Y ms per call; Z cpu-ms per image)
 
-then it embeds --text-batch real prompts, "a photo of a {class}." for the
+(Z: the process's user + system CPU time per image, the steadier number
+when other programs share the cores), then it embeds --text-batch real prompts, "a photo of a {class}." for the
 first ImageNet classes, tokenized before timing, and prints
 
   texts batch N: texts/s: X (Y ms per call)
@@ -116,21 +117,25 @@ func parseBench(args []string, stdout io.Writer) (benchArgs, error) {
 }
 
 // benchRate calls f once to warm up, then for at least two calls and
-// duration, and returns the items per second and milliseconds per call.
-func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall float64, err error) {
+// duration, and returns the items per second, milliseconds per call and
+// the process's CPU milliseconds per item (0 where not measured): on a
+// shared machine the CPU time is the steadier number.
+func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall, cpuMsPerItem float64, err error) {
 	if err := f(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	calls := 0
 	for calls < 2 || time.Since(start) < duration {
 		if err := f(); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		calls++
 	}
 	el := time.Since(start).Seconds()
-	return float64(calls*n) / el, el / float64(calls) * 1e3, nil
+	cpu := (cpuTime() - cpu0).Seconds()
+	return float64(calls*n) / el, el / float64(calls) * 1e3, cpu / float64(calls*n) * 1e3, nil
 }
 
 // benchImages times the image tower at every batch size.
@@ -144,11 +149,11 @@ func benchImages(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Writ
 		for i := range px { // a deterministic pattern in the normalised range
 			px[i] = float32(i%251)/125 - 1
 		}
-		r, ms, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPixels(ctx, px); return err })
+		r, ms, cpu, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPixels(ctx, px); return err })
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "images batch %d: images/s: %.2f (%.1f ms per call)\n", b, r, ms)
+		fmt.Fprintf(stdout, "images batch %d: images/s: %.2f (%.1f ms per call; %.1f cpu-ms per image)\n", b, r, ms, cpu)
 	}
 	return nil
 }
@@ -188,7 +193,7 @@ func benchTexts(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Write
 		if err != nil {
 			return err
 		}
-		r, ms, err := benchRate(len(ids), a.duration, func() error { _, err := m.EmbedTokens(ctx, ids); return err })
+		r, ms, _, err := benchRate(len(ids), a.duration, func() error { _, err := m.EmbedTokens(ctx, ids); return err })
 		if err != nil {
 			return err
 		}

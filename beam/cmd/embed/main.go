@@ -164,7 +164,7 @@ func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%d parts, %d images, %d captions embedded in %.1fs (%.1f images/s); %d skipped\n",
+	fmt.Fprintf(w, "%d parts, %d images, %d captions embedded in %.1fs (%.2f images/s); %d skipped\n",
 		sum.Parts, sum.Images, sum.Texts, elapsed.Seconds(), float64(sum.Images)/elapsed.Seconds(), len(sum.Bad))
 	for i, b := range sum.Bad {
 		if i == 10 {
