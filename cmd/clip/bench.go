@@ -174,11 +174,11 @@ func benchPatches(ctx context.Context, m *clip.Model, a benchArgs, stdout io.Wri
 		for i := range ps {
 			ps[i] = imageproc.Patches{Values: vals, Height: h, Width: w}
 		}
-		r, ms, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPatches(ctx, ps); return err })
+		r, ms, cpu, err := benchRate(b, a.duration, func() error { _, err := m.EmbedPatches(ctx, ps); return err })
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "images batch %d (NaFlex %dx%d patches): images/s: %.2f (%.1f ms per call)\n", b, h, w, r, ms)
+		fmt.Fprintf(stdout, "images batch %d (NaFlex %dx%d patches): images/s: %.2f (%.1f ms per call; %.1f cpu-ms per image)\n", b, h, w, r, ms, cpu)
 	}
 	return nil
 }
