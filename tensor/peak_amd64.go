@@ -15,3 +15,16 @@ func peakFMAAVX512(n int)
 //
 //go:noescape
 func peakFMAAVX2(n int)
+
+// peakMaddAVX2 runs n iterations of 12 independent VPMADDWD+VPADDD pairs
+// (192 int8 multiply-adds, exact); it only serves BenchmarkPeakFMA.
+//
+//go:noescape
+func peakMaddAVX2(n int)
+
+// peakMaddubsAVX2 runs n iterations of 12 independent VPMADDUBSW+VPMADDWD
+// +VPADDD triples (384 multiply-adds, int16-saturating); it only serves
+// BenchmarkPeakFMA.
+//
+//go:noescape
+func peakMaddubsAVX2(n int)

@@ -13,6 +13,9 @@ import (
 // BenchmarkPeakFMA measures the float32 FMA throughput of this CPU with
 // register-only loops (no memory traffic): the ceiling for the GEMM
 // kernels. "1core" runs one goroutine; "allcores" one per GOMAXPROCS.
+// The int8 loops count a multiply-add as 2 operations (GOP/s, comparable
+// with GFLOP/s): "int8-vpmaddwd" is the exact idiom of the AVX2 qgemm
+// kernels, "int8-vpmaddubsw" the int16-saturating one.
 func BenchmarkPeakFMA(b *testing.B) {
 	const iters = 1 << 16
 	for _, v := range []struct {
@@ -23,6 +26,8 @@ func BenchmarkPeakFMA(b *testing.B) {
 	}{
 		{"avx512", hasAVX512, peakFMAAVX512, 24 * 16 * 2},
 		{"avx2", hasAVX2, peakFMAAVX2, 14 * 8 * 2},
+		{"int8-vpmaddwd", hasAVX2, peakMaddAVX2, 12 * 16 * 2},
+		{"int8-vpmaddubsw", hasAVX2, peakMaddubsAVX2, 12 * 32 * 2},
 	} {
 		if !v.ok {
 			continue

@@ -56,6 +56,7 @@ func main() {
 		genAct()
 	case "peak":
 		genPeak()
+		genPeakInt8()
 	case "bgemm":
 		genBgemm()
 	case "qgemm":

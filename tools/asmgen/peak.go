@@ -43,3 +43,43 @@ func genPeak() {
 		RET()
 	}
 }
+
+// genPeakInt8 emits register-only loops of the two AVX2 int8 dot-product
+// idioms, 12 independent accumulators each: peakMaddAVX2 is the exact one
+// of the qgemm kernels (VPMADDWD on int16 operands, then VPADDD: 16
+// multiply-adds per pair), peakMaddubsAVX2 the one of ONNX Runtime's AVX2
+// u8×s8 kernels (VPMADDUBSW, whose int16 pair sums saturate, VPMADDWD by
+// ones, VPADDD: 32 multiply-adds per triple).
+func genPeakInt8() {
+	y := func(i int) reg.VecPhysical { return reg.VecPhysical(ymm[i]) }
+	for _, ubs := range []bool{false, true} {
+		name := "peakMaddAVX2"
+		if ubs {
+			name = "peakMaddubsAVX2"
+		}
+		TEXT(name, NOSPLIT, "func(n int)")
+		Doc(fmt.Sprintf("%s runs n iterations of 12 independent int8 dot-product steps (see genPeakInt8).", name))
+		n := reg.RCX
+		Load(Param("n"), n)
+		for i := 0; i < 16; i++ {
+			VPXOR(y(i), y(i), y(i))
+		}
+		TESTQ(n, n)
+		JE(LabelRef(name + "_done"))
+		Label(name + "_loop")
+		for i := 0; i < 12; i++ {
+			if ubs {
+				VPMADDUBSW(y(12), y(14), y(15))
+				VPMADDWD(y(13), y(15), y(15))
+			} else {
+				VPMADDWD(y(12), y(14), y(15))
+			}
+			VPADDD(y(15), y(i), y(i))
+		}
+		DECQ(n)
+		JNZ(LabelRef(name + "_loop"))
+		Label(name + "_done")
+		VZEROUPPER()
+		RET()
+	}
+}
