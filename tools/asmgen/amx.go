@@ -48,7 +48,9 @@ func vexAMX(pp, op byte, regField, rm, vvvv byte, sib bool, base, index byte) []
 // gpr numbers and names of the general registers the kernels address.
 var gprNum = map[reg.Register]byte{reg.RAX: 0, reg.RCX: 1, reg.RDX: 2, reg.RBX: 3, reg.RSI: 6, reg.RDI: 7}
 
-func gprName(r reg.Register) string { return map[byte]string{0: "AX", 1: "CX", 2: "DX", 3: "BX", 6: "SI", 7: "DI"}[gprNum[r]] }
+func gprName(r reg.Register) string {
+	return map[byte]string{0: "AX", 1: "CX", 2: "DX", 3: "BX", 6: "SI", 7: "DI"}[gprNum[r]]
+}
 
 func ldtilecfg(base reg.Register) {
 	emitMacro("LDTILECFG_"+gprName(base), "AMXTILE", vexAMX(0, 0x49, 0xff, gprNum[base], 0, false, 0, 0))
