@@ -24,11 +24,14 @@ const (
 	hiddenRel = 2e-6
 )
 
+// TestSigLIPGoldens covers SiglipModel's text tower and Siglip2Model's
+// (tools/goldens/siglip2.py; the same tower, ids padded with Gemma's pad 0).
 func TestSigLIPGoldens(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join("..", "testdata", "golden", "siglip-tiny*.safetensors"))
 	if len(files) < 2 {
 		t.Fatalf("found %d SigLIP goldens, want 2", len(files))
 	}
+	files = append(files, filepath.Join("..", "testdata", "golden", "siglip2-tiny.safetensors"))
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) { checkSigLIPText(t, f) })
 	}
