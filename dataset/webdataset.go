@@ -154,11 +154,8 @@ func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
 	if h.Size < 0 || h.Size > w.maxBytes {
 		return &FormatError{Shard: w.shard, Key: key, Msg: fmt.Sprintf("member %s is %d bytes, over the %d-byte limit", h.Name, h.Size, w.maxBytes)}
 	}
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(tr, b); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
+	b, err := readMember(tr, h.Size)
+	if err != nil {
 		return &FormatError{Shard: w.shard, Key: key, Msg: "reading " + h.Name, Err: err}
 	}
 	switch {
@@ -178,6 +175,27 @@ func (w *shardWalk) member(tr *tar.Reader, h *tar.Header) error {
 	}
 	w.label, w.hasCls = v, true
 	return nil
+}
+
+// readMember reads a member of size bytes. Memory grows with the bytes
+// that actually arrive (from 1 MiB, doubling), so a truncated shard whose
+// header announces a 64 MiB member costs what it holds, not 64 MiB.
+func readMember(r io.Reader, size int64) ([]byte, error) {
+	b := make([]byte, 0, min(size, 1<<20))
+	for int64(len(b)) < size {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(size, 2*int64(cap(b))))-len(b))
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), size)])
+		b = b[:len(b)+n]
+		if err != nil && int64(len(b)) < size {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // flush hands the current sample, if wanted, to fn.
