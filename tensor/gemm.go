@@ -90,16 +90,19 @@ func (g *gemmArgs) rect(i0, i1, p0, p1 int) {
 						copy(g.dst[(i+r)*g.ldc+j0:(i+r)*g.ldc+j0+nv], edge[r*nr:])
 					}
 				}
-				if last && g.act != ActNone {
-					for r := i; r < i+rows; r++ {
-						activate(g.s, g.dst[r*g.ldc+j0:r*g.ldc+j0+nv], g.act)
-					}
-				}
 			}
 		}
 		k0 += kb
 		if k0 >= g.k {
 			break
+		}
+	}
+	// The activation once per row of the rect, over all its panels (see
+	// lowpCall.rect).
+	if g.act != ActNone {
+		j0, j1 := p0*nr, min(g.n, p1*nr)
+		for r := i0; r < i1; r++ {
+			activate(g.s, g.dst[r*g.ldc+j0:r*g.ldc+j1], g.act)
 		}
 	}
 }

@@ -265,11 +265,14 @@ func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 					copy(c.dst[(i+r)*n+j0:(i+r)*n+j0+nv], edge[r*lowpNR:])
 				}
 			}
-			if c.act != ActNone {
-				for r := i; r < i+rows; r++ {
-					activate(simd, c.dst[r*n+j0:r*n+j0+nv], c.act)
-				}
-			}
+		}
+	}
+	// The activation once per row of the rect, over all its panels: one
+	// call per 16 columns and row cost more than the activation itself.
+	if c.act != ActNone {
+		j0, j1 := p0*lowpNR, min(n, p1*lowpNR)
+		for r := i0; r < i1; r++ {
+			activate(simd, c.dst[r*n+j0:r*n+j1], c.act)
 		}
 	}
 }
