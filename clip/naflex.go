@@ -96,7 +96,8 @@ func (m *Model) embedPatches(ctx context.Context, ps []imageproc.Patches, first 
 	total := 0
 	for i, p := range ps {
 		shapes[i] = vit.Shape{Height: p.Height, Width: p.Width}
-		if p.Height < 1 || p.Width < 1 || len(p.Values) != p.Height*p.Width*k {
+		if p.Height < 1 || p.Width < 1 || p.Height > vit.MaxNaFlexPatches || p.Width > vit.MaxNaFlexPatches ||
+			len(p.Values) != p.Height*p.Width*k { // both sides bounded: the product cannot overflow
 			return nil, fmt.Errorf("clip: image %d: %d values for a %d×%d grid of %d-value patches", first+i, len(p.Values), p.Height, p.Width, k)
 		}
 		total += len(p.Values)

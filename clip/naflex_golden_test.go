@@ -3,6 +3,7 @@ package clip
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -256,5 +257,57 @@ func TestSigLIP2Refusals(t *testing.T) {
 	}
 	if _, err := Load(dir, nil); err == nil || !strings.Contains(err.Error(), "siglip2") {
 		t.Errorf("SigLIP folder with a Siglip2ImageProcessor: %v", err)
+	}
+}
+
+// TestEmbedPatchesBadInput: malformed patch grids give errors, not
+// panics: overflowing or empty grids, values that do not fill the grid, a
+// NaN pixel (naming the image), and EmbedPatches on a non-NaFlex model.
+func TestEmbedPatchesBadInput(t *testing.T) {
+	sc, _ := synth.Preset("siglip2-tiny")
+	dir := t.TempDir()
+	if err := synth.WriteModel(dir, sc, 1); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	k := sc.Vision.PatchDim()
+	good := imageproc.Patches{Values: make([]float32, 2*3*k), Height: 2, Width: 3}
+	nan := imageproc.Patches{Values: make([]float32, k), Height: 1, Width: 1}
+	nan.Values[5] = float32(math.NaN())
+	for name, ps := range map[string][]imageproc.Patches{
+		"overflow":   {good, {Values: nil, Height: 1 << 62, Width: 4}},
+		"huge":       {{Values: nil, Height: 1 << 20, Width: 1 << 20}},
+		"empty grid": {{Values: nil, Height: 0, Width: 3}},
+		"short":      {{Values: make([]float32, k), Height: 2, Width: 1}},
+		"nan":        {good, nan},
+	} {
+		_, err := m.EmbedPatches(context.Background(), ps)
+		if err == nil {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if name == "nan" && !strings.Contains(err.Error(), "image 1") {
+			t.Errorf("nan: %v does not name image 1", err)
+		}
+	}
+	if e, err := m.EmbedPatches(context.Background(), nil); err != nil || len(e) != 0 {
+		t.Errorf("no images: %v, %d rows", err, len(e))
+	}
+	sl, _ := synth.Preset("siglip-tiny")
+	dir2 := t.TempDir()
+	if err := synth.WriteModel(dir2, sl, 1); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(dir2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if _, err := m2.EmbedPatches(context.Background(), []imageproc.Patches{good}); err == nil {
+		t.Error("EmbedPatches on a SigLIP (fixed-size) model: no error")
 	}
 }
