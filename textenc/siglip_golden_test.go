@@ -2,9 +2,7 @@ package textenc_test
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/goclip/goclip/internal/goldentest"
@@ -42,18 +40,12 @@ func checkSigLIPText(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raw struct {
-		Text json.RawMessage `json:"text_config"`
-	}
-	if err := json.Unmarshal([]byte(g.Meta["config"]), &raw); err != nil {
-		t.Fatal(err)
-	}
 	cfg := textenc.DefaultSigLIPConfig()
-	if err := json.Unmarshal(raw.Text, &cfg); err != nil {
+	st, err := g.Tower("text_config", &cfg, synth.Fill)
+	if err != nil {
 		t.Fatal(err)
 	}
-	seed, _ := strconv.ParseUint(g.Meta["seed"], 10, 64)
-	m, err := textenc.New(cfg, &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}, "text_model.", tensor.NewWorkers(0))
+	m, err := textenc.New(cfg, st, "text_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)
 	}

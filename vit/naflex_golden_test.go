@@ -2,9 +2,7 @@ package vit_test
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/goclip/goclip/internal/goldentest"
@@ -55,18 +53,11 @@ func checkNaFlexVision(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var raw struct {
-		Vision json.RawMessage `json:"vision_config"`
-	}
-	if err := json.Unmarshal([]byte(g.Meta["config"]), &raw); err != nil {
-		t.Fatal(err)
-	}
 	cfg := vit.DefaultNaFlexConfig()
-	if err := json.Unmarshal(raw.Vision, &cfg); err != nil {
+	st, err := g.Tower("vision_config", &cfg, synth.Fill)
+	if err != nil {
 		t.Fatal(err)
 	}
-	seed, _ := strconv.ParseUint(g.Meta["seed"], 10, 64)
-	st := &goldentest.RecipeStore{Seed: seed, Fill: synth.Fill}
 	m, err := vit.New(cfg, st, "vision_model.", tensor.NewWorkers(0))
 	if err != nil {
 		t.Fatal(err)

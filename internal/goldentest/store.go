@@ -1,8 +1,10 @@
 package goldentest
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 )
 
 // RecipeStore is a tensor.Store whose tensors are the synthetic-weight
@@ -37,4 +39,24 @@ func (s *RecipeStore) Tensor(name string, shape ...int) ([]float32, error) {
 	s.Fill(v, name, s.Seed)
 	s.Names = append(s.Names, name)
 	return v, nil
+}
+
+// Tower decodes the tower config under key ("vision_config" or
+// "text_config") of the golden's "config" metadata (a transformers
+// config.json) into cfg, which holds the defaults beforehand, and returns
+// the store that regenerates the golden's synthetic weights with fill from
+// its "seed" metadata.
+func (f *File) Tower(key string, cfg any, fill func(dst []float32, name string, seed uint64)) (*RecipeStore, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(f.Meta["config"]), &raw); err != nil {
+		return nil, fmt.Errorf("golden config: %w", err)
+	}
+	if err := json.Unmarshal(raw[key], cfg); err != nil {
+		return nil, fmt.Errorf("golden config %s: %w", key, err)
+	}
+	seed, err := strconv.ParseUint(f.Meta["seed"], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("golden seed: %w", err)
+	}
+	return &RecipeStore{Seed: seed, Fill: fill}, nil
 }
