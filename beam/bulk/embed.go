@@ -96,11 +96,13 @@ func (f *embedFn) Setup(ctx context.Context) error {
 			f.loadErr = err
 			return
 		}
-		ds, err := OpenDataset(ctx, f.Dataset, f.Split)
-		if err != nil {
-			sm.release()
-			f.loadErr = err
-			return
+		var ds *dataset.Dataset
+		if !IsBeamPath(f.Dataset) {
+			if ds, err = OpenDataset(ctx, f.Dataset, f.Split); err != nil {
+				sm.release()
+				f.loadErr = err
+				return
+			}
 		}
 		f.sm, f.ds, f.loadMs = sm, ds, max(msSince(t0), 0)+1
 	}()
@@ -185,6 +187,9 @@ func (f *embedFn) ProcessElement(ctx context.Context, p Part, emit func(PartResu
 // files and a shard that ends in a malformed sample are recorded as bad,
 // not returned: only fn's errors and the context's stop the part.
 func (f *embedFn) samples(ctx context.Context, p Part, d *partData, fn func(dataset.Sample) error) error {
+	if len(p.Files) > 0 {
+		return f.fileSamples(ctx, p, d, fn)
+	}
 	if p.Shard >= 0 {
 		path, err := f.ds.ShardPath(ctx, p.Shard)
 		if err != nil {
@@ -197,22 +202,7 @@ func (f *embedFn) samples(ctx context.Context, p Part, d *partData, fn func(data
 			return nil
 		}
 		defer fh.Close()
-		cr := &countReader{r: fh}
-		var fnErr error
-		err = dataset.ReadShard(ctx, cr, path, func(s dataset.Sample) error {
-			fnErr = fn(s)
-			return fnErr
-		})
-		d.res.Bytes += cr.n
-		switch {
-		case fnErr != nil:
-			return fnErr
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			d.res.Bad = append(d.res.Bad, err.Error())
-		}
-		return nil
+		return f.shardSamples(ctx, fh, path, d, fn)
 	}
 	for i := p.Start; i < p.Start+p.Count; {
 		next := i
@@ -238,6 +228,27 @@ func (f *embedFn) samples(ctx context.Context, p Part, d *partData, fn func(data
 			break // nothing more
 		}
 		i = next
+	}
+	return nil
+}
+
+// shardSamples calls fn for every sample of a WebDataset shard; a shard
+// that ends in a malformed sample is recorded as bad.
+func (f *embedFn) shardSamples(ctx context.Context, r io.Reader, name string, d *partData, fn func(dataset.Sample) error) error {
+	cr := &countReader{r: r}
+	var fnErr error
+	err := dataset.ReadShard(ctx, cr, name, func(s dataset.Sample) error {
+		fnErr = fn(s)
+		return fnErr
+	})
+	d.res.Bytes += cr.n
+	switch {
+	case fnErr != nil:
+		return fnErr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		d.res.Bad = append(d.res.Bad, err.Error())
 	}
 	return nil
 }
@@ -359,7 +370,7 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(imgPath, imgNpy); err != nil {
+	if err := writeFile(ctx, imgPath, imgNpy); err != nil {
 		return err
 	}
 	if f.FailMarker != "" && f.FailPart == p.Index {
@@ -375,7 +386,7 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 		if err != nil {
 			return err
 		}
-		if err := writeAtomic(textPath, b); err != nil {
+		if err := writeFile(ctx, textPath, b); err != nil {
 			return err
 		}
 		d.res.Texts = len(txt)
@@ -384,7 +395,7 @@ func (f *embedFn) write(ctx context.Context, p Part, d *partData) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(metaPath, meta); err != nil {
+	if err := writeFile(ctx, metaPath, meta); err != nil {
 		return err
 	}
 	writeMs.Update(ctx, msSince(t0))

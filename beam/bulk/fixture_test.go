@@ -169,6 +169,11 @@ func readParquet(t testing.TB, path string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return readParquetBytes(t, path, b)
+}
+
+func readParquetBytes(t testing.TB, path string, b []byte) []map[string]any {
+	t.Helper()
 	f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)

@@ -15,6 +15,9 @@ type Part struct {
 	Shard int // WebDataset shard index; -1 for a folder range
 	Start int // folder range: first sample (in the dataset's sorted order)
 	Count int // folder range: number of samples
+	// Files are the part's files on a Beam file system (ListFiles): the
+	// shard (Shard >= 0) or the images; empty for dataset.Open inputs.
+	Files []FileRef
 }
 
 // DefaultPartSize is the number of folder images per part.

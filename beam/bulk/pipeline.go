@@ -18,8 +18,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -40,13 +38,13 @@ func init() {
 type Options struct {
 	Model     string
 	Precision string // model weights: "" or "f32" (the parity path), "bf16", "int8" (clip.Precision)
-	Dataset   string // what dataset.Open takes: folder, .tar, WebDataset root, Hub id
+	Dataset   string // what dataset.Open takes (folder, .tar, WebDataset root, Hub id), or a Beam file system path (IsBeamPath)
 	Split     string // WebDataset split folder ("test" when empty)
-	Output    string
-	Batch     int  // images per forward pass; 32 when 0
-	Workers   int  // parts embedded at once per worker process; 1 when 0
-	Float32   bool // write float32 embeddings (default float16, as clip-retrieval)
-	NoText    bool // do not embed captions
+	Output    string // local folder or Beam file system path (gs://bucket/out)
+	Batch     int    // images per forward pass; 32 when 0
+	Workers   int    // parts embedded at once per worker process; 1 when 0
+	Float32   bool   // write float32 embeddings (default float16, as clip-retrieval)
+	NoText    bool   // do not embed captions
 
 	// FailPart and FailMarker inject one failure (tests): see embedFn.
 	FailPart   int
@@ -105,18 +103,18 @@ func (f *summaryFn) ProcessElement(_ int, results func(*PartResult) bool, emit f
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(f.Output, SummaryFile), append(b, '\n')); err != nil {
+	if err := writeFile(context.Background(), joinPath(f.Output, SummaryFile), append(b, '\n')); err != nil {
 		return err
 	}
 	emit(sum)
 	return nil
 }
 
-// ReadSummary reads OUT/summary.json.
-func ReadSummary(out string) (*Summary, error) {
-	b, err := os.ReadFile(filepath.Join(out, SummaryFile))
+// ReadSummary reads OUT/summary.json (OUT local or on a Beam file system).
+func ReadSummary(ctx context.Context, out string) (*Summary, error) {
+	b, err := ReadFile(ctx, joinPath(out, SummaryFile))
 	if err != nil {
-		return nil, fmt.Errorf("bulk: %w", err)
+		return nil, err
 	}
 	var s Summary
 	if err := json.Unmarshal(b, &s); err != nil {

@@ -42,13 +42,20 @@ func tinyModel(t testing.TB) string {
 func run(t testing.TB, o Options) (map[string]int64, error) {
 	t.Helper()
 	ctx := context.Background()
-	ds, err := OpenDataset(ctx, o.Dataset, o.Split)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parts, err := ListParts(ds, 3)
-	if err != nil {
-		t.Fatal(err)
+	var parts []Part
+	if IsBeamPath(o.Dataset) {
+		var err error
+		if parts, err = ListFiles(ctx, o.Dataset, 3); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		ds, err := OpenDataset(ctx, o.Dataset, o.Split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parts, err = ListParts(ds, 3); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p, s := beam.NewPipelineWithRoot()
 	Build(s, parts, o)
@@ -176,7 +183,7 @@ func checkOutput(t *testing.T, out string, fx fixture, ref *reference, float32Ou
 	if texts != len(fx.captions)-countIn(fx.bad, fx.captions) {
 		t.Errorf("%d captions embedded, want %d", texts, len(fx.captions)-countIn(fx.bad, fx.captions))
 	}
-	sum, err := ReadSummary(out)
+	sum, err := ReadSummary(context.Background(), out)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,9 +24,13 @@ func partName(i, parts int) string {
 // (image embeddings, text embeddings, metadata).
 func PartFiles(out string, i, parts int) (img, text, meta string) {
 	n := partName(i, parts)
-	return filepath.Join(out, ImageDir, "img_emb_"+n+".npy"),
-		filepath.Join(out, TextDir, "text_emb_"+n+".npy"),
-		filepath.Join(out, MetadataDir, "metadata_"+n+".parquet")
+	return joinPath(out, ImageDir, "img_emb_"+n+".npy"),
+		joinPath(out, TextDir, "text_emb_"+n+".npy"),
+		joinPath(out, MetadataDir, "metadata_"+n+".parquet")
+}
+
+func localJoin(dir string, elem ...string) string {
+	return filepath.Join(append([]string{dir}, elem...)...)
 }
 
 // writeAtomic writes data to path through a temporary file in the same

@@ -86,17 +86,15 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		return err
 	}
 	input := absIfLocal(*o.input)
-	ds, err := bulk.OpenDataset(ctx, input, *o.split)
+	parts, err := listParts(ctx, input, *o.split, *o.partSize)
 	if err != nil {
 		return err
 	}
-	parts, err := bulk.ListParts(ds, *o.partSize)
-	if err != nil {
-		return err
-	}
-	out, err := filepath.Abs(*o.output)
-	if err != nil {
-		return err
+	out := *o.output
+	if !strings.Contains(out, "://") {
+		if out, err = filepath.Abs(out); err != nil {
+			return err
+		}
 	}
 	modelDir, _ = filepath.Abs(modelDir)
 	p, s := beam.NewPipelineWithRoot()
@@ -119,7 +117,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
-	if err := report(stdout, res, out, len(parts), elapsed); err != nil {
+	if err := report(ctx, stdout, res, out, len(parts), elapsed); err != nil {
 		return err
 	}
 	if cpu > 0 {
@@ -129,6 +127,20 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			cpu.Seconds(), elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds(), runtime.GOMAXPROCS(0))
 	}
 	return nil
+}
+
+// listParts lists the input's parts: through Beam's file systems for a
+// path with a scheme or a glob (gs://bucket/shards/*.tar), through
+// dataset.Open otherwise (local folders and shards, Hub datasets).
+func listParts(ctx context.Context, input, split string, partSize int) ([]bulk.Part, error) {
+	if bulk.IsBeamPath(input) {
+		return bulk.ListFiles(ctx, input, partSize)
+	}
+	ds, err := bulk.OpenDataset(ctx, input, split)
+	if err != nil {
+		return nil, err
+	}
+	return bulk.ListParts(ds, partSize)
 }
 
 // absIfLocal makes an existing local path absolute (workers may run in
@@ -142,7 +154,7 @@ func absIfLocal(ref string) string {
 	return ref
 }
 
-func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed time.Duration) error {
+func report(ctx context.Context, w io.Writer, res beam.PipelineResult, out string, parts int, elapsed time.Duration) error {
 	counters := map[string]int64{}
 	if res != nil {
 		for _, c := range res.Metrics().AllMetrics().Counters() {
@@ -160,7 +172,7 @@ func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed
 	if res != nil {
 		reportDistributions(w, res.Metrics().AllMetrics().Distributions())
 	}
-	sum, err := bulk.ReadSummary(out)
+	sum, err := bulk.ReadSummary(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -168,7 +180,7 @@ func report(w io.Writer, res beam.PipelineResult, out string, parts int, elapsed
 		sum.Parts, sum.Images, sum.Texts, elapsed.Seconds(), float64(sum.Images)/elapsed.Seconds(), len(sum.Bad))
 	for i, b := range sum.Bad {
 		if i == 10 {
-			fmt.Fprintf(w, "  ... (all in %s)\n", filepath.Join(out, bulk.SummaryFile))
+			fmt.Fprintf(w, "  ... (all in %s/%s)\n", out, bulk.SummaryFile)
 			break
 		}
 		fmt.Fprintln(w, "  skipped", b)
