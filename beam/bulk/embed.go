@@ -63,9 +63,10 @@ type embedFn struct {
 	Split     string
 	Output    string
 	Batch     int
-	Workers   int  // parts embedded at once per process
-	Float32   bool // float32 .npy instead of clip-retrieval's float16
-	NoText    bool // skip captions
+	Workers   int    // parts embedded at once per process
+	Float32   bool   // float32 .npy instead of clip-retrieval's float16
+	NoText    bool   // skip captions
+	Captions  string // captions file (one line per image, see captions.go); "" for none
 	// FailPart and FailMarker inject one failure for the fault-tolerance
 	// test: the first attempt at part FailPart (while FailMarker does not
 	// exist) creates FailMarker, writes that part's image file and fails.
@@ -141,6 +142,7 @@ type partData struct {
 	img      [][]float32
 	rows     []row
 	captions []string
+	lines    []string // the part's lines of the captions file, when given
 	res      PartResult
 }
 
@@ -153,6 +155,13 @@ func (f *embedFn) ProcessElement(ctx context.Context, p Part, emit func(PartResu
 	defer func() { <-f.sm.slots }()
 	slotMs.Update(ctx, msSince(t0))
 	d := &partData{res: PartResult{Index: p.Index}}
+	if f.Captions != "" {
+		lines, err := partCaptions(ctx, f.Captions, p.Start, p.Count)
+		if err != nil {
+			return err
+		}
+		d.lines = lines
+	}
 	batch := make([]dataset.Sample, 0, max(f.Batch, 1))
 	flush := func() error {
 		err := f.embedBatch(ctx, batch, d)
@@ -217,6 +226,9 @@ func (f *embedFn) samples(ctx context.Context, p Part, d *partData, fn func(data
 			}
 			d.res.Bytes += int64(len(s.Image))
 			s.Text, s.JSON = sidecar(s.Source, "txt"), []byte(sidecar(s.Source, "json"))
+			if d.lines != nil {
+				s.Text = d.lines[next-1-p.Start]
+			}
 			if err := fn(s); err != nil {
 				return err
 			}

@@ -133,7 +133,7 @@ func (f *embedFn) fileSamples(ctx context.Context, p Part, d *partData, fn func(
 		defer r.Close()
 		return f.shardSamples(ctx, r, name, d, fn)
 	}
-	for _, ref := range p.Files {
+	for j, ref := range p.Files {
 		img, err := readBounded(ctx, fs, ref.Image, dataset.DefaultMaxImageBytes)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -151,6 +151,9 @@ func (f *embedFn) fileSamples(ctx context.Context, p Part, d *partData, fn func(
 		}
 		if ref.JSON != "" {
 			s.JSON, _ = readBounded(ctx, fs, ref.JSON, maxSidecarBytes)
+		}
+		if d.lines != nil {
+			s.Text = d.lines[j]
 		}
 		if err := fn(s); err != nil {
 			return err

@@ -137,3 +137,88 @@ func TestBeamFileSystemFolder(t *testing.T) {
 		t.Errorf("metadata row 0 %v", rows[0])
 	}
 }
+
+// TestCaptionsFile: one caption per line, matched to a folder's images by
+// sorted order, local and on memfs; the text embeddings equal the core
+// library's for each line (the bad image drops its line with it), an
+// empty line is a null caption, and a file whose line count is not the
+// image count or a WebDataset input is refused.
+func TestCaptionsFile(t *testing.T) {
+	ctx := context.Background()
+	model := tinyModel(t)
+	in := t.TempDir()
+	fx := writeFolder(t, in, 8) // sidecars on even images: the file must win
+	lines := []string{"zero", "one", "two", "", "four", "five six", "seven", "eight"}
+	capFile := filepath.Join(t.TempDir(), "captions.txt")
+	if err := os.WriteFile(capFile, []byte(strings.Join(lines, "\r\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := OpenDataset(ctx, in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := ListParts(ds, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCaptions(ctx, capFile, parts); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := run(t, Options{Model: model, Dataset: in, Output: out, Batch: 2, Float32: true, Captions: capFile}); err != nil {
+		t.Fatal(err)
+	}
+	ref := newReference(t, model)
+	row := 0
+	for part := range 3 {
+		img, txt, meta := PartFiles(out, part, 3)
+		rows := readParquet(t, meta)
+		te := readNpy(t, txt)
+		if len(te) != len(rows) || len(readNpy(t, img)) != len(rows) {
+			t.Fatalf("part %d: %d text rows, %d metadata rows", part, len(te), len(rows))
+		}
+		for r, m := range rows {
+			i := row + r
+			if i >= 2 { // image 2 is the corrupt one: skipped with its caption
+				i++
+			}
+			want := lines[i]
+			if got, _ := m["caption"].(string); got != want || (want == "" && m["caption"] != nil) {
+				t.Errorf("part %d row %d: caption %#v, want line %d %q", part, r, m["caption"], i, want)
+			}
+			if c := cosine(te[r], ref.text(t, want)); c < 0.999999 {
+				t.Errorf("part %d row %d: text embedding cosine %.7f to line %d's", part, r, c, i)
+			}
+		}
+		row += len(rows)
+	}
+	if row != len(fx.images) {
+		t.Errorf("%d rows, want %d", row, len(fx.images))
+	}
+
+	// The same on memfs (captions file and images read through Beam).
+	toMemfs(t, in, "memfs://capfolder")
+	memfs.Write("memfs://captions.txt", []byte(strings.Join(lines, "\n")))
+	if _, err := run(t, Options{Model: model, Dataset: "memfs://capfolder", Output: "memfs://capout", Batch: 2, Float32: true, Captions: "memfs://captions.txt"}); err != nil {
+		t.Fatal(err)
+	}
+	got := memfsTree(t, "memfs://capout")
+	for name, b := range tree(t, out) {
+		if strings.HasPrefix(name, "text_emb/") && !bytes.Equal(got[name], b) {
+			t.Errorf("memfs %s differs from the local run's", name)
+		}
+	}
+
+	short := filepath.Join(t.TempDir(), "short.txt")
+	os.WriteFile(short, []byte("a\nb\n"), 0o644)
+	if err := CheckCaptions(ctx, short, parts); err == nil || !strings.Contains(err.Error(), "2 lines for 8 images") {
+		t.Errorf("short captions file: %v", err)
+	}
+	shards := t.TempDir()
+	writeShards(t, shards, []int{2})
+	sds, _ := OpenDataset(ctx, shards, "")
+	sparts, _ := ListParts(sds, 3)
+	if err := CheckCaptions(ctx, capFile, sparts); err == nil || !strings.Contains(err.Error(), "WebDataset") {
+		t.Errorf("captions with shards: %v", err)
+	}
+}

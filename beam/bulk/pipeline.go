@@ -45,6 +45,7 @@ type Options struct {
 	Workers   int    // parts embedded at once per worker process; 1 when 0
 	Float32   bool   // write float32 embeddings (default float16, as clip-retrieval)
 	NoText    bool   // do not embed captions
+	Captions  string // one caption per line for a folder input's images, in order (see captions.go)
 
 	// FailPart and FailMarker inject one failure (tests): see embedFn.
 	FailPart   int
@@ -77,7 +78,7 @@ func Build(s beam.Scope, parts []Part, o Options) beam.PCollection {
 	results := beam.ParDo(s, &embedFn{
 		Model: o.Model, Precision: o.Precision, Dataset: o.Dataset, Split: o.Split, Output: o.Output,
 		Batch: batch, Workers: max(o.Workers, 1), Float32: o.Float32, NoText: o.NoText,
-		FailPart: o.FailPart, FailMarker: o.FailMarker,
+		Captions: o.Captions, FailPart: o.FailPart, FailMarker: o.FailMarker,
 	}, col)
 	keyed := beam.ParDo(s, keyResult, results)
 	return beam.ParDo(s, &summaryFn{Output: o.Output}, beam.GroupByKey(s, keyed))

@@ -4,12 +4,16 @@
 //
 //	embed --runner prism --model M --input D --output OUT [--batch 32] [--precision f32]
 //	      [--split test] [--workers 1] [--part-size 10000] [--float32] [--no-text]
+//	      [--captions FILE] [--cpuprofile FILE]
 //
 // --model and --input take what the core CLI's --model and --dataset take:
 // a model folder or Hub id; a WebDataset folder in CLIP_benchmark's layout,
-// .tar shards, an ImageFolder or a plain folder, or a Hub dataset id. Each
-// WebDataset shard (or --part-size files of a folder) is one part and one
-// set of output files.
+// .tar shards, an ImageFolder or a plain folder, or a Hub dataset id. A
+// path with a scheme (gs://, memfs://) or a glob is read through Beam's
+// file systems instead (see bulk.ListFiles), and --output may be one too.
+// Each WebDataset shard (or --part-size files of a folder) is one part and
+// one set of output files. --captions gives a folder's captions as one
+// text file, line i for image i in sorted order (see bulk.CheckCaptions).
 //
 // --runner is Beam's: prism (default; local, in process), flink, spark,
 // dataflow, universal, with Beam's own flags for them (--endpoint,
@@ -42,6 +46,7 @@ type options struct {
 	model, input, output, precision, split *string
 	batch, workers, partSize               *int
 	float32, noText                        *bool
+	captions                               *string
 	cpuprofile                             *string
 }
 
@@ -60,6 +65,7 @@ func newOptions(fs *flag.FlagSet) options {
 		partSize:   fs.Int("part-size", bulk.DefaultPartSize, "images per part for folder inputs"),
 		float32:    fs.Bool("float32", false, "write float32 embeddings (default float16, as clip-retrieval)"),
 		noText:     fs.Bool("no-text", false, "do not embed captions (.txt members or files)"),
+		captions:   fs.String("captions", "", "text file of captions, one line per image of a folder input in sorted order (overrides name.txt files)"),
 		cpuprofile: fs.String("cpuprofile", "", "write a CPU profile of the run (with Prism: engine and workers, one process) to this file"),
 	}
 }
@@ -90,6 +96,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	captions := absIfLocal(*o.captions)
+	if captions != "" {
+		if err := bulk.CheckCaptions(ctx, captions, parts); err != nil {
+			return err
+		}
+	}
 	out := *o.output
 	if !strings.Contains(out, "://") {
 		if out, err = filepath.Abs(out); err != nil {
@@ -101,6 +113,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	bulk.Build(s, parts, bulk.Options{
 		Model: modelDir, Precision: *o.precision, Dataset: input, Split: *o.split, Output: out,
 		Batch: *o.batch, Workers: *o.workers, Float32: *o.float32, NoText: *o.noText,
+		Captions: captions,
 	})
 	if *o.cpuprofile != "" {
 		stop, err := startProfile(*o.cpuprofile)
