@@ -57,8 +57,11 @@ read -r w1 cw1 < <(pipeline 1)
 read -r w2 cw2 < <(pipeline 2)
 read -r b2 c2 < <(bench)
 echo "== load after: $(load)"
-cmp -s "$work/out1/img_emb/img_emb_0.npy" "$work/out2/img_emb/img_emb_0.npy" &&
-  echo "workers 1 and 2 wrote the same bytes"
+if diff -r "$work/out1" "$work/out2" >/dev/null; then
+  echo "workers 1 and 2 wrote the same bytes (every file)"
+else
+  echo "workers 1 and 2 wrote DIFFERENT outputs"
+fi
 awk -v b1="$b1" -v b2="$b2" -v c1="$c1" -v c2="$c2" -v w1="$w1" -v w2="$w2" -v cw1="$cw1" -v cw2="$cw2" 'BEGIN {
   b = (b1 + b2) / 2; c = (c1 + c2) / 2
   printf "bench (mean of 2): %.2f images/s, %.1f cpu-ms per image\n", b, c
