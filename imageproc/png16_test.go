@@ -9,14 +9,11 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"os"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/goclip/goclip/internal/heaptest"
 )
 
 // png16 writes a 16-bit PNG of colour type ct (0, 2, 4 or 6) by hand, so
@@ -323,7 +320,7 @@ func TestPNG16Memory(t *testing.T) {
 	for _, ct := range []int{6, 2} {
 		data := smoothPNG16(ct, side)
 		peak := func(q *Processor) int64 {
-			return heapGrowth(t, func() {
+			return heaptest.PeakGrowth(func() {
 				if _, err := q.Reader(bytes.NewReader(data)); err != nil {
 					t.Fatal(err)
 				}
@@ -341,36 +338,4 @@ func TestPNG16Memory(t *testing.T) {
 			t.Errorf("colour type %d: heap grew %d KiB (limit %d KiB); image/png path %d KiB (expected ≥ %d KiB)", ct, after>>10, limit>>10, before>>10, 8*px>>10)
 		}
 	}
-}
-
-// heapGrowth runs fn and returns how far the heap's object bytes rose above
-// their level before it, sampled every millisecond with GOGC at 10.
-func heapGrowth(t *testing.T, fn func()) int64 {
-	t.Helper()
-	defer debug.SetGCPercent(debug.SetGCPercent(10))
-	runtime.GC()
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	base := s[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		s := []metrics.Sample{{Name: s[0].Name}}
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return int64(peak.Load()) - int64(base)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/goclip/goclip/clip"
 	"github.com/goclip/goclip/imageproc"
+	"github.com/goclip/goclip/internal/cputime"
 	"github.com/goclip/goclip/tensor"
 )
 
@@ -124,7 +125,7 @@ func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall
 	if err := f(); err != nil {
 		return 0, 0, 0, err
 	}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	calls := 0
 	for calls < 2 || time.Since(start) < duration {
@@ -134,7 +135,7 @@ func benchRate(n int, duration time.Duration, f func() error) (perSec, msPerCall
 		calls++
 	}
 	el := time.Since(start).Seconds()
-	cpu := (cpuTime() - cpu0).Seconds()
+	cpu := (cputime.Process() - cpu0).Seconds()
 	return float64(calls*n) / el, el / float64(calls) * 1e3, cpu / float64(calls*n) * 1e3, nil
 }
 

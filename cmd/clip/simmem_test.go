@@ -8,47 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"runtime/metrics"
-	"sync/atomic"
 	"testing"
-	"time"
-)
 
-// peakHeapGrowth runs fn and returns how far the heap's object bytes rose
-// above their level before fn, sampled every millisecond (runtime/metrics:
-// no stop-the-world) with GOGC at 10 (so garbage is collected soon and the
-// peak is close to the live heap).
-func peakHeapGrowth(t *testing.T, fn func()) int64 {
-	t.Helper()
-	defer debug.SetGCPercent(debug.SetGCPercent(10))
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(sample)
-	base := sample[0].Value.Uint64()
-	var peak atomic.Uint64
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		s := []metrics.Sample{{Name: sample[0].Name}}
-		for {
-			metrics.Read(s)
-			if v := s[0].Value.Uint64(); v > peak.Load() {
-				peak.Store(v)
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Millisecond):
-			}
-		}
-	}()
-	fn()
-	close(stop)
-	<-done
-	return int64(peak.Load()) - int64(base)
-}
+	"github.com/goclip/goclip/internal/heaptest"
+)
 
 // TestSimilarityMemoryPerSample: `similarity --dataset --sample 80
 // --heatmap` on 512×512 images (1 MiB each decoded) must not hold every
@@ -82,7 +45,7 @@ func TestSimilarityMemoryPerSample(t *testing.T) {
 	images = nil
 	out := filepath.Join(t.TempDir(), "h.png")
 	var runErr error
-	grew := peakHeapGrowth(t, func() {
+	grew := heaptest.PeakGrowth(func() {
 		runErr = run(context.Background(), []string{"similarity", "--model", model, "--dataset", ds, "--sample", "80", "--heatmap", out, "--json"}, io.Discard, io.Discard)
 	})
 	if runErr != nil {

@@ -40,6 +40,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/goclip/goclip/beam/bulk"
 	"github.com/goclip/goclip/hub"
+	"github.com/goclip/goclip/internal/cputime"
 )
 
 type options struct {
@@ -122,14 +123,14 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		defer stop()
 	}
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	start := time.Now()
 	res, err := beamx.RunWithMetrics(ctx, p)
 	if err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	if err := report(ctx, stdout, res, out, len(parts), elapsed); err != nil {
 		return err
 	}

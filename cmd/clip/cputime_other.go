@@ -1,8 +1,0 @@
-//go:build !unix
-
-package main
-
-import "time"
-
-// cpuTime is not measured on this system (0: not reported).
-func cpuTime() time.Duration { return 0 }
