@@ -20,6 +20,24 @@ func actInputs() []float32 {
 	return append(x, 0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 1e-7, -1e-7, 80, -80)
 }
 
+// actChecks are the references and error bounds of the exp, QuickGELU and
+// GELU kernels (see TestActivations).
+var actChecks = []struct {
+	name  string
+	ref   func(x float64) float64
+	bound func(x, want float64) float64
+}{
+	{"exp", func(v float64) float64 {
+		return math.Exp(max(min(v, 88), -86.5)) // the kernel's clamp
+	}, func(_, want float64) float64 { return 1.5e-7*want + 1e-37 }},
+	{"QuickGELU", func(v float64) float64 {
+		return v / (1 + math.Exp(-1.702*v))
+	}, func(v, _ float64) float64 { return 2.5e-7 * max(1, math.Abs(v)) }},
+	{"GELU", func(v float64) float64 {
+		return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
+	}, func(v, _ float64) float64 { return 3e-7 * max(1, math.Abs(v)) }},
+}
+
 // Measured maximum errors against float64 math on actInputs (AVX-512 and
 // AVX2 kernels, identical algorithms), with the bounds the test enforces:
 //
@@ -51,19 +69,13 @@ func TestActivations(t *testing.T) {
 			}
 			t.Logf("%s %v: worst error %.2f of the bound", name, s, worst)
 		}
-		check("exp", func(v []float32) { expScaled(s, v, 1, 0) }, func(v float64) float64 {
-			return math.Exp(max(min(v, 88), -86.5)) // the kernel's clamp
-		}, func(_, want float64) float64 { return 1.5e-7*want + 1e-37 })
-		check("QuickGELU", func(v []float32) { activate(s, v, ActQuickGELU) }, func(v float64) float64 {
-			return v / (1 + math.Exp(-1.702*v))
-		}, func(v, _ float64) float64 { return 2.5e-7 * max(1, math.Abs(v)) })
-		check("GELU", func(v []float32) { activate(s, v, ActGELU) }, func(v float64) float64 {
-			return 0.5 * v * (1 + math.Erf(v/math.Sqrt2))
-		}, func(v, _ float64) float64 { return 3e-7 * max(1, math.Abs(v)) })
+		check("exp", func(v []float32) { expScaled(s, v, 1, 0) }, actChecks[0].ref, actChecks[0].bound)
+		check("QuickGELU", func(v []float32) { activate(s, v, ActQuickGELU) }, actChecks[1].ref, actChecks[1].bound)
+		check("GELU", func(v []float32) { activate(s, v, ActGELU) }, actChecks[2].ref, actChecks[2].bound)
 		// tanh GELU through the exp kernel: the float32 inner polynomial
 		// and the scaled exp each round once, bound as GELU's.
 		check("GELUTanh", func(v []float32) { activate(s, v, ActGELUTanh) }, func(v float64) float64 {
 			return 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v)))
-		}, func(v, _ float64) float64 { return 3e-7 * max(1, math.Abs(v)) })
+		}, actChecks[2].bound)
 	})
 }

@@ -95,7 +95,7 @@ func TestQ8TileExact(t *testing.T) {
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_VNNI, AVX-VNNI or AMX-INT8 on this CPU: qgemmVNNI512, qgemmAVXVNNI and amxInt8 were not executed (only their Go reference)")
+		t.Logf("no AVX512_VNNI, AVX-VNNI or AMX-INT8 on this CPU: qgemmVNNI512, qgemmAVXVNNI and amxInt8 were not executed here (TestLowpEmulated runs the first two on an emulator)")
 	}
 }
 
@@ -137,30 +137,21 @@ func TestB2Tile(t *testing.T) {
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_BF16 or AMX-BF16 on this CPU: bgemmAVX512BF16 and amxBF16 were not executed (only their Go reference)")
+		t.Logf("no AVX512_BF16 or AMX-BF16 on this CPU: bgemmAVX512BF16 and amxBF16 were not executed here (TestLowpEmulated runs the first on an emulator)")
 	}
 }
 
 // TestLowpEncodings disassembles the dot-product kernels with GNU objdump
 // and checks that every byte-encoded macro (lowp512_amd64.h) and every
 // VPDPBUSD decodes as the instruction and registers its name says, in
-// order. This is the only check of those encodings on a CPU that cannot
-// run them.
+// order. With TestLowpEmulated (which runs all but the AMX ones on an
+// emulator) it is the check of those kernels on a CPU that cannot run them.
 func TestLowpEncodings(t *testing.T) {
 	objdump, err := exec.LookPath("objdump")
 	if err != nil {
 		t.Skip("GNU objdump (binutils) not installed: the byte encodings are not checked")
 	}
-	// go test strips the symbol table of the binary it runs, so build one
-	// that keeps it.
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command to build an unstripped test binary")
-	}
-	exe := t.TempDir() + "/tensor.test"
-	if out, err := exec.Command(gotool, "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go test -c: %v\n%s", err, out)
-	}
+	exe := unstrippedTestBinary(t)
 	src, err := os.ReadFile("lowp512_amd64.s")
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,9 @@ import (
 )
 
 // The kernels for CPUs with dot-product instructions, none of which the
-// machine this was written on has (AMD Zen 3: AVX2 only), so they were
-// assembled and disassembled (TestLowpEncodings) but never executed there:
+// machine this was written on has (AMD Zen 3: AVX2 only); they are
+// disassembled by TestLowpEncodings and run on Bochs' emulated Sapphire
+// Rapids by TestLowpEmulated (tools/emu/bochs_call.py):
 //
 //   - qgemmVNNI512x1…8: int8, AVX512_VNNI VPDPBUSD on zmm (Go's assembler
 //     encodes it; avo does not know it, so it is emitted by name).

@@ -1,0 +1,224 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// The kernels this CPU cannot run (AVX512_VNNI, AVX-VNNI, AVX512_BF16,
+// AMX) run here on Bochs' CPU emulator, through tools/emu/bochs_call.py,
+// when GOCLIP_BOCHS_PYTHON names a Python with `bochscpu-python` installed
+// (.ci/run installs it). Each call's code bytes come from an unstripped
+// build of this package's tests; its buffers are this process's, mapped at
+// their own addresses, and what the kernel writes is copied back.
+
+// emuRegion is memory an emulated call reads; with out, it also writes it
+// and the bytes are copied back after the call.
+type emuRegion struct {
+	p   unsafe.Pointer
+	n   int
+	out bool
+}
+
+// emuCall is one call of the ABI0 function fn (its name in this package)
+// with the given argument words.
+type emuCall struct {
+	fn      string
+	data    []string // the read-only data symbols fn reads (DATA … <>(SB))
+	needs   []string // CPUID features, as bochs_call.py names them
+	args    []uintptr
+	regions []emuRegion
+}
+
+func region[T any](s []T, out bool) emuRegion {
+	return emuRegion{unsafe.Pointer(unsafe.SliceData(s)), len(s) * int(unsafe.Sizeof(s[0])), out}
+}
+
+func ptr[T any](s []T) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func ptrOf[T any](p *T) uintptr { return uintptr(unsafe.Pointer(p)) }
+
+// unstrippedTestBinary builds this package's test binary with its symbol
+// table (go test strips the one it runs) into a temporary directory of t:
+// the same code, at the addresses a test can read from its ELF symbols.
+func unstrippedTestBinary(t *testing.T) string {
+	t.Helper()
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build an unstripped test binary")
+	}
+	exe := filepath.Join(t.TempDir(), "tensor.test")
+	if out, err := exec.Command(gotool, "test", "-c", "-o", exe, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go test -c: %v\n%s", err, out)
+	}
+	return exe
+}
+
+// runEmulated runs calls on the emulator and copies their out regions
+// back; it skips t when GOCLIP_BOCHS_PYTHON is not set. skipped[i] says
+// why call i did not run (the emulated CPU lacks a feature it needs).
+func runEmulated(t *testing.T, calls []emuCall) (skipped []string) {
+	t.Helper()
+	py := os.Getenv("GOCLIP_BOCHS_PYTHON")
+	if py == "" {
+		t.Skip("GOCLIP_BOCHS_PYTHON is not set: the kernels were not run on the emulator (see tools/emu/bochs_call.py)")
+	}
+	code := functionCode(t, unstrippedTestBinary(t))
+	type jregion struct {
+		Addr uint64 `json:"addr"`
+		Data string `json:"data"`
+		Out  bool   `json:"out"`
+	}
+	type jcall struct {
+		Name    string    `json:"name"`
+		Needs   []string  `json:"needs"`
+		Entry   uint64    `json:"entry"`
+		Args    []uint64  `json:"args"`
+		Regions []jregion `json:"regions"`
+	}
+	var req struct {
+		Calls []jcall `json:"calls"`
+	}
+	for _, c := range calls {
+		fn, ok := code[c.fn]
+		if !ok {
+			t.Fatalf("no function %s in the test binary", c.fn)
+		}
+		j := jcall{Name: c.fn, Needs: c.needs, Entry: fn.addr, Regions: []jregion{{Addr: fn.addr, Data: base64.StdEncoding.EncodeToString(fn.code)}}}
+		for _, name := range c.data {
+			d, ok := code[name]
+			if !ok {
+				t.Fatalf("no data symbol %s in the test binary", name)
+			}
+			j.Regions = append(j.Regions, jregion{Addr: d.addr, Data: base64.StdEncoding.EncodeToString(d.code)})
+		}
+		for _, a := range c.args {
+			j.Args = append(j.Args, uint64(a))
+		}
+		for _, r := range c.regions {
+			if r.n == 0 {
+				continue
+			}
+			j.Regions = append(j.Regions, jregion{uint64(uintptr(r.p)), base64.StdEncoding.EncodeToString(unsafe.Slice((*byte)(r.p), r.n)), r.out})
+		}
+		req.Calls = append(req.Calls, j)
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "request.json"), filepath.Join(dir, "response.json")
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, filepath.Join("..", "tools", "emu", "bochs_call.py"), in, out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bochs_call.py: %v\n%s", err, stderr.Bytes())
+	}
+	var resp struct {
+		CPUID map[string]bool `json:"cpuid"`
+		Calls []struct {
+			OK      bool     `json:"ok"`
+			Error   string   `json:"error"`
+			Skipped string   `json:"skipped"`
+			Outs    []string `json:"outs"`
+		} `json:"calls"`
+	}
+	b, err = os.ReadFile(out)
+	if err == nil {
+		err = json.Unmarshal(b, &resp)
+	}
+	if err != nil || len(resp.Calls) != len(calls) {
+		t.Fatalf("bochs_call.py response: %v (%d calls for %d)", err, len(resp.Calls), len(calls))
+	}
+	t.Logf("emulated CPU (Bochs, Sapphire Rapids model): %v", resp.CPUID)
+	skipped = make([]string, len(calls))
+	for i, c := range calls {
+		r := resp.Calls[i]
+		if r.Skipped != "" {
+			skipped[i] = r.Skipped
+			continue
+		}
+		if !r.OK {
+			t.Fatalf("%s on the emulator: %s", c.fn, r.Error)
+		}
+		k := 0
+		for _, reg := range c.regions {
+			if !reg.out || reg.n == 0 {
+				continue
+			}
+			data, err := base64.StdEncoding.DecodeString(r.Outs[k])
+			if err != nil || len(data) != reg.n {
+				t.Fatalf("%s: out region %d: %d bytes (%v), want %d", c.fn, k, len(data), err, reg.n)
+			}
+			copy(unsafe.Slice((*byte)(reg.p), reg.n), data)
+			k++
+		}
+	}
+	return skipped
+}
+
+type funcCode struct {
+	addr uint64
+	code []byte
+}
+
+// functionCode reads the ABI0 functions of this package (by their names in
+// it) and the static data of its assembly (DATA name<>, named "name") from
+// exe.
+func functionCode(t *testing.T, exe string) map[string]funcCode {
+	t.Helper()
+	f, err := elf.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const prefix, suffix = "github.com/goclip/goclip/tensor.", ".abi0"
+	m := map[string]funcCode{}
+	for _, s := range syms {
+		name, ok := cutAffixes(s.Name, prefix, suffix)
+		if !ok && elf.ST_BIND(s.Info) == elf.STB_LOCAL && elf.ST_TYPE(s.Info) == elf.STT_OBJECT {
+			name, ok = s.Name, true
+		}
+		if !ok || s.Size == 0 || int(s.Section) >= len(f.Sections) {
+			continue
+		}
+		sec := f.Sections[s.Section]
+		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+s.Size > sec.Addr+sec.Size {
+			continue
+		}
+		code := make([]byte, s.Size)
+		if _, err := sec.ReadAt(code, int64(s.Value-sec.Addr)); err != nil {
+			t.Fatal(err)
+		}
+		m[name] = funcCode{s.Value, code}
+	}
+	return m
+}
+
+func cutAffixes(s, prefix, suffix string) (string, bool) {
+	if len(s) < len(prefix)+len(suffix) || s[:len(prefix)] != prefix || s[len(s)-len(suffix):] != suffix {
+		return "", false
+	}
+	return s[len(prefix) : len(s)-len(suffix)], true
+}

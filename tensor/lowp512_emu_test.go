@@ -1,0 +1,243 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestLowpEmulated runs all 24 functions of lowp512_amd64.s on Bochs' CPU
+// emulator (see runEmulated) over odd sizes, with guard values around every
+// output, against their Go reference loops: the VNNI int8 tiles
+// (qgemmVNNI512, qgemmAVXVNNI) and the AVX512_BF16 tiles to the bit
+// (goQTile4, goBTile2 do what the instructions do); amxInt8's int32 sums
+// exactly; amxBF16's float32 sums within the float32 summation bound of
+// TestB2Tile (TDPBF16PS's order of additions is the hardware's).
+func TestLowpEmulated(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	var calls []emuCall
+	var checks []func(t *testing.T)
+	add := func(c emuCall, check func(t *testing.T)) {
+		calls = append(calls, c)
+		checks = append(checks, func(t *testing.T) { t.Helper(); check(t) })
+	}
+	for _, kern := range []struct {
+		name string
+		mr   int
+	}{{"qgemmVNNI512x", 8}, {"qgemmAVXVNNIx", 6}} {
+		for mr := 1; mr <= kern.mr; mr++ {
+			for _, kq := range []int{1, 3, 16, 35} {
+				add(emuQ8Case(r, kern.name, mr, kq))
+			}
+		}
+	}
+	for mr := 1; mr <= 8; mr++ {
+		for _, kp := range []int{1, 3, 16, 35} {
+			add(emuB2Case(r, mr, kp))
+		}
+	}
+	for _, mr := range []int{1, 5, 16} {
+		for _, k := range []int{1, 15, 16, 17, 35, 48} {
+			add(emuAMXCase(r, false, mr, k))
+			add(emuAMXCase(r, true, mr, k))
+		}
+	}
+	skipped := runEmulated(t, calls)
+	ran, notRun := map[string]bool{}, map[string]int{}
+	for i, check := range checks {
+		if skipped[i] != "" {
+			notRun[calls[i].fn+": "+skipped[i]]++
+			continue
+		}
+		ran[calls[i].fn] = true
+		t.Run(fmt.Sprintf("%d-%s", i, calls[i].fn), check)
+	}
+	if len(notRun) > 0 {
+		t.Run("not-run", func(t *testing.T) { t.Skipf("calls not run (count by function): %v", notRun) })
+	}
+	t.Logf("%d of 24 functions ran on the emulator and matched their reference", len(ran))
+}
+
+// guardedOut is an output of n values with guard values on either side;
+// out is the whole buffer, s its middle.
+func guardedOut[T any](n int, fill T) (out, s []T) {
+	out = make([]T, n+2*guard)
+	for i := range out {
+		out[i] = fill
+	}
+	return out, out[guard : guard+n]
+}
+
+// sameBits reports the first value of got that differs from want in its
+// bits (guards included), as an error message, or "".
+func sameBits[T float32 | int32](got, want []T) string {
+	for i := range want {
+		g, w := any(got[i]), any(want[i])
+		var gb, wb uint32
+		switch g := g.(type) {
+		case float32:
+			gb, wb = math.Float32bits(g), math.Float32bits(w.(float32))
+		case int32:
+			gb, wb = uint32(g), uint32(w.(int32))
+		}
+		if gb != wb {
+			return fmt.Sprintf("value %d (guard %d on each side) = %v, want %v", i-guard, guard, got[i], want[i])
+		}
+	}
+	return ""
+}
+
+// emuQ8Case is one call of a VNNI int8 tile (acc and bias vary with kq).
+func emuQ8Case(r *rand.Rand, name string, mr, kq int) (emuCall, func(t *testing.T)) {
+	const lda, ldc, lds = 4*35 + 4, 21, 3
+	a := make([]uint8, mr*lda)
+	for i := range a {
+		a[i] = uint8(r.IntN(256))
+	}
+	b := make([]int8, 64*kq)
+	for i := range b {
+		b[i] = int8(r.IntN(256) - 128)
+	}
+	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
+	for i := range as {
+		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
+	}
+	ws, wsum := randSlice(r, lowpNR), make([]int32, lowpNR)
+	for j := range wsum {
+		wsum[j] = int32(r.IntN(20000) - 10000)
+	}
+	var bias []float32
+	if kq != 3 {
+		bias = randSlice(r, lowpNR)
+	}
+	acc := kq % 2
+	out, c := guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
+	copy(c, randSlice(r, len(c)))
+	want := append([]float32(nil), out...)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	goQTile4(mr, kq, &a[0], lda, &b[0], &want[guard], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], bp, acc)
+	call := emuCall{
+		fn:    fmt.Sprintf("%s%d", name, mr),
+		needs: []string{map[bool]string{true: "avx512_vnni", false: "avx_vnni"}[name == "qgemmVNNI512x"]},
+		args:  []uintptr{uintptr(kq), ptr(a), lda, ptr(b), ptr(c), ldc, ptr(as), ptr(az), lds, ptr(ws), ptr(wsum), ptr(bias), uintptr(acc)},
+		regions: []emuRegion{region(a, false), region(b, false), region(as, false), region(az, false),
+			region(ws, false), region(wsum, false), region(bias, false), region(out, true)},
+	}
+	return call, func(t *testing.T) {
+		if msg := sameBits(out, want); msg != "" {
+			t.Errorf("mr=%d kq=%d acc=%d: %s", mr, kq, acc, msg)
+		}
+	}
+}
+
+// emuB2Case is one call of an AVX512_BF16 tile.
+func emuB2Case(r *rand.Rand, mr, kp int) (emuCall, func(t *testing.T)) {
+	const lda, ldc = 2*35 + 2, 19
+	a := make([]uint16, mr*lda)
+	for i := range a {
+		a[i] = bf16(float32(r.Float64()*2 - 1))
+	}
+	b := make([]uint16, 32*kp)
+	for i := range b {
+		b[i] = bf16(float32(r.Float64()*2 - 1))
+	}
+	var bias []float32
+	if kp != 3 {
+		bias = randSlice(r, lowpNR)
+	}
+	acc := kp % 2
+	out, c := guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
+	copy(c, randSlice(r, len(c)))
+	want := append([]float32(nil), out...)
+	var bp *float32
+	if bias != nil {
+		bp = &bias[0]
+	}
+	goBTile2(mr, kp, &a[0], lda, &b[0], &want[guard], ldc, bp, acc)
+	call := emuCall{
+		fn:      fmt.Sprintf("bgemmAVX512BF16x%d", mr),
+		needs:   []string{"avx512_bf16"},
+		args:    []uintptr{uintptr(kp), ptr(a), lda, ptr(b), ptr(c), ldc, ptr(bias), uintptr(acc)},
+		regions: []emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)},
+	}
+	return call, func(t *testing.T) {
+		if msg := sameBits(out, want); msg != "" {
+			t.Errorf("mr=%d kp=%d acc=%d: %s", mr, kp, acc, msg)
+		}
+	}
+}
+
+// emuAMXCase is one call of amxInt8 (k quads) or amxBF16 (k pairs) for mr
+// rows: raw sums into a 16×16 tile whose rows ≥ mr must stay untouched.
+func emuAMXCase(r *rand.Rand, bf bool, mr, k int) (emuCall, func(t *testing.T)) {
+	const lda = 4*48 + 12 // bytes per row of A
+	a := make([]byte, mr*lda)
+	for i := range a {
+		a[i] = byte(r.IntN(256))
+	}
+	b := make([]byte, 64*k)
+	for i := range b {
+		b[i] = byte(r.IntN(256))
+	}
+	if bf { // bf16 values in [-1, 1): both bytes of every pair
+		for i := 0; i < len(a); i += 2 {
+			putBF16(a[i:], float32(r.Float64()*2-1))
+		}
+		for i := 0; i < len(b); i += 2 {
+			putBF16(b[i:], float32(r.Float64()*2-1))
+		}
+	}
+	out, c := guardedOut(amxMR*lowpNR, int32(0x5a5a5a5a))
+	cfg := amxConfig(mr, k%16)
+	fn := map[bool]string{false: "amxInt8", true: "amxBF16"}[bf]
+	call := emuCall{
+		fn:      fn,
+		needs:   []string{"amx_tile", map[bool]string{false: "amx_int8", true: "amx_bf16"}[bf]},
+		args:    []uintptr{uintptr(ptrOf(&cfg)), ptr(a), lda, ptr(b), ptr(c), uintptr(k / 16), uintptr(k % 16)},
+		regions: []emuRegion{region(cfg[:], false), region(a, false), region(b, false), region(out, true)},
+	}
+	return call, func(t *testing.T) {
+		want := append([]int32(nil), out...)
+		for i := range mr {
+			for j := range lowpNR {
+				if bf {
+					w, mag := amxBF16Want(a[i*lda:], b, k, j)
+					if got := math.Float32frombits(uint32(c[i*lowpNR+j])); math.Abs(float64(got)-w) > gemmTol(2*k, mag) {
+						t.Fatalf("mr=%d kp=%d: c[%d,%d] = %g, want %g", mr, k, i, j, got, w)
+					}
+					want[guard+i*lowpNR+j] = c[i*lowpNR+j]
+					continue
+				}
+				s := int32(0)
+				for p := range 4 * k {
+					s += int32(a[i*lda+p]) * int32(int8(b[(p/4)*64+4*j+p%4]))
+				}
+				want[guard+i*lowpNR+j] = s
+			}
+		}
+		if msg := sameBits(out, want); msg != "" {
+			t.Errorf("%s mr=%d k=%d: %s", fn, mr, k, msg)
+		}
+	}
+}
+
+// amxBF16Want is column j of one row of A (k bf16 pairs) times B in
+// float64, and Σ|a·b| for the error bound.
+func amxBF16Want(a, b []byte, k, j int) (sum, mag float64) {
+	for p := range 2 * k {
+		x := float64(bf16ToF32(getBF16(a[2*p:]))) * float64(bf16ToF32(getBF16(b[(p/2)*64+4*j+2*(p%2):])))
+		sum += x
+		mag += math.Abs(x)
+	}
+	return sum, mag
+}
+
+func putBF16(b []byte, v float32) { h := bf16(v); b[0], b[1] = byte(h), byte(h>>8) }
+
+func getBF16(b []byte) uint16 { return uint16(b[0]) | uint16(b[1])<<8 }

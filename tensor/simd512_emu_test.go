@@ -1,0 +1,110 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestAVX512Emulated runs the float32 AVX-512 kernels (sgemmAVX512x1…10,
+// expAVX512, quickGELUAVX512, geluAVX512) on Bochs' CPU emulator (see
+// runEmulated), so they are checked on CPUs without AVX-512 too: the tiles
+// against a float64 product within gemmTol, the activations within
+// TestActivations' bounds, guard values around every output.
+func TestAVX512Emulated(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	var calls []emuCall
+	var checks []func(t *testing.T)
+	for mr := 1; mr <= 10; mr++ {
+		for _, k := range []int{1, 7, 33} {
+			c, check := emuSgemmCase(r, mr, k)
+			calls, checks = append(calls, c), append(checks, check)
+		}
+	}
+	x := actInputs()
+	x = x[:len(x)/16*16]
+	for i, fn := range []string{"expAVX512", "quickGELUAVX512", "geluAVX512"} {
+		out, got := guardedOut(len(x), float32(sentinel))
+		copy(got, x)
+		args := []uintptr{ptr(got), uintptr(len(got))}
+		if i == 0 {
+			args = append(args, uintptr(math.Float32bits(1))) // scale 1, shift 0
+		}
+		ac := actChecks[i]
+		calls = append(calls, emuCall{fn: fn, data: []string{"actconst"}, needs: []string{"avx512f"}, args: args,
+			regions: []emuRegion{region(out, true)}})
+		checks = append(checks, func(t *testing.T) {
+			for j := range guard {
+				if out[j] != sentinel || out[len(out)-1-j] != sentinel {
+					t.Fatalf("%s wrote outside its output", fn)
+				}
+			}
+			for j, g := range got {
+				want := ac.ref(float64(x[j]))
+				if d := math.Abs(float64(g) - want); !(d <= ac.bound(float64(x[j]), want)) {
+					t.Fatalf("%s(%g) = %g, want %g", ac.name, x[j], g, want)
+				}
+			}
+		})
+	}
+	skipped := runEmulated(t, calls)
+	for i, check := range checks {
+		t.Run(fmt.Sprintf("%d-%s", i, calls[i].fn), func(t *testing.T) {
+			if skipped[i] != "" {
+				t.Fatalf("not run: %s", skipped[i])
+			}
+			check(t)
+		})
+	}
+}
+
+// emuSgemmCase is one call of an AVX-512 float32 tile (mr rows, k inputs,
+// one 32-column panel; acc and bias vary with k).
+func emuSgemmCase(r *rand.Rand, mr, k int) (emuCall, func(t *testing.T)) {
+	const lda, ldc, nr = 37, 35, 32
+	a, b := randSlice(r, mr*lda), randSlice(r, k*nr)
+	var bias []float32
+	if k != 7 {
+		bias = randSlice(r, nr)
+	}
+	acc := k % 2
+	out, c := guardedOut((mr-1)*ldc+nr, float32(sentinel))
+	c0 := randSlice(r, len(c))
+	copy(c, c0)
+	call := emuCall{
+		fn:      fmt.Sprintf("sgemmAVX512x%d", mr),
+		needs:   []string{"avx512f"},
+		args:    []uintptr{uintptr(k), ptr(a), lda, ptr(b), ptr(c), ldc, ptr(bias), uintptr(acc)},
+		regions: []emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)},
+	}
+	return call, func(t *testing.T) {
+		for j := range guard {
+			if out[j] != sentinel || out[len(out)-1-j] != sentinel {
+				t.Fatalf("mr=%d k=%d: the kernel wrote outside its output", mr, k)
+			}
+		}
+		for i := range mr {
+			for j := range nr {
+				var want, mag float64
+				if acc != 0 {
+					want, mag = float64(c0[i*ldc+j]), math.Abs(float64(c0[i*ldc+j]))
+				}
+				if bias != nil {
+					want += float64(bias[j])
+					mag += math.Abs(float64(bias[j]))
+				}
+				for p := range k {
+					x := float64(a[i*lda+p]) * float64(b[p*nr+j])
+					want += x
+					mag += math.Abs(x)
+				}
+				if got := c[i*ldc+j]; math.Abs(float64(got)-want) > gemmTol(k+2, mag) {
+					t.Fatalf("mr=%d k=%d acc=%d: c[%d,%d] = %g, want %g", mr, k, acc, i, j, got, want)
+				}
+			}
+		}
+	}
+}
