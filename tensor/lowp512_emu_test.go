@@ -109,18 +109,7 @@ func emuQ8Case(r *rand.Rand, name string, mr, kq int) (emuCall, func(t *testing.
 	for j := range wsum {
 		wsum[j] = int32(r.IntN(20000) - 10000)
 	}
-	var bias []float32
-	if kq != 3 {
-		bias = randSlice(r, lowpNR)
-	}
-	acc := kq % 2
-	out, c := guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
-	copy(c, randSlice(r, len(c)))
-	want := append([]float32(nil), out...)
-	var bp *float32
-	if bias != nil {
-		bp = &bias[0]
-	}
+	bias, bp, acc, out, c, want := tileOutput(r, mr, ldc, kq)
 	goQTile4(mr, kq, &a[0], lda, &b[0], &want[guard], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], bp, acc)
 	call := emuCall{
 		fn:    fmt.Sprintf("%s%d", name, mr),
@@ -136,6 +125,19 @@ func emuQ8Case(r *rand.Rand, name string, mr, kq int) (emuCall, func(t *testing.
 	}
 }
 
+// tileOutput makes the bias (none when k is 3; bp points at it), acc (k
+// odd) and guarded output of a 16-column tile of mr rows (c its middle,
+// random), and want, a copy of out for the reference to write.
+func tileOutput(r *rand.Rand, mr, ldc, k int) (bias []float32, bp *float32, acc int, out, c, want []float32) {
+	if k != 3 {
+		bias = randSlice(r, lowpNR)
+		bp = &bias[0]
+	}
+	out, c = guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
+	copy(c, randSlice(r, len(c)))
+	return bias, bp, k % 2, out, c, append([]float32(nil), out...)
+}
+
 // emuB2Case is one call of an AVX512_BF16 tile.
 func emuB2Case(r *rand.Rand, mr, kp int) (emuCall, func(t *testing.T)) {
 	const lda, ldc = 2*35 + 2, 19
@@ -147,18 +149,7 @@ func emuB2Case(r *rand.Rand, mr, kp int) (emuCall, func(t *testing.T)) {
 	for i := range b {
 		b[i] = bf16(float32(r.Float64()*2 - 1))
 	}
-	var bias []float32
-	if kp != 3 {
-		bias = randSlice(r, lowpNR)
-	}
-	acc := kp % 2
-	out, c := guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
-	copy(c, randSlice(r, len(c)))
-	want := append([]float32(nil), out...)
-	var bp *float32
-	if bias != nil {
-		bp = &bias[0]
-	}
+	bias, bp, acc, out, c, want := tileOutput(r, mr, ldc, kp)
 	goBTile2(mr, kp, &a[0], lda, &b[0], &want[guard], ldc, bp, acc)
 	call := emuCall{
 		fn:      fmt.Sprintf("bgemmAVX512BF16x%d", mr),
