@@ -74,53 +74,9 @@ func runEmulated(t *testing.T, calls []emuCall) (skipped []string) {
 	if py == "" {
 		t.Skip("GOCLIP_BOCHS_PYTHON is not set: the kernels were not run on the emulator (see tools/emu/bochs_call.py)")
 	}
-	code := functionCode(t, unstrippedTestBinary(t))
-	type jregion struct {
-		Addr uint64 `json:"addr"`
-		Data string `json:"data"`
-		Out  bool   `json:"out"`
-	}
-	type jcall struct {
-		Name    string    `json:"name"`
-		Needs   []string  `json:"needs"`
-		Entry   uint64    `json:"entry"`
-		Args    []uint64  `json:"args"`
-		Regions []jregion `json:"regions"`
-	}
-	var req struct {
-		Calls []jcall `json:"calls"`
-	}
-	for _, c := range calls {
-		fn, ok := code[c.fn]
-		if !ok {
-			t.Fatalf("no function %s in the test binary", c.fn)
-		}
-		j := jcall{Name: c.fn, Needs: c.needs, Entry: fn.addr, Regions: []jregion{{Addr: fn.addr, Data: base64.StdEncoding.EncodeToString(fn.code)}}}
-		for _, name := range c.data {
-			d, ok := code[name]
-			if !ok {
-				t.Fatalf("no data symbol %s in the test binary", name)
-			}
-			j.Regions = append(j.Regions, jregion{Addr: d.addr, Data: base64.StdEncoding.EncodeToString(d.code)})
-		}
-		for _, a := range c.args {
-			j.Args = append(j.Args, uint64(a))
-		}
-		for _, r := range c.regions {
-			if r.n == 0 {
-				continue
-			}
-			j.Regions = append(j.Regions, jregion{uint64(uintptr(r.p)), base64.StdEncoding.EncodeToString(unsafe.Slice((*byte)(r.p), r.n)), r.out})
-		}
-		req.Calls = append(req.Calls, j)
-	}
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "request.json"), filepath.Join(dir, "response.json")
-	b, err := json.Marshal(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(in, b, 0o600); err != nil {
+	if err := os.WriteFile(in, emuRequest(t, calls), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -140,7 +96,7 @@ func runEmulated(t *testing.T, calls []emuCall) (skipped []string) {
 			Outs    []string `json:"outs"`
 		} `json:"calls"`
 	}
-	b, err = os.ReadFile(out)
+	b, err := os.ReadFile(out)
 	if err == nil {
 		err = json.Unmarshal(b, &resp)
 	}
@@ -172,6 +128,57 @@ func runEmulated(t *testing.T, calls []emuCall) (skipped []string) {
 		}
 	}
 	return skipped
+}
+
+// emuRequest is the JSON request of calls for bochs_call.py: per call the
+// entry address, argument words and the regions to map (code, data
+// symbols, then the call's own regions).
+func emuRequest(t *testing.T, calls []emuCall) []byte {
+	t.Helper()
+	code := functionCode(t, unstrippedTestBinary(t))
+	type jregion struct {
+		Addr uint64 `json:"addr"`
+		Data string `json:"data"`
+		Out  bool   `json:"out"`
+	}
+	type jcall struct {
+		Name    string    `json:"name"`
+		Needs   []string  `json:"needs"`
+		Entry   uint64    `json:"entry"`
+		Args    []uint64  `json:"args"`
+		Regions []jregion `json:"regions"`
+	}
+	symbol := func(name string) jregion {
+		s, ok := code[name]
+		if !ok {
+			t.Fatalf("no symbol %s in the test binary", name)
+		}
+		return jregion{Addr: s.addr, Data: base64.StdEncoding.EncodeToString(s.code)}
+	}
+	var req struct {
+		Calls []jcall `json:"calls"`
+	}
+	for _, c := range calls {
+		fn := symbol(c.fn)
+		j := jcall{Name: c.fn, Needs: c.needs, Entry: fn.Addr, Regions: []jregion{fn}}
+		for _, name := range c.data {
+			j.Regions = append(j.Regions, symbol(name))
+		}
+		for _, a := range c.args {
+			j.Args = append(j.Args, uint64(a))
+		}
+		for _, r := range c.regions {
+			if r.n > 0 {
+				j.Regions = append(j.Regions, jregion{uint64(uintptr(r.p)), base64.StdEncoding.EncodeToString(unsafe.Slice((*byte)(r.p), r.n)), r.out})
+			}
+		}
+		req.Calls = append(req.Calls, j)
+	}
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 type funcCode struct {
