@@ -12,8 +12,8 @@ import (
 // AMX-BF16). Neither Go's assembler nor avo knows the tile instructions,
 // so every one is bytes behind a macro named after what it encodes (Go
 // operand order, sources first), checked by TestLowpEncodings with a
-// disassembler. Written on an AVX2-only machine and never executed: the
-// emulator TestLowpEmulated uses has no AMX.
+// disassembler. Written on an AVX2-only machine; TestLowpEmulated runs
+// them on Bochs built with AMX (tools/emu/build_bochscpu_amx.sh), not in CI.
 //
 // One call computes C[mr, 16] (int32 sums, or float32 for bf16) for one
 // panel of 16 columns into a 16×16 buffer, from mr ≤ 16 rows of

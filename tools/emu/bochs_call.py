@@ -25,6 +25,7 @@ avx512_bf16, amx_tile, amx_int8, amx_bf16); one the emulated CPU lacks is
 not run but answered "skipped". bochscpu-python 0.4.0 models Sapphire
 Rapids (cpu.model 30, set below) with AVX512_VNNI, AVX-VNNI and
 AVX512_BF16, but its Bochs is built without AMX: the AMX calls are skipped.
+build_bochscpu_amx.sh (beside this file) builds one with AMX.
 
 The response holds the emulated CPU's features and, per call, "ok",
 "error" or "skipped", and the out regions' bytes (base64). Only the standard library and bochscpu are imported; where the
