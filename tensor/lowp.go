@@ -318,7 +318,10 @@ const (
 // dot reports the layouts of the dot-product kernels.
 func (k lowpKernel) dot() bool { return k >= kGoVNNI }
 
-// mr is the most rows of one tile.
+// maxMR is the most rows of any kernel's tile (kAMX's).
+const maxMR = 16
+
+// mr is the most rows of one tile call of k (≤ maxMR).
 func (k lowpKernel) mr() int {
 	switch k {
 	case kAVX2, kAVXVNNI:

@@ -108,7 +108,7 @@ func goQTile4(mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *f
 func qFinish(isum [][lowpNR]int32, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
 	wss := (*[lowpNR]float32)(unsafe.Pointer(ws))
 	wsm := (*[lowpNR]int32)(unsafe.Pointer(wsum))
-	var sums [8][lowpNR]float32
+	var sums [maxMR][lowpNR]float32 // up to AMX's 16 rows
 	for i := range isum {
 		z := *(*int32)(unsafe.Add(unsafe.Pointer(az), 4*i*lds))
 		sc := *(*float32)(unsafe.Add(unsafe.Pointer(as), 4*i*lds))

@@ -349,3 +349,35 @@ func qValue(w *lowpWeights, j, p int) int8 {
 	}
 	return w.q.q[(j/lowpNR)*lowpNR*st+(p/2)*32+2*(j%lowpNR)+p%2]
 }
+
+// TestQFinishTileRows: the int8 epilogue takes as many rows as the tallest
+// kernel tile (AMX's 16; it once held 8, which would have panicked on the
+// first AMX machine), and every kernel's tile fits in it.
+func TestQFinishTileRows(t *testing.T) {
+	for k := kGo; k <= kAMX; k++ {
+		if k.mr() > maxMR {
+			t.Errorf("%s: %d rows per tile, more than maxMR %d", k.name(Int8), k.mr(), maxMR)
+		}
+	}
+	r := rand.New(rand.NewPCG(27, 28))
+	const ldc, lds = 19, 2
+	isum := make([][lowpNR]int32, maxMR)
+	as, az := make([]float32, maxMR*lds), make([]int32, maxMR*lds)
+	for i := range isum {
+		for j := range isum[i] {
+			isum[i][j] = int32(r.IntN(1 << 20))
+		}
+		as[i*lds], az[i*lds] = float32(r.Float64()), int32(r.IntN(256))
+	}
+	ws, wsum, bias := randSlice(r, lowpNR), make([]int32, lowpNR), randSlice(r, lowpNR)
+	c := make([]float32, (maxMR-1)*ldc+lowpNR)
+	qFinish(isum, &c[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 0)
+	for i := range isum {
+		for j := range lowpNR {
+			want := float32(float32(float32(isum[i][j]-az[i*lds]*wsum[j])*ws[j])*as[i*lds]) + bias[j]
+			if got := c[i*ldc+j]; got != want {
+				t.Fatalf("c[%d,%d] = %g, want %g", i, j, got, want)
+			}
+		}
+	}
+}
