@@ -308,7 +308,9 @@ const (
 	kGo   lowpKernel = iota // portable Go, AVX2 layouts (bf16 × float32; int8 pairs × int16)
 	kAVX2                   // AVX2 (+FMA)
 	// kGoVNNI is portable Go with the layouts of the dot-product kernels
-	// (int8 quads × u8 quads; bf16 pairs × bf16 pairs), their reference.
+	// (int8 quads × u8 quads; bf16 pairs × bf16 pairs), their reference;
+	// its tiles are as tall as the tallest (AMX's), so the driver's 16-row
+	// path runs on every CPU.
 	kGoVNNI
 	kAVXVNNI // int8: AVX-VNNI (VEX VPDPBUSD, ymm)
 	kAVX512  // int8: AVX512_VNNI; bf16: AVX512_BF16
@@ -328,8 +330,8 @@ func (k lowpKernel) mr() int {
 		return 6
 	case kAVX512:
 		return 8
-	case kAMX:
-		return 16
+	case kGoVNNI, kAMX:
+		return maxMR
 	}
 	return 4
 }

@@ -87,7 +87,7 @@ func goQTile(mr, kp int, a *int16, lda int, b *int8, c *float32, ldc int, as *fl
 //		c[i·ldc+j] = (acc ≠ 0 ? c : 0) + float32(s)·ws[j]·as[i·lds] (+ bias[j])
 func goQTile4(mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
 	const nr = lowpNR
-	var isum [8][nr]int32
+	var isum [maxMR][nr]int32
 	bs := unsafe.Slice(b, kq*4*nr)
 	for i := 0; i < mr; i++ {
 		ar := unsafe.Slice((*uint8)(unsafe.Add(unsafe.Pointer(a), i*lda)), 4*kq)
@@ -134,7 +134,7 @@ func qFinish(isum [][lowpNR]int32, c *float32, ldc int, as *float32, az *int32, 
 // does not, which can differ only below 2⁻¹²⁶.)
 func goBTile2(mr, kp int, a *uint16, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
 	const nr = lowpNR
-	var sums [8][nr]float32
+	var sums [maxMR][nr]float32
 	bs := unsafe.Slice(b, kp*2*nr)
 	for i := 0; i < mr; i++ {
 		ar := unsafe.Slice((*uint16)(unsafe.Add(unsafe.Pointer(a), 2*i*lda)), 2*kp)
