@@ -49,9 +49,10 @@ def import_bochscpu():
         if "__isoc23_" not in str(e):
             raise
         here = os.path.dirname(os.path.abspath(__file__))
-        shim = os.path.join(tempfile.mkdtemp(prefix="goclip-emu-"), "isoc23.so")
-        subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(here, "isoc23.c")], check=True)
-        ctypes.CDLL(shim, mode=ctypes.RTLD_GLOBAL)
+        with tempfile.TemporaryDirectory(prefix="goclip-emu-") as tmp:
+            shim = os.path.join(tmp, "isoc23.so")
+            subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", shim, os.path.join(here, "isoc23.c")], check=True)
+            ctypes.CDLL(shim, mode=ctypes.RTLD_GLOBAL)  # stays mapped after the file is gone
     import bochscpu.cpu
     import bochscpu.memory
     return bochscpu
