@@ -20,9 +20,6 @@ var (
 	hasAMXBF16 = hasAVX512 && cpu.X86.HasAMXTile && cpu.X86.HasAMXBF16
 )
 
-// amxMR is the most rows of one AMX tile call: a tile has 16 rows.
-const amxMR = 16
-
 //go:noescape
 func amxInt8(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps int, tail int)
 
@@ -51,7 +48,7 @@ func amxConfig(mr, tail int) [64]byte {
 // amxQ8 is q8tile's AMX path: int32 sums of mr ≤ 16 rows of kq u8 quads
 // (row stride lda bytes) against one int8 panel, then qFinish.
 func amxQ8(mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
-	var sums [amxMR][lowpNR]int32
+	var sums [maxMR][lowpNR]int32
 	cfg := amxConfig(mr, kq%16)
 	amxInt8(&cfg, a, lda, (*byte)(unsafe.Pointer(b)), (*byte)(unsafe.Pointer(&sums[0][0])), kq/16, kq%16)
 	qFinish(sums[:mr], c, ldc, as, az, lds, ws, wsum, bias, acc)
@@ -60,7 +57,7 @@ func amxQ8(mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *floa
 // amxB2 is b2tile's AMX path: float32 sums of mr ≤ 16 rows of kp bf16
 // pairs (row stride lda values) against one bf16 panel, then finishTile.
 func amxB2(mr, kp int, a *uint16, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
-	var sums [amxMR][lowpNR]float32
+	var sums [maxMR][lowpNR]float32
 	cfg := amxConfig(mr, kp%16)
 	amxBF16(&cfg, (*byte)(unsafe.Pointer(a)), 2*lda, (*byte)(unsafe.Pointer(b)), (*byte)(unsafe.Pointer(&sums[0][0])), kp/16, kp%16)
 	finishTile(sums[:mr], c, ldc, bias, acc)

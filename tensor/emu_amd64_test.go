@@ -8,6 +8,7 @@ import (
 	"debug/elf"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,47 @@ type emuCall struct {
 	needs   []string // CPUID features, as bochs_call.py names them
 	args    []uintptr
 	regions []emuRegion
+}
+
+// emuCase is one emulated call and the check of what it wrote.
+type emuCase struct {
+	call  emuCall
+	check func(t *testing.T)
+}
+
+// checkEmulated runs the calls of cases on the emulator, then each check as
+// a subtest; the calls the emulated CPU cannot run (a feature it lacks) are
+// reported as one skipped subtest. It returns the functions that ran and
+// passed every check.
+func checkEmulated(t *testing.T, cases []emuCase) (passed map[string]bool) {
+	t.Helper()
+	calls := make([]emuCall, len(cases))
+	for i, c := range cases {
+		calls[i] = c.call
+	}
+	skipped := runEmulated(t, calls)
+	passed, failed, notRun := map[string]bool{}, map[string]bool{}, map[string]int{}
+	for i, c := range cases {
+		fn := c.call.fn
+		if skipped[i] != "" {
+			notRun[fn+": "+skipped[i]]++
+			continue
+		}
+		if t.Run(fmt.Sprintf("%d-%s", i, fn), c.check) && !failed[fn] {
+			passed[fn] = true
+		} else {
+			failed[fn], passed[fn] = true, false
+		}
+	}
+	if len(notRun) > 0 {
+		t.Run("not-run", func(t *testing.T) { t.Skipf("calls not run (count by function): %v", notRun) })
+	}
+	for fn, ok := range passed {
+		if !ok {
+			delete(passed, fn)
+		}
+	}
+	return passed
 }
 
 func region[T any](s []T, out bool) emuRegion {

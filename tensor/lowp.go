@@ -320,7 +320,7 @@ const (
 // dot reports the layouts of the dot-product kernels.
 func (k lowpKernel) dot() bool { return k >= kGoVNNI }
 
-// maxMR is the most rows of any kernel's tile (kAMX's).
+// maxMR is the most rows of any kernel's tile: an AMX tile's 16.
 const maxMR = 16
 
 // mr is the most rows of one tile call of k (≤ maxMR).

@@ -20,47 +20,29 @@ import (
 // PyPI wheel CI uses has none): without it they are one skipped subtest.
 func TestLowpEmulated(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
-	var calls []emuCall
-	var checks []func(t *testing.T)
-	add := func(c emuCall, check func(t *testing.T)) {
-		calls = append(calls, c)
-		checks = append(checks, func(t *testing.T) { t.Helper(); check(t) })
-	}
+	var cases []emuCase
 	for _, kern := range []struct {
 		name string
 		mr   int
 	}{{"qgemmVNNI512x", 8}, {"qgemmAVXVNNIx", 6}} {
 		for mr := 1; mr <= kern.mr; mr++ {
 			for _, kq := range []int{1, 3, 16, 35} {
-				add(emuQ8Case(r, kern.name, mr, kq))
+				cases = append(cases, emuQ8Case(r, kern.name, mr, kq))
 			}
 		}
 	}
 	for mr := 1; mr <= 8; mr++ {
 		for _, kp := range []int{1, 3, 16, 35} {
-			add(emuB2Case(r, mr, kp))
+			cases = append(cases, emuB2Case(r, mr, kp))
 		}
 	}
 	for _, mr := range []int{1, 5, 16} {
 		for _, k := range []int{1, 15, 16, 17, 35, 48} {
-			add(emuAMXCase(r, false, mr, k))
-			add(emuAMXCase(r, true, mr, k))
+			cases = append(cases, emuAMXCase(r, false, mr, k), emuAMXCase(r, true, mr, k))
 		}
 	}
-	skipped := runEmulated(t, calls)
-	ran, notRun := map[string]bool{}, map[string]int{}
-	for i, check := range checks {
-		if skipped[i] != "" {
-			notRun[calls[i].fn+": "+skipped[i]]++
-			continue
-		}
-		ran[calls[i].fn] = true
-		t.Run(fmt.Sprintf("%d-%s", i, calls[i].fn), check)
-	}
-	if len(notRun) > 0 {
-		t.Run("not-run", func(t *testing.T) { t.Skipf("calls not run (count by function): %v", notRun) })
-	}
-	t.Logf("%d of 24 functions ran on the emulator and matched their reference", len(ran))
+	passed := checkEmulated(t, cases)
+	t.Logf("%d of 24 functions ran on the emulator and matched their reference", len(passed))
 }
 
 // guardedOut is an output of n values with guard values on either side;
@@ -93,7 +75,7 @@ func sameBits[T float32 | int32](got, want []T) string {
 }
 
 // emuQ8Case is one call of a VNNI int8 tile (acc and bias vary with kq).
-func emuQ8Case(r *rand.Rand, name string, mr, kq int) (emuCall, func(t *testing.T)) {
+func emuQ8Case(r *rand.Rand, name string, mr, kq int) emuCase {
 	const lda, ldc, lds = 4*35 + 4, 21, 3
 	a := make([]uint8, mr*lda)
 	for i := range a {
@@ -120,11 +102,11 @@ func emuQ8Case(r *rand.Rand, name string, mr, kq int) (emuCall, func(t *testing.
 		regions: []emuRegion{region(a, false), region(b, false), region(as, false), region(az, false),
 			region(ws, false), region(wsum, false), region(bias, false), region(out, true)},
 	}
-	return call, func(t *testing.T) {
+	return emuCase{call, func(t *testing.T) {
 		if msg := sameBits(out, want); msg != "" {
 			t.Errorf("mr=%d kq=%d acc=%d: %s", mr, kq, acc, msg)
 		}
-	}
+	}}
 }
 
 // tileOutput makes the bias (none when k is 3; bp points at it), acc (k
@@ -141,7 +123,7 @@ func tileOutput(r *rand.Rand, mr, ldc, k int) (bias []float32, bp *float32, acc 
 }
 
 // emuB2Case is one call of an AVX512_BF16 tile.
-func emuB2Case(r *rand.Rand, mr, kp int) (emuCall, func(t *testing.T)) {
+func emuB2Case(r *rand.Rand, mr, kp int) emuCase {
 	const lda, ldc = 2*35 + 2, 19
 	a := make([]uint16, mr*lda)
 	for i := range a {
@@ -159,16 +141,16 @@ func emuB2Case(r *rand.Rand, mr, kp int) (emuCall, func(t *testing.T)) {
 		args:    []uintptr{uintptr(kp), ptr(a), lda, ptr(b), ptr(c), ldc, ptr(bias), uintptr(acc)},
 		regions: []emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)},
 	}
-	return call, func(t *testing.T) {
+	return emuCase{call, func(t *testing.T) {
 		if msg := sameBits(out, want); msg != "" {
 			t.Errorf("mr=%d kp=%d acc=%d: %s", mr, kp, acc, msg)
 		}
-	}
+	}}
 }
 
 // emuAMXCase is one call of amxInt8 (k quads) or amxBF16 (k pairs) for mr
 // rows: raw sums into a 16×16 tile whose rows ≥ mr must stay untouched.
-func emuAMXCase(r *rand.Rand, bf bool, mr, k int) (emuCall, func(t *testing.T)) {
+func emuAMXCase(r *rand.Rand, bf bool, mr, k int) emuCase {
 	const lda = 4*48 + 12 // bytes per row of A
 	a := make([]byte, mr*lda)
 	for i := range a {
@@ -186,7 +168,7 @@ func emuAMXCase(r *rand.Rand, bf bool, mr, k int) (emuCall, func(t *testing.T)) 
 			putBF16(b[i:], float32(r.Float64()*2-1))
 		}
 	}
-	out, c := guardedOut(amxMR*lowpNR, int32(0x5a5a5a5a))
+	out, c := guardedOut(maxMR*lowpNR, int32(0x5a5a5a5a))
 	cfg := amxConfig(mr, k%16)
 	fn := map[bool]string{false: "amxInt8", true: "amxBF16"}[bf]
 	call := emuCall{
@@ -195,7 +177,7 @@ func emuAMXCase(r *rand.Rand, bf bool, mr, k int) (emuCall, func(t *testing.T)) 
 		args:    []uintptr{uintptr(ptrOf(&cfg)), ptr(a), lda, ptr(b), ptr(c), uintptr(k / 16), uintptr(k % 16)},
 		regions: []emuRegion{region(cfg[:], false), region(a, false), region(b, false), region(out, true)},
 	}
-	return call, func(t *testing.T) {
+	return emuCase{call, func(t *testing.T) {
 		want := append([]int32(nil), out...)
 		for i := range mr {
 			for j := range lowpNR {
@@ -217,7 +199,7 @@ func emuAMXCase(r *rand.Rand, bf bool, mr, k int) (emuCall, func(t *testing.T)) 
 		if msg := sameBits(out, want); msg != "" {
 			t.Errorf("%s mr=%d k=%d: %s", fn, mr, k, msg)
 		}
-	}
+	}}
 }
 
 // amxBF16Want is column j of one row of A (k bf16 pairs) times B in

@@ -370,6 +370,9 @@ func TestQFinishTileRows(t *testing.T) {
 		as[i*lds], az[i*lds] = float32(r.Float64()), int32(r.IntN(256))
 	}
 	ws, wsum, bias := randSlice(r, lowpNR), make([]int32, lowpNR), randSlice(r, lowpNR)
+	for j := range wsum {
+		wsum[j] = int32(r.IntN(20000) - 10000)
+	}
 	c := make([]float32, (maxMR-1)*ldc+lowpNR)
 	qFinish(isum, &c[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 0)
 	for i := range isum {

@@ -16,54 +16,51 @@ import (
 // TestActivations' bounds, guard values around every output.
 func TestAVX512Emulated(t *testing.T) {
 	r := rand.New(rand.NewPCG(25, 26))
-	var calls []emuCall
-	var checks []func(t *testing.T)
+	var cases []emuCase
 	for mr := 1; mr <= 10; mr++ {
 		for _, k := range []int{1, 7, 33} {
-			c, check := emuSgemmCase(r, mr, k)
-			calls, checks = append(calls, c), append(checks, check)
+			cases = append(cases, emuSgemmCase(r, mr, k))
 		}
 	}
 	x := actInputs()
 	x = x[:len(x)/16*16]
 	for i, fn := range []string{"expAVX512", "quickGELUAVX512", "geluAVX512"} {
-		out, got := guardedOut(len(x), float32(sentinel))
-		copy(got, x)
-		args := []uintptr{ptr(got), uintptr(len(got))}
-		if i == 0 {
-			args = append(args, uintptr(math.Float32bits(1))) // scale 1, shift 0
+		cases = append(cases, emuActCase(x, i, fn))
+	}
+	if passed := checkEmulated(t, cases); len(passed) != 13 {
+		t.Errorf("%d of the 13 AVX-512 functions ran and passed: %v", len(passed), passed)
+	}
+}
+
+// emuActCase is one call of the AVX-512 activation kernel fn on x, checked
+// as actChecks[i] (TestActivations' reference and bound).
+func emuActCase(x []float32, i int, fn string) emuCase {
+	out, got := guardedOut(len(x), float32(sentinel))
+	copy(got, x)
+	args := []uintptr{ptr(got), uintptr(len(got))}
+	if i == 0 {
+		args = append(args, uintptr(math.Float32bits(1))) // scale 1, shift 0
+	}
+	ac := actChecks[i]
+	call := emuCall{fn: fn, data: []string{"actconst"}, needs: []string{"avx512f"}, args: args, regions: []emuRegion{region(out, true)}}
+	return emuCase{call, func(t *testing.T) {
+		for j := range guard {
+			if out[j] != sentinel || out[len(out)-1-j] != sentinel {
+				t.Fatalf("%s wrote outside its output", fn)
+			}
 		}
-		ac := actChecks[i]
-		calls = append(calls, emuCall{fn: fn, data: []string{"actconst"}, needs: []string{"avx512f"}, args: args,
-			regions: []emuRegion{region(out, true)}})
-		checks = append(checks, func(t *testing.T) {
-			for j := range guard {
-				if out[j] != sentinel || out[len(out)-1-j] != sentinel {
-					t.Fatalf("%s wrote outside its output", fn)
-				}
+		for j, g := range got {
+			want := ac.ref(float64(x[j]))
+			if d := math.Abs(float64(g) - want); !(d <= ac.bound(float64(x[j]), want)) {
+				t.Fatalf("%s(%g) = %g, want %g", ac.name, x[j], g, want)
 			}
-			for j, g := range got {
-				want := ac.ref(float64(x[j]))
-				if d := math.Abs(float64(g) - want); !(d <= ac.bound(float64(x[j]), want)) {
-					t.Fatalf("%s(%g) = %g, want %g", ac.name, x[j], g, want)
-				}
-			}
-		})
-	}
-	skipped := runEmulated(t, calls)
-	for i, check := range checks {
-		t.Run(fmt.Sprintf("%d-%s", i, calls[i].fn), func(t *testing.T) {
-			if skipped[i] != "" {
-				t.Fatalf("not run: %s", skipped[i])
-			}
-			check(t)
-		})
-	}
+		}
+	}}
 }
 
 // emuSgemmCase is one call of an AVX-512 float32 tile (mr rows, k inputs,
 // one 32-column panel; acc and bias vary with k).
-func emuSgemmCase(r *rand.Rand, mr, k int) (emuCall, func(t *testing.T)) {
+func emuSgemmCase(r *rand.Rand, mr, k int) emuCase {
 	const lda, ldc, nr = 37, 35, 32
 	a, b := randSlice(r, mr*lda), randSlice(r, k*nr)
 	var bias []float32
@@ -80,7 +77,7 @@ func emuSgemmCase(r *rand.Rand, mr, k int) (emuCall, func(t *testing.T)) {
 		args:    []uintptr{uintptr(k), ptr(a), lda, ptr(b), ptr(c), ldc, ptr(bias), uintptr(acc)},
 		regions: []emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)},
 	}
-	return call, func(t *testing.T) {
+	return emuCase{call, func(t *testing.T) {
 		for j := range guard {
 			if out[j] != sentinel || out[len(out)-1-j] != sentinel {
 				t.Fatalf("mr=%d k=%d: the kernel wrote outside its output", mr, k)
@@ -106,5 +103,5 @@ func emuSgemmCase(r *rand.Rand, mr, k int) (emuCall, func(t *testing.T)) {
 				}
 			}
 		}
-	}
+	}}
 }

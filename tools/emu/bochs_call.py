@@ -157,7 +157,7 @@ def run_call(mem, call, features):
     if missing:
         return {"ok": False, "skipped": "the emulated CPU has no " + ", ".join(missing), "error": "", "outs": []}
     for r in call["regions"]:
-        mem.write(r["addr"], base64.b64decode(r["data"]))
+        mem.write(r["addr"], r["bytes"])
     frame = SENTINEL_VA.to_bytes(8, "little") + b"".join(
         (a & (2**64 - 1)).to_bytes(8, "little") for a in call["args"])
     rsp = STACK_VA + PAGE - 256
@@ -168,8 +168,7 @@ def run_call(mem, call, features):
     outs = []
     for r in call["regions"]:
         if r.get("out"):
-            size = len(base64.b64decode(r["data"]))
-            outs.append(base64.b64encode(mem.read(r["addr"], size)).decode())
+            outs.append(base64.b64encode(mem.read(r["addr"], len(r["bytes"]))).decode())
     return {"ok": not error, "error": error, "outs": outs}
 
 
@@ -237,7 +236,8 @@ def main():
     mem.need(CPUID_VA, PAGE)
     for c in req["calls"]:
         for r in c["regions"]:
-            mem.need(r["addr"], len(base64.b64decode(r["data"])))
+            r["bytes"] = base64.b64decode(r["data"])
+            mem.need(r["addr"], len(r["bytes"]))
     mem.commit()
     mem.write(SENTINEL_VA, b"\xf4" * 16)  # HLT
     features = cpu_features(mem)
