@@ -19,7 +19,19 @@ import (
 	"github.com/goclip/goclip/synth"
 )
 
-func TestMain(m *testing.M) { ptest.MainWithDefault(m, "prism") }
+// TestMain runs the tests on Prism. Beam's loopback mode leaves an empty
+// "beamloopbackworker-*" file in os.TempDir() per pipeline (Beam issue
+// 27569), so the tests' TMPDIR is a folder of their own, removed after.
+func TestMain(m *testing.M) {
+	tmp, err := os.MkdirTemp("", "goclip-beam-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("TMPDIR", tmp)
+	code := ptest.MainRetWithDefault(m, "prism")
+	os.RemoveAll(tmp)
+	os.Exit(code)
+}
 
 // tinyModel writes the synthetic tiny model (real CLIP shapes scaled
 // down, 64 px, full vocabulary) once per test binary.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -23,12 +24,18 @@ func TestMain(m *testing.M) {
 		return
 	}
 	// The classifier cache (os.UserCacheDir) of every test is a fresh
-	// folder, never the user's.
+	// folder, never the user's. Child processes (the helpers below, which
+	// may be killed or exit early) inherit their parent's folder, so that
+	// none is left behind.
+	if os.Getenv("GOCLIP_TEST_CACHE_OWNER") != "" {
+		os.Exit(m.Run())
+	}
 	cache, err := os.MkdirTemp("", "goclip-test-cache-")
 	if err != nil {
 		panic(err)
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
+	os.Setenv("GOCLIP_TEST_CACHE_OWNER", strconv.Itoa(os.Getpid()))
 	code := m.Run()
 	os.RemoveAll(cache)
 	os.Exit(code)

@@ -31,7 +31,17 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	// Beam's loopback mode leaves an empty "beamloopbackworker-*" file in
+	// os.TempDir() per pipeline (Beam issue 27569): the tests and their
+	// children use a TMPDIR of their own, removed after.
+	tmp, err := os.MkdirTemp("", "goclip-beam-test-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("TMPDIR", tmp)
+	code := m.Run()
+	os.RemoveAll(tmp)
+	os.Exit(code)
 }
 
 // killFixture writes a folder of n small PNGs with sidecar captions and
