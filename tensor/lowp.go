@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Precision is the number format of a Linear's weights (and, for Int8, of
@@ -334,6 +335,29 @@ func (k lowpKernel) mr() int {
 		return maxMR
 	}
 	return 4
+}
+
+// maxPanels is the most panels of any kernel's tile call: AMX's, whose
+// tile configuration and epilogue cost about as much as a few panels'
+// tile products, so one call does several.
+const maxPanels = 8
+
+// panels is the most 16-column panels one tile call of k computes (the
+// row tile's activations shared); kGoVNNI mirrors AMX, so that the
+// driver's several-panel path runs on every CPU.
+func (k lowpKernel) panels() int {
+	if k == kGoVNNI || k == kAMX {
+		return maxPanels
+	}
+	return 1
+}
+
+// colsAt returns p moved on by q panels of 16 columns (nil stays nil).
+func colsAt[T any](p *T, q int) *T {
+	if p == nil {
+		return nil
+	}
+	return (*T)(unsafe.Add(unsafe.Pointer(p), q*lowpNR*int(unsafe.Sizeof(*p))))
 }
 
 // name says what kernel k is for precision p.

@@ -2,7 +2,11 @@
 
 package tensor
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 //go:generate sh -c "cd ../tools/asmgen && go run . -kernel vnni -out ../../tensor/lowp512_amd64.s"
 
@@ -120,12 +124,23 @@ func availableLowp(p Precision) []lowpKernel {
 	return l
 }
 
-// q8tile computes one int8 tile from u8 activation quads with kernel k
-// (kGoVNNI, kAVXVNNI or kAVX512); mr ≤ k.mr().
-func q8tile(k lowpKernel, mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
+// q8tile computes one int8 row tile of np adjacent panels (pstride bytes
+// apart; their columns 16 apart in c, ws, wsum and bias) from u8
+// activation quads with kernel k (kGoVNNI, kAVXVNNI, kAVX512 or kAMX); mr ≤
+// k.mr(), np ≤ k.panels().
+func q8tile(k lowpKernel, mr, kq, np int, a *uint8, lda int, b *int8, pstride int, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
+	if k == kAMX {
+		amxQ8(mr, kq, np, a, lda, b, pstride, c, ldc, as, az, lds, ws, wsum, bias, acc)
+		return
+	}
+	for q := range np {
+		q8panel(k, mr, kq, a, lda, (*int8)(unsafe.Add(unsafe.Pointer(b), q*pstride)), colsAt(c, q), ldc, as, az, lds, colsAt(ws, q), colsAt(wsum, q), colsAt(bias, q), acc)
+	}
+}
+
+// q8panel is q8tile for one panel with a VNNI kernel or goQTile4.
+func q8panel(k lowpKernel, mr, kq int, a *uint8, lda int, b *int8, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int) {
 	switch k {
-	case kAMX:
-		amxQ8(mr, kq, a, lda, b, c, ldc, as, az, lds, ws, wsum, bias, acc)
 	case kAVX512:
 		switch mr {
 		case 1:
@@ -165,13 +180,21 @@ func q8tile(k lowpKernel, mr, kq int, a *uint8, lda int, b *int8, c *float32, ld
 	}
 }
 
-// b2tile computes one bf16 tile from bf16 activation pairs with kernel k
-// (kGoVNNI or kAVX512); mr ≤ k.mr().
-func b2tile(k lowpKernel, mr, kp int, a *uint16, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
+// b2tile computes one bf16 row tile of np adjacent panels (pstride values
+// apart; their columns 16 apart in c and bias) from bf16 activation pairs
+// with kernel k (kGoVNNI, kAVX512 or kAMX); mr ≤ k.mr(), np ≤ k.panels().
+func b2tile(k lowpKernel, mr, kp, np int, a *uint16, lda int, b *uint16, pstride int, c *float32, ldc int, bias *float32, acc int) {
 	if k == kAMX {
-		amxB2(mr, kp, a, lda, b, c, ldc, bias, acc)
+		amxB2(mr, kp, np, a, lda, b, pstride, c, ldc, bias, acc)
 		return
 	}
+	for q := range np {
+		b2panel(k, mr, kp, a, lda, (*uint16)(unsafe.Add(unsafe.Pointer(b), 2*q*pstride)), colsAt(c, q), ldc, colsAt(bias, q), acc)
+	}
+}
+
+// b2panel is b2tile for one panel with AVX512_BF16 or goBTile2.
+func b2panel(k lowpKernel, mr, kp int, a *uint16, lda int, b *uint16, c *float32, ldc int, bias *float32, acc int) {
 	if k != kAVX512 {
 		goBTile2(mr, kp, a, lda, b, c, ldc, bias, acc)
 		return

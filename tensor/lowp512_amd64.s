@@ -3436,76 +3436,275 @@ bgemmAVX512BF16x8_out:
 	VZEROUPPER
 	RET
 
-// func amxInt8(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps int, tail int)
+// func amxInt8(cfg *[64]byte, a *byte, lda int, b *byte, pstride int, np int, c *byte, steps int, tail int)
 // Requires: AMX, AMXTILE
-TEXT ·amxInt8(SB), NOSPLIT, $0-56
-	MOVQ  cfg+0(FP), AX
+TEXT ·amxInt8(SB), NOSPLIT, $0-72
+	MOVQ cfg+0(FP), AX
 	LDTILECFG_AX
-	MOVQ  a+8(FP), SI
-	MOVQ  lda+16(FP), DX
-	MOVQ  b+24(FP), BX
-	MOVQ  c+32(FP), DI
-	MOVQ  steps+40(FP), CX
-	MOVQ  tail+48(FP), R10
-	MOVQ  $0x00000040, AX
-	TILEZERO_TMM4
-	TESTQ CX, CX
-	JE    amxInt8_tail
+	MOVQ $0x00000040, AX
+	MOVQ a+8(FP), R9
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), R11
+	MOVQ pstride+32(FP), R12
+	MOVQ np+40(FP), R13
+	MOVQ c+48(FP), R10
 
-amxInt8_loop:
+amxInt8_pairs:
+	CMPQ  R13, $0x02
+	JL    amxInt8_single
+	TILEZERO_TMM4
+	TILEZERO_TMM5
+	MOVQ  R9, SI
+	MOVQ  R11, BX
+	LEAQ  (R11)(R12*1), DI
+	MOVQ  steps+56(FP), R8
+	TESTQ R8, R8
+	JE    amxInt8_pair_tail
+
+amxInt8_pair_k:
+	TILELOADD_SI_DX_TMM0
+	TILELOADD_BX_AX_TMM1
+	TDPBUSD_TMM1_TMM0_TMM4
+	TILELOADD_DI_AX_TMM2
+	TDPBUSD_TMM2_TMM0_TMM5
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000400, BX
+	ADDQ $0x00000400, DI
+	DECQ R8
+	JNZ  amxInt8_pair_k
+
+amxInt8_pair_tail:
+	MOVQ  tail+64(FP), R8
+	TESTQ R8, R8
+	JE    amxInt8_pair_store
+	TILELOADD_SI_DX_TMM3
+	TILELOADD_BX_AX_TMM6
+	TDPBUSD_TMM6_TMM3_TMM4
+	TILELOADD_DI_AX_TMM7
+	TDPBUSD_TMM7_TMM3_TMM5
+
+amxInt8_pair_store:
+	MOVQ R10, CX
+	TILESTORED_TMM4_CX_AX
+	ADDQ $0x00000400, CX
+	TILESTORED_TMM5_CX_AX
+	ADDQ $0x00000800, R10
+	LEAQ (R11)(R12*2), R11
+	SUBQ $0x02, R13
+	JMP  amxInt8_pairs
+
+amxInt8_single:
+	TESTQ R13, R13
+	JE    amxInt8_done
+	TILEZERO_TMM4
+	MOVQ  R9, SI
+	MOVQ  R11, BX
+	LEAQ  (R11)(R12*1), DI
+	MOVQ  steps+56(FP), R8
+	TESTQ R8, R8
+	JE    amxInt8_one_tail
+
+amxInt8_one_k:
 	TILELOADD_SI_DX_TMM0
 	TILELOADD_BX_AX_TMM1
 	TDPBUSD_TMM1_TMM0_TMM4
 	ADDQ $0x00000040, SI
 	ADDQ $0x00000400, BX
-	DECQ CX
-	JNZ  amxInt8_loop
+	ADDQ $0x00000400, DI
+	DECQ R8
+	JNZ  amxInt8_one_k
 
-amxInt8_tail:
-	TESTQ R10, R10
-	JE    amxInt8_store
-	TILELOADD_SI_DX_TMM2
-	TILELOADD_BX_AX_TMM3
-	TDPBUSD_TMM3_TMM2_TMM4
+amxInt8_one_tail:
+	MOVQ  tail+64(FP), R8
+	TESTQ R8, R8
+	JE    amxInt8_one_store
+	TILELOADD_SI_DX_TMM3
+	TILELOADD_BX_AX_TMM6
+	TDPBUSD_TMM6_TMM3_TMM4
 
-amxInt8_store:
-	TILESTORED_TMM4_DI_AX
+amxInt8_one_store:
+	MOVQ R10, CX
+	TILESTORED_TMM4_CX_AX
+
+amxInt8_done:
 	TILERELEASE
 	RET
 
-// func amxBF16(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps int, tail int)
+// func amxBF16(cfg *[64]byte, a *byte, lda int, b *byte, pstride int, np int, c *byte, steps int, tail int)
 // Requires: AMX, AMXTILE
-TEXT ·amxBF16(SB), NOSPLIT, $0-56
-	MOVQ  cfg+0(FP), AX
+TEXT ·amxBF16(SB), NOSPLIT, $0-72
+	MOVQ cfg+0(FP), AX
 	LDTILECFG_AX
-	MOVQ  a+8(FP), SI
-	MOVQ  lda+16(FP), DX
-	MOVQ  b+24(FP), BX
-	MOVQ  c+32(FP), DI
-	MOVQ  steps+40(FP), CX
-	MOVQ  tail+48(FP), R10
-	MOVQ  $0x00000040, AX
-	TILEZERO_TMM4
-	TESTQ CX, CX
-	JE    amxBF16_tail
+	MOVQ $0x00000040, AX
+	MOVQ a+8(FP), R9
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), R11
+	MOVQ pstride+32(FP), R12
+	MOVQ np+40(FP), R13
+	MOVQ c+48(FP), R10
 
-amxBF16_loop:
+amxBF16_pairs:
+	CMPQ  R13, $0x02
+	JL    amxBF16_single
+	TILEZERO_TMM4
+	TILEZERO_TMM5
+	MOVQ  R9, SI
+	MOVQ  R11, BX
+	LEAQ  (R11)(R12*1), DI
+	MOVQ  steps+56(FP), R8
+	TESTQ R8, R8
+	JE    amxBF16_pair_tail
+
+amxBF16_pair_k:
+	TILELOADD_SI_DX_TMM0
+	TILELOADD_BX_AX_TMM1
+	TDPBF16PS_TMM1_TMM0_TMM4
+	TILELOADD_DI_AX_TMM2
+	TDPBF16PS_TMM2_TMM0_TMM5
+	ADDQ $0x00000040, SI
+	ADDQ $0x00000400, BX
+	ADDQ $0x00000400, DI
+	DECQ R8
+	JNZ  amxBF16_pair_k
+
+amxBF16_pair_tail:
+	MOVQ  tail+64(FP), R8
+	TESTQ R8, R8
+	JE    amxBF16_pair_store
+	TILELOADD_SI_DX_TMM3
+	TILELOADD_BX_AX_TMM6
+	TDPBF16PS_TMM6_TMM3_TMM4
+	TILELOADD_DI_AX_TMM7
+	TDPBF16PS_TMM7_TMM3_TMM5
+
+amxBF16_pair_store:
+	MOVQ R10, CX
+	TILESTORED_TMM4_CX_AX
+	ADDQ $0x00000400, CX
+	TILESTORED_TMM5_CX_AX
+	ADDQ $0x00000800, R10
+	LEAQ (R11)(R12*2), R11
+	SUBQ $0x02, R13
+	JMP  amxBF16_pairs
+
+amxBF16_single:
+	TESTQ R13, R13
+	JE    amxBF16_done
+	TILEZERO_TMM4
+	MOVQ  R9, SI
+	MOVQ  R11, BX
+	LEAQ  (R11)(R12*1), DI
+	MOVQ  steps+56(FP), R8
+	TESTQ R8, R8
+	JE    amxBF16_one_tail
+
+amxBF16_one_k:
 	TILELOADD_SI_DX_TMM0
 	TILELOADD_BX_AX_TMM1
 	TDPBF16PS_TMM1_TMM0_TMM4
 	ADDQ $0x00000040, SI
 	ADDQ $0x00000400, BX
-	DECQ CX
-	JNZ  amxBF16_loop
+	ADDQ $0x00000400, DI
+	DECQ R8
+	JNZ  amxBF16_one_k
 
-amxBF16_tail:
-	TESTQ R10, R10
-	JE    amxBF16_store
-	TILELOADD_SI_DX_TMM2
-	TILELOADD_BX_AX_TMM3
-	TDPBF16PS_TMM3_TMM2_TMM4
+amxBF16_one_tail:
+	MOVQ  tail+64(FP), R8
+	TESTQ R8, R8
+	JE    amxBF16_one_store
+	TILELOADD_SI_DX_TMM3
+	TILELOADD_BX_AX_TMM6
+	TDPBF16PS_TMM6_TMM3_TMM4
 
-amxBF16_store:
-	TILESTORED_TMM4_DI_AX
+amxBF16_one_store:
+	MOVQ R10, CX
+	TILESTORED_TMM4_CX_AX
+
+amxBF16_done:
 	TILERELEASE
+	RET
+
+// func qFinishAVX512(mr int, s *int32, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int)
+// Requires: AVX, AVX512F
+TEXT ·qFinishAVX512(SB), NOSPLIT, $0-88
+	MOVQ      mr+0(FP), CX
+	MOVQ      s+8(FP), SI
+	MOVQ      c+16(FP), DI
+	MOVQ      ldc+24(FP), DX
+	SHLQ      $0x02, DX
+	MOVQ      bias+72(FP), BX
+	MOVQ      acc+80(FP), R8
+	MOVQ      as+32(FP), R9
+	MOVQ      az+40(FP), R10
+	MOVQ      lds+48(FP), R11
+	SHLQ      $0x02, R11
+	MOVQ      ws+56(FP), R12
+	MOVQ      wsum+64(FP), R13
+	VMOVDQU32 (R13), Z28
+	VMOVUPS   (R12), Z29
+	TESTQ     BX, BX
+	JE        qFinishAVX512_row
+	VMOVUPS   (BX), Z30
+
+qFinishAVX512_row:
+	VPBROADCASTD (R10), Z1
+	VPMULLD      Z28, Z1, Z1
+	VMOVDQU32    (SI), Z0
+	VPSUBD       Z1, Z0, Z0
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       Z29, Z0, Z0
+	VBROADCASTSS (R9), Z1
+	VMULPS       Z1, Z0, Z0
+	ADDQ         R11, R9
+	ADDQ         R11, R10
+	TESTQ        R8, R8
+	JE           qFinishAVX512_bias
+	VADDPS       (DI), Z0, Z0
+
+qFinishAVX512_bias:
+	TESTQ  BX, BX
+	JE     qFinishAVX512_store
+	VADDPS Z30, Z0, Z0
+
+qFinishAVX512_store:
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    DX, DI
+	DECQ    CX
+	JNZ     qFinishAVX512_row
+	VZEROUPPER
+	RET
+
+// func finishAVX512(mr int, s *float32, c *float32, ldc int, bias *float32, acc int)
+// Requires: AVX, AVX512F
+TEXT ·finishAVX512(SB), NOSPLIT, $0-48
+	MOVQ    mr+0(FP), CX
+	MOVQ    s+8(FP), SI
+	MOVQ    c+16(FP), DI
+	MOVQ    ldc+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    bias+32(FP), BX
+	MOVQ    acc+40(FP), R8
+	TESTQ   BX, BX
+	JE      finishAVX512_row
+	VMOVUPS (BX), Z30
+
+finishAVX512_row:
+	VMOVUPS (SI), Z0
+	TESTQ   R8, R8
+	JE      finishAVX512_bias
+	VADDPS  (DI), Z0, Z0
+
+finishAVX512_bias:
+	TESTQ  BX, BX
+	JE     finishAVX512_store
+	VADDPS Z30, Z0, Z0
+
+finishAVX512_store:
+	VMOVUPS Z0, (DI)
+	ADDQ    $0x40, SI
+	ADDQ    DX, DI
+	DECQ    CX
+	JNZ     finishAVX512_row
+	VZEROUPPER
 	RET

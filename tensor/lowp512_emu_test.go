@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestLowpEmulated runs all 24 functions of lowp512_amd64.s on Bochs' CPU
+// TestLowpEmulated runs all 26 functions of lowp512_amd64.s on Bochs' CPU
 // emulator (see runEmulated) over odd sizes, with guard values around every
 // output, against their Go reference loops: the VNNI int8 tiles
 // (qgemmVNNI512, qgemmAVXVNNI) and the AVX512_BF16 tiles to the bit
@@ -38,11 +38,18 @@ func TestLowpEmulated(t *testing.T) {
 	}
 	for _, mr := range []int{1, 5, 16} {
 		for _, k := range []int{1, 15, 16, 17, 35, 48} {
-			cases = append(cases, emuAMXCase(r, false, mr, k), emuAMXCase(r, true, mr, k))
+			np := 1 + k%4 // 1…4 panels: pairs, a single, both
+			cases = append(cases, emuAMXCase(r, false, mr, k, np), emuAMXCase(r, true, mr, k, np))
 		}
 	}
+	for mr := 1; mr <= maxMR; mr++ {
+		for _, q := range []bool{true, false} {
+			cases = append(cases, emuFinishCase(r, q, mr, mr%2 == 0, mr%3%2))
+		}
+	}
+	cases = append(cases, emuFinishCase(r, true, 3, true, 1), emuFinishCase(r, false, 3, true, 1))
 	passed := checkEmulated(t, cases)
-	t.Logf("%d of 24 functions ran on the emulator and matched their reference", len(passed))
+	t.Logf("%d of 26 functions ran on the emulator and matched their reference", len(passed))
 }
 
 // guardedOut is an output of n values with guard values on either side;
@@ -149,14 +156,16 @@ func emuB2Case(r *rand.Rand, mr, kp int) emuCase {
 }
 
 // emuAMXCase is one call of amxInt8 (k quads) or amxBF16 (k pairs) for mr
-// rows: raw sums into a 16×16 tile whose rows ≥ mr must stay untouched.
-func emuAMXCase(r *rand.Rand, bf bool, mr, k int) emuCase {
+// rows and np panels (further apart than they need be): raw sums into np
+// 16×16 buffers whose rows ≥ mr must stay untouched.
+func emuAMXCase(r *rand.Rand, bf bool, mr, k, np int) emuCase {
 	const lda = 4*48 + 12 // bytes per row of A
+	pstride := 64*k + 128 // bytes from one panel to the next
 	a := make([]byte, mr*lda)
 	for i := range a {
 		a[i] = byte(r.IntN(256))
 	}
-	b := make([]byte, 64*k)
+	b := make([]byte, pstride*np)
 	for i := range b {
 		b[i] = byte(r.IntN(256))
 	}
@@ -168,36 +177,98 @@ func emuAMXCase(r *rand.Rand, bf bool, mr, k int) emuCase {
 			putBF16(b[i:], float32(r.Float64()*2-1))
 		}
 	}
-	out, c := guardedOut(maxMR*lowpNR, int32(0x5a5a5a5a))
+	const tile = maxMR * lowpNR
+	out, c := guardedOut(np*tile, int32(0x5a5a5a5a))
 	cfg := amxConfig(mr, k%16)
 	fn := map[bool]string{false: "amxInt8", true: "amxBF16"}[bf]
 	call := emuCall{
 		fn:      fn,
 		needs:   []string{"amx_tile", map[bool]string{false: "amx_int8", true: "amx_bf16"}[bf]},
-		args:    []uintptr{uintptr(ptrOf(&cfg)), ptr(a), lda, ptr(b), ptr(c), uintptr(k / 16), uintptr(k % 16)},
+		args:    []uintptr{uintptr(ptrOf(&cfg)), ptr(a), lda, ptr(b), uintptr(pstride), uintptr(np), ptr(c), uintptr(k / 16), uintptr(k % 16)},
 		regions: []emuRegion{region(cfg[:], false), region(a, false), region(b, false), region(out, true)},
 	}
 	return emuCase{call, func(t *testing.T) {
 		want := append([]int32(nil), out...)
-		for i := range mr {
-			for j := range lowpNR {
-				if bf {
-					w, mag := amxBF16Want(a[i*lda:], b, k, j)
-					if got := math.Float32frombits(uint32(c[i*lowpNR+j])); math.Abs(float64(got)-w) > gemmTol(2*k, mag) {
-						t.Fatalf("mr=%d kp=%d: c[%d,%d] = %g, want %g", mr, k, i, j, got, w)
+		for q := range np {
+			bq := b[q*pstride:]
+			for i := range mr {
+				for j := range lowpNR {
+					o := q*tile + i*lowpNR + j
+					if bf {
+						w, mag := amxBF16Want(a[i*lda:], bq, k, j)
+						if got := math.Float32frombits(uint32(c[o])); math.Abs(float64(got)-w) > gemmTol(2*k, mag) {
+							t.Fatalf("mr=%d kp=%d np=%d: panel %d c[%d,%d] = %g, want %g", mr, k, np, q, i, j, got, w)
+						}
+						want[guard+o] = c[o]
+						continue
 					}
-					want[guard+i*lowpNR+j] = c[i*lowpNR+j]
-					continue
+					s := int32(0)
+					for p := range 4 * k {
+						s += int32(a[i*lda+p]) * int32(int8(bq[(p/4)*64+4*j+p%4]))
+					}
+					want[guard+o] = s
 				}
-				s := int32(0)
-				for p := range 4 * k {
-					s += int32(a[i*lda+p]) * int32(int8(b[(p/4)*64+4*j+p%4]))
-				}
-				want[guard+i*lowpNR+j] = s
 			}
 		}
 		if msg := sameBits(out, want); msg != "" {
-			t.Errorf("%s mr=%d k=%d: %s", fn, mr, k, msg)
+			t.Errorf("%s mr=%d k=%d np=%d: %s", fn, mr, k, np, msg)
+		}
+	}}
+}
+
+// emuFinishCase is one call of qFinishAVX512 (q) or finishAVX512 for mr
+// rows of one panel, bias or none, acc or not, against qFinish or
+// finishTile to the bit.
+func emuFinishCase(r *rand.Rand, q bool, mr int, withBias bool, acc int) emuCase {
+	const ldc, lds = 19, 3
+	isum, fsum := make([]int32, mr*lowpNR), randSlice(r, mr*lowpNR)
+	for i := range isum {
+		isum[i] = int32(r.Uint32())
+	}
+	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
+	for i := range as {
+		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
+	}
+	ws, wsum := randSlice(r, lowpNR), make([]int32, lowpNR)
+	for j := range wsum {
+		wsum[j] = int32(r.IntN(20000) - 10000)
+	}
+	var bias []float32
+	var bp *float32
+	if withBias {
+		bias = randSlice(r, lowpNR)
+		bp = &bias[0]
+	}
+	out, c := guardedOut((mr-1)*ldc+lowpNR, float32(sentinel))
+	copy(c, randSlice(r, len(c)))
+	want := append([]float32(nil), out...)
+	rows := func(s []int32) (t [][lowpNR]int32) {
+		for i := 0; i < len(s); i += lowpNR {
+			t = append(t, [lowpNR]int32(s[i:]))
+		}
+		return t
+	}
+	call := emuCall{fn: "finishAVX512", needs: []string{"avx512f"},
+		args:    []uintptr{uintptr(mr), ptr(fsum), ptr(c), ldc, ptr(bias), uintptr(acc)},
+		regions: []emuRegion{region(fsum, false), region(bias, false), region(out, true)},
+	}
+	if q {
+		qFinish(rows(isum), &want[guard], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], bp, acc)
+		call = emuCall{fn: "qFinishAVX512", needs: []string{"avx512f"},
+			args: []uintptr{uintptr(mr), ptr(isum), ptr(c), ldc, ptr(as), ptr(az), lds, ptr(ws), ptr(wsum), ptr(bias), uintptr(acc)},
+			regions: []emuRegion{region(isum, false), region(as, false), region(az, false), region(ws, false),
+				region(wsum, false), region(bias, false), region(out, true)},
+		}
+	} else {
+		var t [][lowpNR]float32
+		for i := 0; i < len(fsum); i += lowpNR {
+			t = append(t, [lowpNR]float32(fsum[i:]))
+		}
+		finishTile(t, &want[guard], ldc, bp, acc)
+	}
+	return emuCase{call, func(t *testing.T) {
+		if msg := sameBits(out, want); msg != "" {
+			t.Errorf("%s mr=%d bias=%v acc=%d: %s", call.fn, mr, withBias, acc, msg)
 		}
 	}}
 }

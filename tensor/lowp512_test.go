@@ -45,8 +45,9 @@ func TestLowpDispatch(t *testing.T) {
 }
 
 // TestQ8TileExact checks the int8 tiles of the dot-product layout (the Go
-// reference everywhere; the VNNI kernels where the CPU has them) against
-// the reference formula, to the bit.
+// reference everywhere; the VNNI and AMX kernels where the CPU has them)
+// against the reference formula, to the bit, for one panel and for three
+// adjacent ones (kernels that take several per call).
 func TestQ8TileExact(t *testing.T) {
 	ran := false
 	forEachLowp(t, Int8, true, func(t *testing.T, s lowpKernel) {
@@ -55,52 +56,64 @@ func TestQ8TileExact(t *testing.T) {
 		for mr := 1; mr <= s.mr(); mr++ {
 			// 16 quads and more: whole AMX tiles, with and without a tail.
 			for _, kq := range []int{0, 1, 2, 3, 4, 5, 9, 16, 17, 35} {
-				const lda, ldc, lds = 4*35 + 4, 21, 3
-				a := make([]uint8, mr*lda)
-				for i := range a {
-					a[i] = uint8(r.IntN(256))
-				}
-				b := make([]int8, 64*max(kq, 1))
-				for i := range b {
-					b[i] = int8(r.IntN(255) - 127)
-				}
-				as, az := make([]float32, mr*lds), make([]int32, mr*lds)
-				for i := range as {
-					as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
-				}
-				ws, wsum, bias := randSlice(r, lowpNR), make([]int32, lowpNR), randSlice(r, lowpNR)
-				for j := range wsum {
-					wsum[j] = int32(r.IntN(20000) - 10000)
-				}
-				cbuf, check := guarded(t, (mr-1)*ldc+lowpNR)
-				c0 := randSlice(r, len(cbuf))
-				copy(cbuf, c0)
-				q8tile(s, mr, kq, &a[0], lda, &b[0], &cbuf[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 1)
-				check()
-				for i := 0; i < mr; i++ {
-					for j := 0; j < lowpNR; j++ {
-						sum := int32(0)
-						for p := 0; p < 4*kq; p++ {
-							sum += int32(a[i*lda+p]) * int32(b[(p/4)*64+4*j+p%4])
-						}
-						sum -= az[i*lds] * wsum[j]
-						v := c0[i*ldc+j] + float32(float32(float32(sum)*ws[j])*as[i*lds])
-						v += bias[j]
-						if got := cbuf[i*ldc+j]; math.Float32bits(got) != math.Float32bits(v) {
-							t.Fatalf("mr=%d kq=%d: c[%d,%d] = %g, want %g", mr, kq, i, j, got, v)
-						}
+				for _, np := range []int{1, 3} {
+					if np <= s.panels() {
+						checkQ8Tile(t, r, s, mr, kq, np)
 					}
 				}
 			}
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_VNNI, AVX-VNNI or AMX-INT8 on this CPU: qgemmVNNI512, qgemmAVXVNNI and amxInt8 were not executed here (TestLowpEmulated runs the first two on an emulator)")
+		t.Logf("no AVX512_VNNI, AVX-VNNI or AMX-INT8 on this CPU: qgemmVNNI512, qgemmAVXVNNI and amxInt8 were not executed here (TestLowpEmulated runs them on an emulator)")
+	}
+}
+
+// checkQ8Tile runs one q8tile call of mr rows, kq quads and np panels
+// (further apart than they need be) and checks every output.
+func checkQ8Tile(t *testing.T, r *rand.Rand, s lowpKernel, mr, kq, np int) {
+	t.Helper()
+	const lda, lds = 4*35 + 4, 3
+	ldc, pstride, cols := lowpNR*np+5, 64*(kq+1), lowpNR*np
+	a := make([]uint8, mr*lda)
+	for i := range a {
+		a[i] = uint8(r.IntN(256))
+	}
+	b := make([]int8, pstride*np)
+	for i := range b {
+		b[i] = int8(r.IntN(255) - 127)
+	}
+	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
+	for i := range as {
+		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
+	}
+	ws, wsum, bias := randSlice(r, cols), make([]int32, cols), randSlice(r, cols)
+	for j := range wsum {
+		wsum[j] = int32(r.IntN(20000) - 10000)
+	}
+	cbuf, check := guarded(t, (mr-1)*ldc+cols)
+	c0 := randSlice(r, len(cbuf))
+	copy(cbuf, c0)
+	q8tile(s, mr, kq, np, &a[0], lda, &b[0], pstride, &cbuf[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 1)
+	check()
+	for i := 0; i < mr; i++ {
+		for j := 0; j < cols; j++ {
+			sum := int32(0)
+			for p := 0; p < 4*kq; p++ {
+				sum += int32(a[i*lda+p]) * int32(b[j/lowpNR*pstride+(p/4)*64+4*(j%lowpNR)+p%4])
+			}
+			sum -= az[i*lds] * wsum[j]
+			v := c0[i*ldc+j] + float32(float32(float32(sum)*ws[j])*as[i*lds])
+			v += bias[j]
+			if got := cbuf[i*ldc+j]; math.Float32bits(got) != math.Float32bits(v) {
+				t.Fatalf("mr=%d kq=%d np=%d: c[%d,%d] = %g, want %g", mr, kq, np, i, j, got, v)
+			}
+		}
 	}
 }
 
 // TestB2Tile checks the bf16 tiles of the dot-product layout against a
-// float64 product of the bf16 operands.
+// float64 product of the bf16 operands, for one panel and for three.
 func TestB2Tile(t *testing.T) {
 	ran := false
 	forEachLowp(t, BF16, true, func(t *testing.T, s lowpKernel) {
@@ -108,36 +121,48 @@ func TestB2Tile(t *testing.T) {
 		r := rand.New(rand.NewPCG(19, 20))
 		for mr := 1; mr <= s.mr(); mr++ {
 			for _, kp := range []int{0, 1, 2, 3, 4, 5, 9, 16, 17, 35} {
-				const lda, ldc = 2*35 + 2, 19
-				a := make([]uint16, mr*lda)
-				for i := range a {
-					a[i] = bf16(float32(r.Float64()*2 - 1))
-				}
-				b := make([]uint16, 32*max(kp, 1))
-				for i := range b {
-					b[i] = bf16(float32(r.Float64()*2 - 1))
-				}
-				cbuf, check := guarded(t, (mr-1)*ldc+lowpNR)
-				b2tile(s, mr, kp, &a[0], lda, &b[0], &cbuf[0], ldc, nil, 0)
-				check()
-				for i := 0; i < mr; i++ {
-					for j := 0; j < lowpNR; j++ {
-						var want, mag float64
-						for p := 0; p < 2*kp; p++ {
-							x := float64(bf16ToF32(a[i*lda+p])) * float64(bf16ToF32(b[(p/2)*32+2*j+p%2]))
-							want += x
-							mag += math.Abs(x)
-						}
-						if d := math.Abs(float64(cbuf[i*ldc+j]) - want); d > gemmTol(2*kp, mag) {
-							t.Fatalf("mr=%d kp=%d: c[%d,%d] = %g, want %g", mr, kp, i, j, cbuf[i*ldc+j], want)
-						}
+				for _, np := range []int{1, 3} {
+					if np <= s.panels() {
+						checkB2Tile(t, r, s, mr, kp, np)
 					}
 				}
 			}
 		}
 	})
 	if !ran {
-		t.Logf("no AVX512_BF16 or AMX-BF16 on this CPU: bgemmAVX512BF16 and amxBF16 were not executed here (TestLowpEmulated runs the first on an emulator)")
+		t.Logf("no AVX512_BF16 or AMX-BF16 on this CPU: bgemmAVX512BF16 and amxBF16 were not executed here (TestLowpEmulated runs them on an emulator)")
+	}
+}
+
+// checkB2Tile runs one b2tile call of mr rows, kp pairs and np panels and
+// checks every output within the float32 summation bound.
+func checkB2Tile(t *testing.T, r *rand.Rand, s lowpKernel, mr, kp, np int) {
+	t.Helper()
+	const lda = 2*35 + 2
+	ldc, pstride, cols := lowpNR*np+3, 32*(kp+1), lowpNR*np
+	a := make([]uint16, mr*lda)
+	for i := range a {
+		a[i] = bf16(float32(r.Float64()*2 - 1))
+	}
+	b := make([]uint16, pstride*np)
+	for i := range b {
+		b[i] = bf16(float32(r.Float64()*2 - 1))
+	}
+	cbuf, check := guarded(t, (mr-1)*ldc+cols)
+	b2tile(s, mr, kp, np, &a[0], lda, &b[0], pstride, &cbuf[0], ldc, nil, 0)
+	check()
+	for i := 0; i < mr; i++ {
+		for j := 0; j < cols; j++ {
+			var want, mag float64
+			for p := 0; p < 2*kp; p++ {
+				x := float64(bf16ToF32(a[i*lda+p])) * float64(bf16ToF32(b[j/lowpNR*pstride+(p/2)*32+2*(j%lowpNR)+p%2]))
+				want += x
+				mag += math.Abs(x)
+			}
+			if d := math.Abs(float64(cbuf[i*ldc+j]) - want); d > gemmTol(2*kp, mag) {
+				t.Fatalf("mr=%d kp=%d np=%d: c[%d,%d] = %g, want %g", mr, kp, np, i, j, cbuf[i*ldc+j], want)
+			}
+		}
 	}
 }
 

@@ -174,6 +174,11 @@ func (w *lowpWeights) forward(wk *Workers, dst, x []float32, rows int, act Activ
 	}
 	mBlocks := (rows + c.mBlock - 1) / c.mBlock
 	c.pBlock = max(1, min(4, w.panels*mBlocks/(16*wk.N())))
+	if w.k.panels() > 1 {
+		// Several panels per tile call: tasks of up to that many panels,
+		// about 4 per worker (a guess: not measured on an AMX machine).
+		c.pBlock = max(1, min(w.k.panels(), w.panels*mBlocks/(4*wk.N())))
+	}
 	c.pBlocks = (w.panels + c.pBlock - 1) / c.pBlock
 	c.run(&c.r, mBlocks*c.pBlocks, 2*rows*w.out*w.in)
 	if c.qa != nil {
@@ -237,13 +242,20 @@ func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 		nb := (k + kcMax - 1) / kcMax
 		kb = ((k+nb-1)/nb + 1) / 2 * 2 // even: whole pairs in the dot layout
 	}
-	for p := p0; p < p1; p++ {
+	for p, np := p0, 1; p < p1; p += np {
+		// Up to k.panels() panels per tile call; the last panel, when
+		// partial (n not a multiple of 16), alone through edge.
+		np = min(w.k.panels(), p1-p)
+		partial := n%lowpNR != 0 && p+np == w.panels
+		if partial && np > 1 {
+			np, partial = np-1, false
+		}
 		j0 := p * lowpNR
 		nv := min(lowpNR, n-j0)
 		for i := i0; i < i1; i += mr {
 			rows := min(mr, i1-i)
 			cp, ldc := at(c.dst, i*n+j0), n
-			if nv < lowpNR {
+			if partial {
 				cp, ldc = &edge[0], lowpNR
 				for r := 0; r < rows && c.accum; r++ {
 					copy(edge[r*lowpNR:r*lowpNR+nv], c.dst[(i+r)*n+j0:])
@@ -258,9 +270,9 @@ func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 				if k0+kb >= k && w.bias != nil {
 					bias = &w.bias[j0]
 				}
-				c.block(p, i, rows, k0, min(kb, k-k0), b, cp, ldc, bias, acc)
+				c.block(p, np, i, rows, k0, min(kb, k-k0), b, cp, ldc, bias, acc)
 			}
-			if nv < lowpNR {
+			if partial {
 				for r := 0; r < rows; r++ {
 					copy(c.dst[(i+r)*n+j0:(i+r)*n+j0+nv], edge[r*lowpNR:])
 				}
@@ -277,8 +289,9 @@ func (c *lowpCall) rect(i0, i1, p0, p1 int) {
 	}
 }
 
-// block runs the kernel for inputs [k0, k0+kb) (block b) of one tile.
-func (c *lowpCall) block(p, i, rows, k0, kb, b int, cp *float32, ldc int, bias *float32, acc int) {
+// block runs the kernel for inputs [k0, k0+kb) (block b) of one row tile
+// of np panels from p (np > 1 only for the dot-product kernels).
+func (c *lowpCall) block(p, np, i, rows, k0, kb, b int, cp *float32, ldc int, bias *float32, acc int) {
 	w := c.w
 	k, st, j0 := w.in, w.stride(), p*lowpNR
 	switch {
@@ -287,14 +300,14 @@ func (c *lowpCall) block(p, i, rows, k0, kb, b int, cp *float32, ldc int, bias *
 		btile(w.k, rows, kb, at(c.x, i*k+k0), k, bp, cp, ldc, bias, acc)
 	case w.prec == BF16:
 		ap := (*uint16)(unsafe.Pointer(&c.qa.a[i*st+k0]))
-		b2tile(w.k, rows, (kb+1)/2, ap, st, &w.bf[p*lowpNR*st+k0*lowpNR], cp, ldc, bias, acc)
+		b2tile(w.k, rows, (kb+1)/2, np, ap, st, &w.bf[p*lowpNR*st+k0*lowpNR], lowpNR*st, cp, ldc, bias, acc)
 	case !w.k.dot():
 		ap := &c.qa.a[i*st+k0]
 		qtile(w.k, rows, (kb+1)/2, ap, st, &w.q.q[p*lowpNR*st+k0*lowpNR], cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
 			&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
 	default:
 		ap := &c.qa.a8[i*st+k0]
-		q8tile(w.k, rows, (kb+3)/4, ap, st, &w.q.q[p*lowpNR*st+k0*lowpNR], cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
+		q8tile(w.k, rows, (kb+3)/4, np, ap, st, &w.q.q[p*lowpNR*st+k0*lowpNR], lowpNR*st, cp, ldc, &c.qa.sc[i*c.nb+b], &c.qa.zp[i*c.nb+b], c.nb,
 			&w.q.scale[j0], &w.q.sum[b*w.panels*lowpNR+j0], bias, acc)
 	}
 }

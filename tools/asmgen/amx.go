@@ -15,20 +15,24 @@ import (
 // disassembler. Written on an AVX2-only machine; TestLowpEmulated runs
 // them on Bochs built with AMX (tools/emu/build_bochscpu_amx.sh), not in CI.
 //
-// One call computes C[mr, 16] (int32 sums, or float32 for bf16) for one
-// panel of 16 columns into a 16×16 buffer, from mr ≤ 16 rows of
-// activations and the panel in the dot-product layouts of vnni.go, which
-// are already AMX's B-tile layout: one 64-byte tile row per quad of u8
-// inputs (16 columns × 4 bytes) or per pair of bf16 inputs (16 × 2 × 2
-// bytes). The tiles, configured by the caller (amxConfig):
+// One call computes the int32 sums (float32 for bf16) of mr ≤ 16 rows of
+// activations against np panels of 16 columns, into np 16×16 buffers,
+// from the dot-product layouts of vnni.go, which are already AMX's B-tile
+// layout: one 64-byte tile row per quad of u8 inputs (16 columns × 4
+// bytes) or per pair of bf16 inputs (16 × 2 × 2 bytes). Panels go two at a
+// time, sharing each A tile; an odd last one goes alone. The tiles,
+// configured by the caller (amxConfig):
 //
 //	tmm0: A, mr rows × 64 bytes (16 quads/pairs of each row)
-//	tmm1: B, 16 rows × 64 bytes (the panel's next 16 quads/pairs)
-//	tmm2, tmm3: A and B of the remaining tail < 16 quads/pairs
-//	tmm4: C, mr rows × 16 dwords
+//	tmm1, tmm2: B of the two panels, 16 rows × 64 bytes
+//	tmm3: A of the remaining tail < 16 quads/pairs
+//	tmm6, tmm7: B of the tail, of the two panels
+//	tmm4, tmm5: C of the two panels, mr rows × 16 dwords
 //
-// The tile state is loaded, used and released inside the one call, so a
-// goroutine never leaves it live across a preemption point.
+// The tile configuration is loaded once per call and the tile state
+// released before it returns, so a goroutine never leaves it live across
+// a preemption point. The epilogues (scale, zero point, C, bias) are
+// qFinishAVX512 and finishAVX512, run per panel on the buffers.
 
 // vexAMX encodes a VEX.128.0F38.W0 tile instruction: pp (0 none, 1 66,
 // 2 F3, 3 F2), opcode, ModRM reg and rm fields, VEX.vvvv, and an optional
@@ -84,40 +88,150 @@ func tdp(op string, b, a, dst byte) {
 }
 
 // amxKernel emits amxInt8 or amxBF16: func(cfg *[64]byte, a *byte, lda
-// int (bytes), b *byte, c *[16][16]int32 or float32, steps, tail int):
-// steps whole tiles of 16 quads/pairs, then one tail tile when tail ≠ 0.
+// int (bytes), b *byte, pstride int (bytes from one panel to the next),
+// np int, c *byte (np 16×16 buffers), steps, tail int): steps whole tiles
+// of 16 quads/pairs, then one tail tile when tail ≠ 0, per panel.
 func amxKernel(name, op string) {
-	TEXT(name, NOSPLIT, "func(cfg *[64]byte, a *byte, lda int, b *byte, c *byte, steps, tail int)")
-	Doc(fmt.Sprintf("%s computes one 16-column panel of C[mr,16] with AMX tiles (%s; see amx.go).", name, op))
-	cfg, a, lda, b, c, n, tail := reg.RAX, reg.RSI, reg.RDX, reg.RBX, reg.RDI, reg.RCX, reg.R10
-	Load(Param("cfg"), cfg)
-	ldtilecfg(cfg)
+	TEXT(name, NOSPLIT, "func(cfg *[64]byte, a *byte, lda int, b *byte, pstride int, np int, c *byte, steps, tail int)")
+	Doc(fmt.Sprintf("%s computes np 16-column panels of C[mr,16] with AMX tiles (%s; see amx.go).", name, op))
+	// Tile addressing needs registers 0…7: AX (64, the B and C row
+	// stride), DX (lda), SI (A), BX and DI (B of the two panels), CX (C).
+	sixty4, lda, ap, b0, b1, cp := reg.RAX, reg.RDX, reg.RSI, reg.RBX, reg.RDI, reg.RCX
+	a, b, ps, np, out, n := reg.R9, reg.R11, reg.R12, reg.R13, reg.R10, reg.R8
+	Load(Param("cfg"), sixty4)
+	ldtilecfg(sixty4)
+	MOVQ(U32(64), sixty4)
 	Load(Param("a"), a)
 	Load(Param("lda"), lda)
 	Load(Param("b"), b)
-	Load(Param("c"), c)
-	Load(Param("steps"), n)
-	Load(Param("tail"), tail)
-	MOVQ(U32(64), cfg) // the row stride of B and C tiles, in bytes
-	tilezero(4)
-	TESTQ(n, n)
-	JE(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	tileloadd(a, lda, 0)
-	tileloadd(b, cfg, 1)
-	tdp(op, 1, 0, 4)
-	ADDQ(U32(64), a)
-	ADDQ(U32(1024), b)
-	DECQ(n)
-	JNZ(LabelRef(name + "_loop"))
-	Label(name + "_tail")
-	TESTQ(tail, tail)
-	JE(LabelRef(name + "_store"))
-	tileloadd(a, lda, 2)
-	tileloadd(b, cfg, 3)
-	tdp(op, 3, 2, 4)
-	Label(name + "_store")
-	tilestored(4, c, cfg)
+	Load(Param("pstride"), ps)
+	Load(Param("np"), np)
+	Load(Param("c"), out)
+	// panels emits the loop over k for one or two panels and the stores.
+	panels := func(lbl string, two bool) {
+		tilezero(4)
+		if two {
+			tilezero(5)
+		}
+		MOVQ(a, ap)
+		MOVQ(b, b0)
+		LEAQ(Mem{Base: b, Index: ps, Scale: 1}, b1)
+		Load(Param("steps"), n)
+		TESTQ(n, n)
+		JE(LabelRef(lbl + "_tail"))
+		Label(lbl + "_k")
+		tileloadd(ap, lda, 0)
+		tileloadd(b0, sixty4, 1)
+		tdp(op, 1, 0, 4)
+		if two {
+			tileloadd(b1, sixty4, 2)
+			tdp(op, 2, 0, 5)
+		}
+		ADDQ(U32(64), ap)
+		ADDQ(U32(1024), b0)
+		ADDQ(U32(1024), b1)
+		DECQ(n)
+		JNZ(LabelRef(lbl + "_k"))
+		Label(lbl + "_tail")
+		Load(Param("tail"), n)
+		TESTQ(n, n)
+		JE(LabelRef(lbl + "_store"))
+		tileloadd(ap, lda, 3)
+		tileloadd(b0, sixty4, 6)
+		tdp(op, 6, 3, 4)
+		if two {
+			tileloadd(b1, sixty4, 7)
+			tdp(op, 7, 3, 5)
+		}
+		Label(lbl + "_store")
+		MOVQ(out, cp)
+		tilestored(4, cp, sixty4)
+		if two {
+			ADDQ(U32(1024), cp)
+			tilestored(5, cp, sixty4)
+		}
+	}
+	Label(name + "_pairs")
+	CMPQ(np, U8(2))
+	JL(LabelRef(name + "_single"))
+	panels(name+"_pair", true)
+	ADDQ(U32(2048), out)
+	LEAQ(Mem{Base: b, Index: ps, Scale: 2}, b)
+	SUBQ(U8(2), np)
+	JMP(LabelRef(name + "_pairs"))
+	Label(name + "_single")
+	TESTQ(np, np)
+	JE(LabelRef(name + "_done"))
+	panels(name+"_one", false)
+	Label(name + "_done")
 	tilerelease()
 	RET()
+}
+
+// finishKernels emits the AMX epilogues, one 16-column panel of mr rows
+// from a 16×16 buffer of sums: qFinishAVX512 (int32 sums, the scale and
+// zero point of qFinish) and finishAVX512 (float32 sums, finishTile's);
+// the same float32 operations in the same order as those Go loops.
+func finishKernels() {
+	for _, q := range []bool{true, false} {
+		name, sig := "finishAVX512", "func(mr int, s *float32, c *float32, ldc int, bias *float32, acc int)"
+		if q {
+			name, sig = "qFinishAVX512", "func(mr int, s *int32, c *float32, ldc int, as *float32, az *int32, lds int, ws *float32, wsum *int32, bias *float32, acc int)"
+		}
+		TEXT(name, NOSPLIT, sig)
+		Doc(fmt.Sprintf("%s is the epilogue of one AMX panel (see amx.go).", name))
+		z := func(i int) reg.VecPhysical { return reg.VecPhysical(zmm[i]) }
+		n, sp, cp, ldc, bias, acc := reg.RCX, reg.RSI, reg.RDI, reg.RDX, reg.RBX, reg.R8
+		asp, azp, lds, wsp, wsum := reg.R9, reg.R10, reg.R11, reg.R12, reg.R13
+		Load(Param("mr"), n)
+		Load(Param("s"), sp)
+		Load(Param("c"), cp)
+		Load(Param("ldc"), ldc)
+		SHLQ(U8(2), ldc)
+		Load(Param("bias"), bias)
+		Load(Param("acc"), acc)
+		if q {
+			Load(Param("as"), asp)
+			Load(Param("az"), azp)
+			Load(Param("lds"), lds)
+			SHLQ(U8(2), lds)
+			Load(Param("ws"), wsp)
+			Load(Param("wsum"), wsum)
+			VMOVDQU32(Mem{Base: wsum}, z(28))
+			VMOVUPS(Mem{Base: wsp}, z(29))
+		}
+		TESTQ(bias, bias)
+		JE(LabelRef(name + "_row"))
+		VMOVUPS(Mem{Base: bias}, z(30))
+		Label(name + "_row")
+		if q {
+			VPBROADCASTD(Mem{Base: azp}, z(1))
+			VPMULLD(z(28), z(1), z(1))
+			VMOVDQU32(Mem{Base: sp}, z(0))
+			VPSUBD(z(1), z(0), z(0))
+			VCVTDQ2PS(z(0), z(0))
+			VMULPS(z(29), z(0), z(0))
+			VBROADCASTSS(Mem{Base: asp}, z(1))
+			VMULPS(z(1), z(0), z(0))
+			ADDQ(lds, asp)
+			ADDQ(lds, azp)
+		} else {
+			VMOVUPS(Mem{Base: sp}, z(0))
+		}
+		TESTQ(acc, acc)
+		JE(LabelRef(name + "_bias"))
+		VADDPS(Mem{Base: cp}, z(0), z(0))
+		Label(name + "_bias")
+		TESTQ(bias, bias)
+		JE(LabelRef(name + "_store"))
+		VADDPS(z(30), z(0), z(0))
+		Label(name + "_store")
+		VMOVUPS(z(0), Mem{Base: cp})
+		ADDQ(U8(64), sp)
+		ADDQ(ldc, cp)
+		DECQ(n)
+		JNZ(LabelRef(name + "_row"))
+		VZEROUPPER()
+		RET()
+	}
 }

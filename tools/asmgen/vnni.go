@@ -76,6 +76,7 @@ func genVNNI(out string) {
 	}
 	amxKernel("amxInt8", "TDPBUSD")
 	amxKernel("amxBF16", "TDPBF16PS")
+	finishKernels()
 	writeMacros(filepath.Join(filepath.Dir(out), "lowp512_amd64.h"))
 }
 
