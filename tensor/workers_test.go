@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,5 +35,72 @@ func TestWorkersBudget(t *testing.T) {
 	}
 	if NewWorkers(0).N() < 1 || NewWorkers(-3).N() < 1 {
 		t.Error("NewWorkers(<=0) must use at least one goroutine")
+	}
+}
+
+// BenchmarkParallelCalls times back-to-back Parallel calls of two tasks of
+// about 50 µs of arithmetic each, as an encoder layer makes them at batch
+// 1. On two cores the ideal is one task's time per call; the excess is the
+// time a helper takes to start (a woken thread, or a spinning helper).
+func BenchmarkParallelCalls(b *testing.B) {
+	w := NewWorkers(2)
+	var sink [2]float64
+	task := func(i int) {
+		x := float64(i) + 1
+		for range 40000 { // ≈ 50 µs
+			x = x*1.0000001 + 1e-9
+		}
+		sink[i] = x
+	}
+	t0 := time.Now()
+	task(0)
+	one := time.Since(t0)
+	b.ResetTimer()
+	for range b.N {
+		w.Parallel(2, task)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(one.Nanoseconds()), "task-times/call")
+}
+
+// TestParallelHandoff runs many short calls from several goroutines on
+// one budget, with pauses long enough for spinning helpers to leave and
+// short enough to catch them spinning, and checks that every task runs
+// exactly once and that no call is left waiting (a lost handoff would
+// hang here).
+func TestParallelHandoff(t *testing.T) {
+	w := NewWorkers(3)
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				var hits [5]atomic.Int32
+				w.Parallel(len(hits), func(j int) { hits[j].Add(1) })
+				for j := range hits {
+					if n := hits[j].Load(); n != 1 {
+						t.Errorf("caller %d call %d: task %d ran %d times", g, i, j, n)
+					}
+				}
+				if i%7 == g%7 {
+					time.Sleep(time.Duration(i%3) * spinWait)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("calls still waiting after 60 s: a handoff was lost")
+	}
+	// Every helper leaves once nothing comes: the slots are all free again.
+	deadline := time.Now().Add(5 * time.Second)
+	for len(w.slots) > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := len(w.slots); n > 0 || w.spinning.Load() != 0 {
+		t.Errorf("%d slots still held, %d helpers spinning, after the calls ended", n, w.spinning.Load())
 	}
 }
