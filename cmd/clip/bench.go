@@ -26,8 +26,10 @@ values (after one warm-up call) for --duration and prints
   images batch N: images/s: X (Y ms per call; Z cpu-ms per image)
 
 (Z: the process's user + system CPU time per image, the steadier number
-when other programs share the cores), then it embeds --text-batch real prompts, "a photo of a {class}." for the
-first ImageNet classes, tokenized before timing, and prints
+when other programs share the cores; it includes the up to 100 µs a
+helper spins waiting for the next parallel section). Then it embeds
+--text-batch real prompts, "a photo of a {class}." for the first ImageNet
+classes, tokenized before timing, and prints
 
   texts batch N: texts/s: X (Y ms per call)
 
@@ -39,8 +41,9 @@ texts of a batch once):
 
 --precision bf16 or int8 converts the encoder weights at load (see
 clip.LoadOptions); the first lines name the precision and the kernels
-chosen for this CPU. The load time goes to stdout and stderr. GOMAXPROCS sets the number of
-threads; measure peak memory from outside (/usr/bin/time -v).`
+chosen for this CPU. The load time goes to stdout and stderr.
+GOMAXPROCS sets the number of threads; measure peak memory from outside
+(/usr/bin/time -v).`
 
 // benchArgs are the flags of `clip bench`.
 type benchArgs struct {
