@@ -92,14 +92,7 @@ func emuQ8Case(r *rand.Rand, name string, mr, kq int) emuCase {
 	for i := range b {
 		b[i] = int8(r.IntN(256) - 128)
 	}
-	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
-	for i := range as {
-		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
-	}
-	ws, wsum := randSlice(r, lowpNR), make([]int32, lowpNR)
-	for j := range wsum {
-		wsum[j] = int32(r.IntN(20000) - 10000)
-	}
+	as, az, ws, wsum := randQScales(r, mr*lds, lowpNR)
 	bias, bp, acc, out, c, want := tileOutput(r, mr, ldc, kq)
 	goQTile4(mr, kq, &a[0], lda, &b[0], &want[guard], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], bp, acc)
 	call := emuCall{
@@ -114,6 +107,20 @@ func emuQ8Case(r *rand.Rand, name string, mr, kq int) emuCase {
 			t.Errorf("mr=%d kq=%d acc=%d: %s", mr, kq, acc, msg)
 		}
 	}}
+}
+
+// randQScales makes the scales and zero points of n activation blocks
+// and the scales and weight sums of cols columns, as quantisation gives.
+func randQScales(r *rand.Rand, n, cols int) (as []float32, az []int32, ws []float32, wsum []int32) {
+	as, az = make([]float32, n), make([]int32, n)
+	for i := range as {
+		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
+	}
+	ws, wsum = randSlice(r, cols), make([]int32, cols)
+	for j := range wsum {
+		wsum[j] = int32(r.IntN(20000) - 10000)
+	}
+	return as, az, ws, wsum
 }
 
 // tileOutput makes the bias (none when k is 3; bp points at it), acc (k
@@ -225,14 +232,7 @@ func emuFinishCase(r *rand.Rand, q bool, mr int, withBias bool, acc int) emuCase
 	for i := range isum {
 		isum[i] = int32(r.Uint32())
 	}
-	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
-	for i := range as {
-		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
-	}
-	ws, wsum := randSlice(r, lowpNR), make([]int32, lowpNR)
-	for j := range wsum {
-		wsum[j] = int32(r.IntN(20000) - 10000)
-	}
+	as, az, ws, wsum := randQScales(r, mr*lds, lowpNR)
 	var bias []float32
 	var bp *float32
 	if withBias {

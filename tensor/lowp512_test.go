@@ -83,14 +83,8 @@ func checkQ8Tile(t *testing.T, r *rand.Rand, s lowpKernel, mr, kq, np int) {
 	for i := range b {
 		b[i] = int8(r.IntN(255) - 127)
 	}
-	as, az := make([]float32, mr*lds), make([]int32, mr*lds)
-	for i := range as {
-		as[i], az[i] = float32(r.Float64())*0.01, int32(r.IntN(256))
-	}
-	ws, wsum, bias := randSlice(r, cols), make([]int32, cols), randSlice(r, cols)
-	for j := range wsum {
-		wsum[j] = int32(r.IntN(20000) - 10000)
-	}
+	as, az, ws, wsum := randQScales(r, mr*lds, cols)
+	bias := randSlice(r, cols)
 	cbuf, check := guarded(t, (mr-1)*ldc+cols)
 	c0 := randSlice(r, len(cbuf))
 	copy(cbuf, c0)

@@ -182,7 +182,7 @@ func finishKernels() {
 		Doc(fmt.Sprintf("%s is the epilogue of one AMX panel (see amx.go).", name))
 		z := func(i int) reg.VecPhysical { return reg.VecPhysical(zmm[i]) }
 		n, sp, cp, ldc, bias, acc := reg.RCX, reg.RSI, reg.RDI, reg.RDX, reg.RBX, reg.R8
-		asp, azp, lds, wsp, wsum := reg.R9, reg.R10, reg.R11, reg.R12, reg.R13
+		var asp, azp, lds reg.Register
 		Load(Param("mr"), n)
 		Load(Param("s"), sp)
 		Load(Param("c"), cp)
@@ -191,12 +191,8 @@ func finishKernels() {
 		Load(Param("bias"), bias)
 		Load(Param("acc"), acc)
 		if q {
-			Load(Param("as"), asp)
-			Load(Param("az"), azp)
-			Load(Param("lds"), lds)
-			SHLQ(U8(2), lds)
-			Load(Param("ws"), wsp)
-			Load(Param("wsum"), wsum)
+			var wsp, wsum reg.Register
+			asp, azp, lds, wsp, wsum = loadQScales()
 			VMOVDQU32(Mem{Base: wsum}, z(28))
 			VMOVUPS(Mem{Base: wsp}, z(29))
 		}

@@ -170,13 +170,7 @@ func genQgemm() {
 			ADDQ(U32(32*n), bp)
 		})
 		// Zero point and scales, row by row.
-		asp, azp, lds, wsp, wsum := reg.R9, reg.R10, reg.R11, reg.R12, reg.R13
-		Load(Param("as"), asp)
-		Load(Param("az"), azp)
-		Load(Param("lds"), lds)
-		SHLQ(U8(2), lds)
-		Load(Param("ws"), wsp)
-		Load(Param("wsum"), wsum)
+		asp, azp, lds, wsp, wsum := loadQScales()
 		VMOVDQU(Mem{Base: wsum}, w0)
 		VMOVDQU(Mem{Base: wsum, Disp: 32}, w1)
 		for r := 0; r < mr; r++ {

@@ -120,13 +120,7 @@ func fixInclude(out string) {
 // accumulators accs[r][0…nv) (int32 → float32), as genQgemm's epilogue; w
 // and t, p are free registers.
 func qEpilogue(name string, mr, width int, accs [][]reg.VecPhysical, w []reg.VecPhysical, t, p reg.VecPhysical, bases []reg.Register, stride, tmp, ptr reg.Register) {
-	asp, azp, lds, wsp, wsum := reg.R9, reg.R10, reg.R11, reg.R12, reg.R13
-	Load(Param("as"), asp)
-	Load(Param("az"), azp)
-	Load(Param("lds"), lds)
-	SHLQ(U8(2), lds)
-	Load(Param("ws"), wsp)
-	Load(Param("wsum"), wsum)
+	asp, azp, lds, wsp, wsum := loadQScales()
 	nv := len(accs[0])
 	for j := 0; j < nv; j++ {
 		VMOVDQU32orU(Mem{Base: wsum, Disp: 4 * width * j}, w[j], width)
@@ -149,6 +143,19 @@ func qEpilogue(name string, mr, width int, accs [][]reg.VecPhysical, w []reg.Vec
 		}
 	}
 	vecStore(name, mr, width, accs, bases, stride, tmp, ptr, w)
+}
+
+// loadQScales loads the int8 epilogue's parameters into R9…R13: as, az,
+// lds (in bytes), ws and wsum.
+func loadQScales() (asp, azp, lds, wsp, wsum reg.Register) {
+	asp, azp, lds, wsp, wsum = reg.R9, reg.R10, reg.R11, reg.R12, reg.R13
+	Load(Param("as"), asp)
+	Load(Param("az"), azp)
+	Load(Param("lds"), lds)
+	SHLQ(U8(2), lds)
+	Load(Param("ws"), wsp)
+	Load(Param("wsum"), wsum)
+	return
 }
 
 // VMOVDQU32orU loads a vector: VMOVDQU32 for zmm, VMOVDQU for ymm.
