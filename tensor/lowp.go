@@ -118,10 +118,14 @@ type qweights struct {
 // (α = ½) for the stacked weight ws, normalised to geometric mean 1 and
 // clamped to [2⁻¹⁰, 2¹⁰]; a channel with no range or no weight keeps 1.
 func smoothing(ws [][]float32, inputRange []float32, k int) (s, inv []float32) {
-	wmax := make([]float64, k)
+	wmax := make([]float32, k) // max |W[n,i]| over n; NaN if any is
 	for _, w := range ws {
-		for i, v := range w {
-			wmax[i%k] = math.Max(wmax[i%k], math.Abs(float64(v)))
+		for off := 0; off+k <= len(w); off += k {
+			for i, v := range w[off : off+k] {
+				if a := abs32(v); a > wmax[i] || a != a {
+					wmax[i] = a
+				}
+			}
 		}
 	}
 	f := make([]float64, k)
@@ -129,7 +133,7 @@ func smoothing(ws [][]float32, inputRange []float32, k int) (s, inv []float32) {
 	for i := range f {
 		r := math.Abs(float64(inputRange[i]))
 		if r > 0 && wmax[i] > 0 && !math.IsInf(r, 0) {
-			f[i] = math.Sqrt(r / wmax[i])
+			f[i] = math.Sqrt(r / float64(wmax[i]))
 			logSum += math.Log(f[i])
 			n++
 		}
@@ -152,10 +156,19 @@ func smoothing(ws [][]float32, inputRange []float32, k int) (s, inv []float32) {
 // quantizeRow sets q to the symmetric int8 quantisation of row (scale =
 // max|w|/127, round to nearest even) and returns the scale.
 func quantizeRow(q []int8, row []float32) float32 {
-	amax := float32(0)
-	for _, v := range row {
-		amax = max(amax, abs32(v))
+	// max |v| on the bits: for |v| they order as the values do, with Inf
+	// above every finite value and NaN above Inf, so a NaN wins.
+	var m [4]uint32
+	i := 0
+	for ; i+4 <= len(row); i += 4 {
+		for u := range m {
+			m[u] = max(m[u], math.Float32bits(row[i+u])&^(1<<31))
+		}
 	}
+	for ; i < len(row); i++ {
+		m[0] = max(m[0], math.Float32bits(row[i])&^(1<<31))
+	}
+	amax := math.Float32frombits(max(m[0], m[1], m[2], m[3]))
 	if amax == 0 || amax != amax || amax > math.MaxFloat32 {
 		clear(q)
 		if amax == 0 {
@@ -165,7 +178,11 @@ func quantizeRow(q []int8, row []float32) float32 {
 	}
 	inv := 127 / amax
 	for i, v := range row {
-		q[i] = int8(max(-127, min(127, math.RoundToEven(float64(v*inv)))))
+		// |v·inv| ≤ 127·(1+2⁻²³) < 127.5, so no clamp is needed; adding and
+		// subtracting 1.5·2²³ rounds it to the nearest integer, ties to
+		// even, in float32 (the conversion keeps the product rounded on its
+		// own, never fused into the add).
+		q[i] = int8(int32((float32(v*inv) + 0x1.8p23) - 0x1.8p23))
 	}
 	return amax / 127
 }
@@ -205,9 +222,7 @@ func packInt8Groups(w *qweights, panel0, panels int, ws [][]float32, r1, k, g in
 		p, j := r/lowpNR, r%lowpNR
 		span := lowpNR * g
 		dst := w.q[p*kg*span : (p+1)*kg*span]
-		for q := 0; q < kg; q++ {
-			copy(dst[q*span+g*j:q*span+g*j+g], qrow[g*q:g*q+g])
-		}
+		scatterGroups(dst, qrow, g, j)
 		for b := 0; b < nb; b++ {
 			sum := int32(0)
 			for _, v := range qrow[b*w.block : min(k, (b+1)*w.block)] {
@@ -216,6 +231,26 @@ func packInt8Groups(w *qweights, panel0, panels int, ws [][]float32, r1, k, g in
 			w.sum[b*cols+r] = sum
 		}
 	})
+}
+
+// scatterGroups writes column j's groups of g ∈ {2, 4} bytes, qrow[g·q :
+// g·q+g], to dst[q·16g + g·j …]: whole groups at once (dst and qrow are
+// allocations, so aligned for them).
+func scatterGroups(dst, qrow []int8, g, j int) {
+	kg := len(qrow) / g
+	if g == 4 {
+		src := unsafe.Slice((*uint32)(unsafe.Pointer(&qrow[0])), kg)
+		d := unsafe.Slice((*uint32)(unsafe.Pointer(&dst[0])), kg*lowpNR)
+		for q, v := range src {
+			d[q*lowpNR+j] = v
+		}
+		return
+	}
+	src := unsafe.Slice((*uint16)(unsafe.Pointer(&qrow[0])), kg)
+	d := unsafe.Slice((*uint16)(unsafe.Pointer(&dst[0])), kg*lowpNR)
+	for q, v := range src {
+		d[q*lowpNR+j] = v
+	}
 }
 
 // quantizeActs quantises x [rows, k] (row stride k) to u8 values held in

@@ -386,3 +386,85 @@ func TestQFinishTileRows(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizeRow checks the weight quantisation against its definition
+// (q = clamp(round-half-even(v·(127/amax)), ±127) with the product in
+// float32), on random rows, rows of exact ties, and NaN, Inf and zero rows.
+func TestQuantizeRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	rows := [][]float32{{0, 0, 0}, {1, float32(math.NaN()), 2}, {float32(math.Inf(-1)), 1}}
+	ties := []float32{127}
+	for v := -127.5; v <= 127.5; v += 0.5 {
+		ties = append(ties, float32(v))
+	}
+	rows = append(rows, ties)
+	for range 200 {
+		row := randSlice(r, 1+r.IntN(300))
+		for i := range row {
+			row[i] *= float32(math.Exp2(float64(r.IntN(40) - 20)))
+		}
+		rows = append(rows, row)
+	}
+	for n, row := range rows {
+		q := make([]int8, len(row))
+		s := quantizeRow(q, row)
+		amax := float32(0)
+		for _, v := range row {
+			amax = max(amax, abs32(v))
+		}
+		if amax == 0 || amax != amax || amax > math.MaxFloat32 {
+			if !(s == 0 && amax == 0 || s != s) {
+				t.Fatalf("row %d (max %g): scale %g", n, amax, s)
+			}
+			continue
+		}
+		inv := 127 / amax
+		for i, v := range row {
+			want := int8(max(-127, min(127, math.RoundToEven(float64(v*inv)))))
+			if q[i] != want {
+				t.Fatalf("row %d: q[%d] = %d for %g (×%g), want %d", n, i, q[i], v, inv, want)
+			}
+		}
+		if s != amax/127 {
+			t.Fatalf("row %d: scale %g, want %g", n, s, amax/127)
+		}
+	}
+}
+
+// TestSmoothingColumnMax checks the smoothing factors against a float64
+// column maximum, with a NaN weight (its column unsmoothed) and a part of
+// several rows.
+func TestSmoothingColumnMax(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	const k = 7
+	ws := [][]float32{randSlice(r, 3*k), randSlice(r, 5*k)}
+	ws[1][2*k+4] = float32(math.NaN())
+	rng := randSlice(r, k)
+	s, inv := smoothing(ws, rng, k)
+	wmax := make([]float64, k)
+	for _, w := range ws {
+		for i, v := range w {
+			wmax[i%k] = math.Max(wmax[i%k], math.Abs(float64(v)))
+		}
+	}
+	f, logSum, n := make([]float64, k), 0.0, 0
+	for i := range f {
+		if x := math.Abs(float64(rng[i])); x > 0 && wmax[i] > 0 {
+			f[i] = math.Sqrt(x / wmax[i])
+			logSum += math.Log(f[i])
+			n++
+		}
+	}
+	for i := range f {
+		want := 1.0
+		if f[i] > 0 {
+			want = math.Max(0x1p-10, math.Min(0x1p10, f[i]/math.Exp(logSum/float64(n))))
+		}
+		if s[i] != float32(want) || inv[i] != float32(1/want) {
+			t.Errorf("input %d: factor %g (inverse %g), want %g", i, s[i], inv[i], want)
+		}
+	}
+	if s[4] != 1 {
+		t.Errorf("the NaN column is smoothed by %g, want 1", s[4])
+	}
+}
