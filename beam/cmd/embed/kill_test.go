@@ -97,6 +97,11 @@ func TestKillAndRerun(t *testing.T) {
 	}
 	want := outputTree(t, clean)
 	checkRows(t, clean, images, parts)
+	// The run removed its temporary folder, Beam's loopback file with it.
+	left := append(glob(t, filepath.Join(os.TempDir(), "beamloopbackworker-*")), glob(t, filepath.Join(os.TempDir(), "goclip-embed-*"))...)
+	if len(left) > 0 {
+		t.Fatalf("the run left %v in TMPDIR", left)
+	}
 
 	out := t.TempDir()
 	log.Reset()

@@ -123,6 +123,11 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 		}
 		defer stop()
 	}
+	restore, err := privateTempDir()
+	if err != nil {
+		return err
+	}
+	defer restore()
 	cpu0 := cputime.Process()
 	start := time.Now()
 	res, err := beamx.RunWithMetrics(ctx, p)
@@ -141,6 +146,28 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 			cpu.Seconds(), elapsed.Seconds(), cpu.Seconds()/elapsed.Seconds(), runtime.GOMAXPROCS(0))
 	}
 	return nil
+}
+
+// privateTempDir points TMPDIR at a new folder for the run and returns
+// the function that restores it and removes the folder: Beam's loopback
+// mode (Prism) leaves an empty "beamloopbackworker-*" file in
+// os.TempDir() per run (Beam issue 27569), and other runners build their
+// worker binary there.
+func privateTempDir() (restore func(), err error) {
+	dir, err := os.MkdirTemp("", "goclip-embed-")
+	if err != nil {
+		return nil, err
+	}
+	old, had := os.LookupEnv("TMPDIR")
+	os.Setenv("TMPDIR", dir)
+	return func() {
+		if had {
+			os.Setenv("TMPDIR", old)
+		} else {
+			os.Unsetenv("TMPDIR")
+		}
+		os.RemoveAll(dir)
+	}, nil
 }
 
 // listParts lists the input's parts: through Beam's file systems for a
