@@ -18,8 +18,9 @@ import (
 // A helper whose call is done keeps its slot and spins for up to
 // spinWait, taking the next call that wants a helper: an encoder layer
 // makes about ten calls, and a helper started afresh for each waits for
-// its idle thread to wake (40–80 µs measured on a 2-vCPU VM), a tenth of
-// a batch-1 call's compute. Spinning helpers then leave, freeing the slot.
+// its idle thread to wake (40–80 µs measured on a 2-vCPU VM, about 5% of
+// a batch-1 image's time). Helpers that wait longer leave, freeing the
+// slot.
 type Workers struct {
 	n     int
 	slots chan struct{} // helper slots: n-1
