@@ -33,13 +33,42 @@ type emuRegion struct {
 }
 
 // emuCall is one call of the ABI0 function fn (its name in this package)
-// with the given argument words.
+// with the given argument words, or of a Go function (emuGoCall).
 type emuCall struct {
 	fn      string
 	data    []string // the read-only data symbols fn reads (DATA … <>(SB))
 	needs   []string // CPUID features, as bochs_call.py names them
 	args    []uintptr
 	regions []emuRegion
+	// A Go (ABIInternal) function: its first arguments in registers, the
+	// whole text section mapped (it calls other functions).
+	goFunc bool
+	regs   map[string]uint64
+	fsBase uintptr
+}
+
+// emuGoCall is a call of the Go function fn of this package (ABIInternal:
+// the first nine integer arguments in registers, the rest on the stack,
+// then spill space for the nine) with a dummy goroutine whose stack guard
+// is 0, in R14 and at FS:-8, where Go reloads it from after calling
+// assembly.
+func emuGoCall(fn string, needs []string, args []uintptr, regions []emuRegion) emuCall {
+	g := make([]uint64, 8)   // runtime.g's first words: stack, stackguard0 = 0
+	tls := make([]uint64, 2) // FS points at tls[1]: FS:-8 is tls[0]
+	tls[0] = uint64(ptr(g))
+	c := emuCall{fn: fn, needs: needs, goFunc: true, fsBase: uintptr(unsafe.Pointer(&tls[1])),
+		regs:    map[string]uint64{"r14": uint64(ptr(g))},
+		regions: append(regions, region(g, false), region(tls, false))}
+	for i, name := range []string{"rax", "rbx", "rcx", "rdi", "rsi", "r8", "r9", "r10", "r11"} {
+		if i < len(args) {
+			c.regs[name] = uint64(args[i])
+		}
+	}
+	if len(args) > 9 {
+		c.args = append(c.args, args[9:]...)
+	}
+	c.args = append(c.args, make([]uintptr, 9)...) // spill space
+	return c
 }
 
 // emuCase is one emulated call and the check of what it wrote.
@@ -184,11 +213,13 @@ func emuRequest(t *testing.T, calls []emuCall) []byte {
 		Out  bool   `json:"out"`
 	}
 	type jcall struct {
-		Name    string    `json:"name"`
-		Needs   []string  `json:"needs"`
-		Entry   uint64    `json:"entry"`
-		Args    []uint64  `json:"args"`
-		Regions []jregion `json:"regions"`
+		Name    string            `json:"name"`
+		Needs   []string          `json:"needs"`
+		Entry   uint64            `json:"entry"`
+		Args    []uint64          `json:"args"`
+		Regions []jregion         `json:"regions"`
+		Regs    map[string]uint64 `json:"regs,omitempty"`
+		FSBase  uint64            `json:"fs_base,omitempty"`
 	}
 	symbol := func(name string) jregion {
 		s, ok := code[name]
@@ -201,8 +232,14 @@ func emuRequest(t *testing.T, calls []emuCall) []byte {
 		Calls []jcall `json:"calls"`
 	}
 	for _, c := range calls {
-		fn := symbol(c.fn)
-		j := jcall{Name: c.fn, Needs: c.needs, Entry: fn.Addr, Regions: []jregion{fn}}
+		var j jcall
+		if c.goFunc {
+			j = jcall{Name: c.fn, Needs: c.needs, Entry: symbol("go:" + c.fn).Addr, Regions: []jregion{symbol(".text")},
+				Regs: c.regs, FSBase: uint64(c.fsBase)}
+		} else {
+			fn := symbol(c.fn)
+			j = jcall{Name: c.fn, Needs: c.needs, Entry: fn.Addr, Regions: []jregion{fn}}
+		}
 		for _, name := range c.data {
 			j.Regions = append(j.Regions, symbol(name))
 		}
@@ -244,8 +281,18 @@ func functionCode(t *testing.T, exe string) map[string]funcCode {
 	}
 	const prefix, suffix = "github.com/goclip/goclip/tensor.", ".abi0"
 	m := map[string]funcCode{}
+	if text := f.Section(".text"); text != nil {
+		code, err := text.Data()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[".text"] = funcCode{text.Addr, code}
+	}
 	for _, s := range syms {
 		name, ok := cutAffixes(s.Name, prefix, suffix)
+		if g, isGo := cutAffixes(s.Name, prefix, ""); !ok && isGo && elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			name, ok = "go:"+g, true
+		}
 		if !ok && elf.ST_BIND(s.Info) == elf.STB_LOCAL && elf.ST_TYPE(s.Info) == elf.STT_OBJECT {
 			name, ok = s.Name, true
 		}

@@ -20,6 +20,13 @@ and the call returns to a page holding HLT, which ends it. An exception
 (#UD for an instruction the model lacks, #GP, a page fault on memory the
 request did not declare) ends the call with an error instead.
 
+A call may also be of a Go (ABIInternal) function: it then gives "regs",
+the registers holding its first integer arguments and R14 (the goroutine
+pointer, a dummy whose stack guard is 0), and "fs_base", the thread block
+whose last word before it points at that dummy (Go reloads R14 from FS:-8
+after calling assembly); its stack words are the remaining arguments and
+the spill space, and its regions include the whole text section.
+
 A call lists the CPUID features it "needs" (avx512f, avx512_vnni, avx_vnni,
 avx512_bf16, amx_tile, amx_int8, amx_bf16); one the emulated CPU lacks is
 not run but answered "skipped". bochscpu-python 0.4.0 models Sapphire
@@ -63,6 +70,8 @@ bochscpu = import_bochscpu()
 
 PAGE = 4096
 STACK_VA = 0x6000_0000_0000  # away from Go's text (0x400000) and heap (0xc000000000)
+STACK_PAGES = 16  # Go functions' frames (amxQ8's holds 8 KiB of sums)
+STACK_TOP = STACK_VA + STACK_PAGES * PAGE - 256
 SENTINEL_VA = 0x6000_0001_0000
 CPUID_VA = 0x6000_0002_0000
 PML4_GPA = 0x10_0000
@@ -114,7 +123,7 @@ def segment(selector, attr):
     return s
 
 
-def initial_state(rsp, rip):
+def initial_state(rsp, rip, regs=None, fs_base=0):
     state = bochscpu.State()
     bochscpu.cpu.set_long_mode(state)
     state.cr3 = PML4_GPA
@@ -127,11 +136,16 @@ def initial_state(rsp, rip):
     state.rip = rip
     state.cs = segment(0x08, 0x229B)  # 64-bit code, ring 0
     data = segment(0x10, 0xC093)  # data, ring 0
-    state.ds = state.es = state.fs = state.gs = state.ss = data
+    state.ds = state.es = state.gs = state.ss = data
+    fs = segment(0x10, 0xC093)
+    fs.base = fs_base  # Go reloads g from FS:-8 after calling assembly
+    state.fs = fs
+    for name, value in (regs or {}).items():
+        setattr(state, name, value & (2**64 - 1))
     return state
 
 
-def run(rsp, rip):
+def run(rsp, rip, regs=None, fs_base=0):
     """Runs from rip until HLT or an exception; returns (state, error)."""
     error = []
     sess = bochscpu.Session()
@@ -147,7 +161,7 @@ def run(rsp, rip):
     hook = bochscpu.Hook()
     hook.exception = on_exception
     hook.hlt = lambda s, cpu_id: s.stop()
-    sess.cpu.state = initial_state(rsp, rip)
+    sess.cpu.state = initial_state(rsp, rip, regs, fs_base)
     sess.run([hook])
     return sess.cpu.state, "".join(error)
 
@@ -160,9 +174,8 @@ def run_call(mem, call, features):
         mem.write(r["addr"], r["bytes"])
     frame = SENTINEL_VA.to_bytes(8, "little") + b"".join(
         (a & (2**64 - 1)).to_bytes(8, "little") for a in call["args"])
-    rsp = STACK_VA + PAGE - 256
-    mem.write(rsp, frame)
-    state, error = run(rsp, call["entry"])
+    mem.write(STACK_TOP, frame)
+    state, error = run(STACK_TOP, call["entry"], call.get("regs"), call.get("fs_base", 0))
     if not error and state.rip not in (SENTINEL_VA, SENTINEL_VA + 1):
         error = f"stopped at rip {state.rip:#x}, not at the return address"
     outs = []
@@ -208,7 +221,7 @@ def cpu_features(mem):
     for sub in (0, 1):
         # mov eax, 7; mov ecx, sub; cpuid; hlt
         mem.write(CPUID_VA, bytes([0xB8, 7, 0, 0, 0, 0xB9, sub, 0, 0, 0, 0x0F, 0xA2, 0xF4]))
-        st, error = run(STACK_VA + PAGE - 256, CPUID_VA)
+        st, error = run(STACK_TOP, CPUID_VA)
         if error:
             raise RuntimeError("CPUID: " + error)
         regs[sub] = (st.rax, st.rbx, st.rcx, st.rdx)
@@ -231,7 +244,7 @@ def main():
         req = json.load(f)
     select_cpu_model(SAPPHIRE_RAPIDS)
     mem = Memory()
-    mem.need(STACK_VA, PAGE)
+    mem.need(STACK_VA, STACK_PAGES * PAGE)
     mem.need(SENTINEL_VA, PAGE)
     mem.need(CPUID_VA, PAGE)
     for c in req["calls"]:
