@@ -31,26 +31,17 @@ func TestAMXPathEmulated(t *testing.T) {
 // emuQ8PathCase is q8tile(kAMX, …) of mr rows, kq quads and np panels
 // (further apart than they need be), against q8tile(kGoVNNI, …).
 func emuQ8PathCase(r *rand.Rand, mr, kq, np int) emuCase {
-	const lda, lds = 4*48 + 4, 3
-	ldc, pstride, cols := lowpNR*np+5, 64*(kq+1), lowpNR*np
-	a := make([]uint8, mr*lda)
-	for i := range a {
-		a[i] = uint8(r.IntN(256))
-	}
-	b := make([]int8, pstride*np)
-	for i := range b {
-		b[i] = int8(r.IntN(255) - 127)
-	}
-	as, az, ws, wsum := randQScales(r, mr*lds, cols)
-	bias := randSlice(r, cols)
+	in := newQ8TileInputs(r, mr, kq, np)
+	a, lda, b, pstride, ldc, cols := in.a, in.lda, in.b, in.pstride, in.ldc, in.cols
+	as, az, lds, ws, wsum, bias := in.as, in.az, in.lds, in.ws, in.wsum, in.bias
 	out, c := guardedOut((mr-1)*ldc+cols, float32(sentinel))
 	copy(c, randSlice(r, len(c)))
 	want := append([]float32(nil), out...)
 	acc := kq % 2
 	q8tile(kGoVNNI, mr, kq, np, &a[0], lda, &b[0], pstride, &want[guard], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], acc)
 	call := emuGoCall("q8tile", []string{"avx512f", "amx_tile", "amx_int8"},
-		[]uintptr{uintptr(kAMX), uintptr(mr), uintptr(kq), uintptr(np), ptr(a), lda, ptr(b), uintptr(pstride), ptr(c), uintptr(ldc),
-			ptr(as), ptr(az), lds, ptr(ws), ptr(wsum), ptr(bias), uintptr(acc)},
+		[]uintptr{uintptr(kAMX), uintptr(mr), uintptr(kq), uintptr(np), ptr(a), uintptr(lda), ptr(b), uintptr(pstride), ptr(c), uintptr(ldc),
+			ptr(as), ptr(az), uintptr(lds), ptr(ws), ptr(wsum), ptr(bias), uintptr(acc)},
 		[]emuRegion{region(a, false), region(b, false), region(as, false), region(az, false), region(ws, false),
 			region(wsum, false), region(bias, false), region(out, true)})
 	return emuCase{call, func(t *testing.T) {
@@ -79,7 +70,7 @@ func emuB2PathCase(r *rand.Rand, mr, kp, np int) emuCase {
 	c0 := append([]float32(nil), c...)
 	acc := 1 - kp%2
 	call := emuGoCall("b2tile", []string{"avx512f", "amx_tile", "amx_bf16"},
-		[]uintptr{uintptr(kAMX), uintptr(mr), uintptr(kp), uintptr(np), ptr(a), lda, ptr(b), uintptr(pstride), ptr(c), uintptr(ldc),
+		[]uintptr{uintptr(kAMX), uintptr(mr), uintptr(kp), uintptr(np), ptr(a), uintptr(lda), ptr(b), uintptr(pstride), ptr(c), uintptr(ldc),
 			ptr(bias), uintptr(acc)},
 		[]emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)})
 	return emuCase{call, func(t *testing.T) {

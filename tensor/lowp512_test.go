@@ -69,22 +69,40 @@ func TestQ8TileExact(t *testing.T) {
 	}
 }
 
+// q8TileInputs are the random inputs of one q8tile call of mr rows, kq
+// quads and np panels (pstride bytes apart, further than they need be;
+// output rows ldc apart, cols wide).
+type q8TileInputs struct {
+	a                      []uint8
+	b                      []int8
+	as, ws, bias           []float32
+	az, wsum               []int32
+	lda, lds, ldc, pstride int
+	cols                   int
+}
+
+func newQ8TileInputs(r *rand.Rand, mr, kq, np int) q8TileInputs {
+	in := q8TileInputs{lda: 4*48 + 4, lds: 3, ldc: lowpNR*np + 5, pstride: 64 * (kq + 1), cols: lowpNR * np}
+	in.a = make([]uint8, mr*in.lda)
+	for i := range in.a {
+		in.a[i] = uint8(r.IntN(256))
+	}
+	in.b = make([]int8, in.pstride*np)
+	for i := range in.b {
+		in.b[i] = int8(r.IntN(255) - 127)
+	}
+	in.as, in.az, in.ws, in.wsum = randQScales(r, mr*in.lds, in.cols)
+	in.bias = randSlice(r, in.cols)
+	return in
+}
+
 // checkQ8Tile runs one q8tile call of mr rows, kq quads and np panels
 // (further apart than they need be) and checks every output.
 func checkQ8Tile(t *testing.T, r *rand.Rand, s lowpKernel, mr, kq, np int) {
 	t.Helper()
-	const lda, lds = 4*35 + 4, 3
-	ldc, pstride, cols := lowpNR*np+5, 64*(kq+1), lowpNR*np
-	a := make([]uint8, mr*lda)
-	for i := range a {
-		a[i] = uint8(r.IntN(256))
-	}
-	b := make([]int8, pstride*np)
-	for i := range b {
-		b[i] = int8(r.IntN(255) - 127)
-	}
-	as, az, ws, wsum := randQScales(r, mr*lds, cols)
-	bias := randSlice(r, cols)
+	in := newQ8TileInputs(r, mr, kq, np)
+	a, lda, b, pstride, ldc, cols := in.a, in.lda, in.b, in.pstride, in.ldc, in.cols
+	as, az, lds, ws, wsum, bias := in.as, in.az, in.lds, in.ws, in.wsum, in.bias
 	cbuf, check := guarded(t, (mr-1)*ldc+cols)
 	c0 := randSlice(r, len(cbuf))
 	copy(cbuf, c0)
