@@ -56,14 +56,8 @@ func emuQ8PathCase(r *rand.Rand, mr, kq, np int) emuCase {
 func emuB2PathCase(r *rand.Rand, mr, kp, np int) emuCase {
 	const lda = 2*48 + 2
 	ldc, pstride, cols := lowpNR*np+3, 32*(kp+1), lowpNR*np
-	a := make([]uint16, mr*lda)
-	for i := range a {
-		a[i] = bf16(float32(r.Float64()*2 - 1))
-	}
-	b := make([]uint16, pstride*np)
-	for i := range b {
-		b[i] = bf16(float32(r.Float64()*2 - 1))
-	}
+	a := randBF16(r, mr*lda)
+	b := randBF16(r, pstride*np)
 	bias := randSlice(r, cols)
 	out, c := guardedOut((mr-1)*ldc+cols, float32(sentinel))
 	copy(c, randSlice(r, len(c)))

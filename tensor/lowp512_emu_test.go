@@ -139,14 +139,8 @@ func tileOutput(r *rand.Rand, mr, ldc, k int) (bias []float32, bp *float32, acc 
 // emuB2Case is one call of an AVX512_BF16 tile.
 func emuB2Case(r *rand.Rand, mr, kp int) emuCase {
 	const lda, ldc = 2*35 + 2, 19
-	a := make([]uint16, mr*lda)
-	for i := range a {
-		a[i] = bf16(float32(r.Float64()*2 - 1))
-	}
-	b := make([]uint16, 32*kp)
-	for i := range b {
-		b[i] = bf16(float32(r.Float64()*2 - 1))
-	}
+	a := randBF16(r, mr*lda)
+	b := randBF16(r, 32*kp)
 	bias, bp, acc, out, c, want := tileOutput(r, mr, ldc, kp)
 	goBTile2(mr, kp, &a[0], lda, &b[0], &want[guard], ldc, bp, acc)
 	call := emuCall{

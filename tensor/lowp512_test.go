@@ -146,20 +146,23 @@ func TestB2Tile(t *testing.T) {
 	}
 }
 
+// randBF16 is n random bf16 values in [-1, 1).
+func randBF16(r *rand.Rand, n int) []uint16 {
+	v := make([]uint16, n)
+	for i := range v {
+		v[i] = bf16(float32(r.Float64()*2 - 1))
+	}
+	return v
+}
+
 // checkB2Tile runs one b2tile call of mr rows, kp pairs and np panels and
 // checks every output within the float32 summation bound.
 func checkB2Tile(t *testing.T, r *rand.Rand, s lowpKernel, mr, kp, np int) {
 	t.Helper()
 	const lda = 2*35 + 2
 	ldc, pstride, cols := lowpNR*np+3, 32*(kp+1), lowpNR*np
-	a := make([]uint16, mr*lda)
-	for i := range a {
-		a[i] = bf16(float32(r.Float64()*2 - 1))
-	}
-	b := make([]uint16, pstride*np)
-	for i := range b {
-		b[i] = bf16(float32(r.Float64()*2 - 1))
-	}
+	a := randBF16(r, mr*lda)
+	b := randBF16(r, pstride*np)
 	cbuf, check := guarded(t, (mr-1)*ldc+cols)
 	b2tile(s, mr, kp, np, &a[0], lda, &b[0], pstride, &cbuf[0], ldc, nil, 0)
 	check()
