@@ -55,17 +55,25 @@ func (w *Workers) N() int {
 // runner hands out tasks 0…n-1 to the calling goroutine and any helpers.
 // The func values are bound once (init), so a run allocates nothing.
 type runner struct {
-	tasks  int
-	next   atomic.Int64
-	active atomic.Int32 // helpers not done with this run
+	tasks int
+	w     *Workers
+	next  atomic.Int64
+	// Helpers not done with this run: active for the caller's spin, wg
+	// for its sleep.
+	active atomic.Int32
 	wg     sync.WaitGroup
 	do     func(task int)
+	start  func() // a new helper's body, bound once: `go r.start()` allocates nothing
 }
 
-func (r *runner) init(do func(int)) { r.do = do }
+func (r *runner) init(do func(int)) {
+	r.do = do
+	r.start = func() { r.w.helper(r) }
+}
 
 func (r *runner) run(w *Workers, tasks int) {
 	r.tasks = tasks
+	r.w = w
 	r.next.Store(0)
 helpers:
 	for h := 1; h < min(tasks, w.N()); h++ {
@@ -77,7 +85,7 @@ helpers:
 			}
 			r.active.Add(1)
 			r.wg.Add(1)
-			go w.helper(r)
+			go r.start()
 			continue
 		}
 		r.active.Add(1)
@@ -86,7 +94,8 @@ helpers:
 	}
 	r.work()
 	// The helpers are finishing their last tasks: wait for them spinning
-	// first, for the same reason helpers spin.
+	// first, for the same reason helpers spin (BenchmarkParallelCalls:
+	// 1.03 task-times per call with this wait, 1.22 without).
 	for t0 := time.Now(); r.active.Load() > 0 && time.Since(t0) < spinWait; {
 		runtime.Gosched()
 	}
