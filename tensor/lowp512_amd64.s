@@ -3499,7 +3499,6 @@ amxInt8_single:
 	TILEZERO_TMM4
 	MOVQ  R9, SI
 	MOVQ  R11, BX
-	LEAQ  (R11)(R12*1), DI
 	MOVQ  steps+56(FP), R8
 	TESTQ R8, R8
 	JE    amxInt8_one_tail
@@ -3510,7 +3509,6 @@ amxInt8_one_k:
 	TDPBUSD_TMM1_TMM0_TMM4
 	ADDQ $0x00000040, SI
 	ADDQ $0x00000400, BX
-	ADDQ $0x00000400, DI
 	DECQ R8
 	JNZ  amxInt8_one_k
 
@@ -3593,7 +3591,6 @@ amxBF16_single:
 	TILEZERO_TMM4
 	MOVQ  R9, SI
 	MOVQ  R11, BX
-	LEAQ  (R11)(R12*1), DI
 	MOVQ  steps+56(FP), R8
 	TESTQ R8, R8
 	JE    amxBF16_one_tail
@@ -3604,7 +3601,6 @@ amxBF16_one_k:
 	TDPBF16PS_TMM1_TMM0_TMM4
 	ADDQ $0x00000040, SI
 	ADDQ $0x00000400, BX
-	ADDQ $0x00000400, DI
 	DECQ R8
 	JNZ  amxBF16_one_k
 
@@ -3641,19 +3637,18 @@ TEXT ·qFinishAVX512(SB), NOSPLIT, $0-88
 	MOVQ      ws+56(FP), R12
 	MOVQ      wsum+64(FP), R13
 	VMOVDQU32 (R13), Z28
-	VMOVUPS   (R12), Z29
 	TESTQ     BX, BX
 	JE        qFinishAVX512_row
 	VMOVUPS   (BX), Z30
 
 qFinishAVX512_row:
-	VPBROADCASTD (R10), Z1
-	VPMULLD      Z28, Z1, Z1
 	VMOVDQU32    (SI), Z0
-	VPSUBD       Z1, Z0, Z0
-	VCVTDQ2PS    Z0, Z0
-	VMULPS       Z29, Z0, Z0
+	VPBROADCASTD (R10), Z1
+	VPMULLD      Z28, Z1, Z2
+	VPSUBD       Z2, Z0, Z0
 	VBROADCASTSS (R9), Z1
+	VCVTDQ2PS    Z0, Z0
+	VMULPS       (R12), Z0, Z0
 	VMULPS       Z1, Z0, Z0
 	ADDQ         R11, R9
 	ADDQ         R11, R10

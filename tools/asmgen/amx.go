@@ -115,7 +115,9 @@ func amxKernel(name, op string) {
 		}
 		MOVQ(a, ap)
 		MOVQ(b, b0)
-		LEAQ(Mem{Base: b, Index: ps, Scale: 1}, b1)
+		if two {
+			LEAQ(Mem{Base: b, Index: ps, Scale: 1}, b1)
+		}
 		Load(Param("steps"), n)
 		TESTQ(n, n)
 		JE(LabelRef(lbl + "_tail"))
@@ -129,7 +131,9 @@ func amxKernel(name, op string) {
 		}
 		ADDQ(U32(64), ap)
 		ADDQ(U32(1024), b0)
-		ADDQ(U32(1024), b1)
+		if two {
+			ADDQ(U32(1024), b1)
+		}
 		DECQ(n)
 		JNZ(LabelRef(lbl + "_k"))
 		Label(lbl + "_tail")
@@ -190,25 +194,19 @@ func finishKernels() {
 		SHLQ(U8(2), ldc)
 		Load(Param("bias"), bias)
 		Load(Param("acc"), acc)
+		var wsp reg.Register
 		if q {
-			var wsp, wsum reg.Register
+			var wsum reg.Register
 			asp, azp, lds, wsp, wsum = loadQScales()
 			VMOVDQU32(Mem{Base: wsum}, z(28))
-			VMOVUPS(Mem{Base: wsp}, z(29))
 		}
 		TESTQ(bias, bias)
 		JE(LabelRef(name + "_row"))
 		VMOVUPS(Mem{Base: bias}, z(30))
 		Label(name + "_row")
 		if q {
-			VPBROADCASTD(Mem{Base: azp}, z(1))
-			VPMULLD(z(28), z(1), z(1))
 			VMOVDQU32(Mem{Base: sp}, z(0))
-			VPSUBD(z(1), z(0), z(0))
-			VCVTDQ2PS(z(0), z(0))
-			VMULPS(z(29), z(0), z(0))
-			VBROADCASTSS(Mem{Base: asp}, z(1))
-			VMULPS(z(1), z(0), z(0))
+			qScaleRow([]reg.VecPhysical{z(0)}, []reg.VecPhysical{z(28)}, wsp, 16, azp, asp, z(1), z(2))
 			ADDQ(lds, asp)
 			ADDQ(lds, azp)
 		} else {

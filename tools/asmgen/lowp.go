@@ -174,17 +174,7 @@ func genQgemm() {
 		VMOVDQU(Mem{Base: wsum}, w0)
 		VMOVDQU(Mem{Base: wsum, Disp: 32}, w1)
 		for r := 0; r < mr; r++ {
-			VPBROADCASTD(Mem{Base: azp}, t)
-			VPMULLD(w0, t, p)
-			VPSUBD(p, y(2*r), y(2*r))
-			VPMULLD(w1, t, p)
-			VPSUBD(p, y(2*r+1), y(2*r+1))
-			VBROADCASTSS(Mem{Base: asp}, t)
-			for j := 0; j < 2; j++ {
-				VCVTDQ2PS(y(2*r+j), y(2*r+j))
-				VMULPS(Mem{Base: wsp, Disp: 32 * j}, y(2*r+j), y(2*r+j))
-				VMULPS(t, y(2*r+j), y(2*r+j))
-			}
+			qScaleRow([]reg.VecPhysical{y(2 * r), y(2*r + 1)}, []reg.VecPhysical{w0, w1}, wsp, 8, azp, asp, t, p)
 			if r+1 < mr {
 				ADDQ(lds, asp)
 				ADDQ(lds, azp)

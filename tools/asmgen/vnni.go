@@ -126,23 +126,32 @@ func qEpilogue(name string, mr, width int, accs [][]reg.VecPhysical, w []reg.Vec
 		VMOVDQU32orU(Mem{Base: wsum, Disp: 4 * width * j}, w[j], width)
 	}
 	for r := 0; r < mr; r++ {
-		VPBROADCASTD(Mem{Base: azp}, t)
-		for j := 0; j < nv; j++ {
-			VPMULLD(w[j], t, p)
-			VPSUBD(p, accs[r][j], accs[r][j])
-		}
-		VBROADCASTSS(Mem{Base: asp}, t)
-		for j := 0; j < nv; j++ {
-			VCVTDQ2PS(accs[r][j], accs[r][j])
-			VMULPS(Mem{Base: wsp, Disp: 4 * width * j}, accs[r][j], accs[r][j])
-			VMULPS(t, accs[r][j], accs[r][j])
-		}
+		qScaleRow(accs[r], w, wsp, width, azp, asp, t, p)
 		if r+1 < mr {
 			ADDQ(lds, asp)
 			ADDQ(lds, azp)
 		}
 	}
 	vecStore(name, mr, width, accs, bases, stride, tmp, ptr, w)
+}
+
+// qScaleRow turns one row's int32 sums accs (width lanes each) into
+// float32 products: it removes the row's zero point ([azp]) times the
+// weight sums w, converts, and multiplies by the columns' scales ([wsp],
+// 4·width bytes per vector) and the row's scale ([asp]), in qFinish's
+// order; t and p are free registers.
+func qScaleRow(accs, w []reg.VecPhysical, wsp reg.Register, width int, azp, asp reg.Register, t, p reg.VecPhysical) {
+	VPBROADCASTD(Mem{Base: azp}, t)
+	for j := range accs {
+		VPMULLD(w[j], t, p)
+		VPSUBD(p, accs[j], accs[j])
+	}
+	VBROADCASTSS(Mem{Base: asp}, t)
+	for j := range accs {
+		VCVTDQ2PS(accs[j], accs[j])
+		VMULPS(Mem{Base: wsp, Disp: 4 * width * j}, accs[j], accs[j])
+		VMULPS(t, accs[j], accs[j])
+	}
 }
 
 // loadQScales loads the int8 epilogue's parameters into R9…R13: as, az,
