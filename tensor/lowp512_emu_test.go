@@ -62,6 +62,27 @@ func guardedOut[T any](n int, fill T) (out, s []T) {
 	return out, out[guard : guard+n]
 }
 
+// outsideChanged checks a guarded output (guardedOut) of rows × cols
+// values ldc apart: the guards must hold sentinel, and the values between
+// rows (columns cols…ldc-1) their original c0 (nil: one row). It returns
+// what changed, or "".
+func outsideChanged(out, c0 []float32, rows, ldc, cols int) string {
+	for i := range guard {
+		if out[i] != sentinel || out[len(out)-1-i] != sentinel {
+			return "a guard value was overwritten"
+		}
+	}
+	c := out[guard : len(out)-guard]
+	for i := 0; i+1 < rows; i++ {
+		for j := cols; j < ldc; j++ {
+			if o := i*ldc + j; c[o] != c0[o] {
+				return fmt.Sprintf("c[%d,%d], between the rows, changed", i, j)
+			}
+		}
+	}
+	return ""
+}
+
 // sameBits reports the first value of got that differs from want in its
 // bits (guards included), as an error message, or "".
 func sameBits[T float32 | int32](got, want []T) string {

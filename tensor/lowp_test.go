@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -352,38 +353,19 @@ func qValue(w *lowpWeights, j, p int) int8 {
 	return w.q.q[(j/lowpNR)*lowpNR*st+(p/2)*32+2*(j%lowpNR)+p%2]
 }
 
-// TestQFinishTileRows: the int8 epilogue takes as many rows as the tallest
-// kernel tile (AMX's 16; it once held 8, which would have panicked on the
-// first AMX machine), and every kernel's tile fits in it.
-func TestQFinishTileRows(t *testing.T) {
+// TestLowpTileLimits: every kernel's tile fits the fixed buffers sized for
+// the largest (maxMR rows: qFinish's and the Go tiles' sums, which once
+// held 8 and would have panicked on the first AMX machine; maxPanels:
+// amxQ8's sums). TestQ8TileExact runs qFinish on maxMR rows through
+// kGoVNNI.
+func TestLowpTileLimits(t *testing.T) {
 	for k := kGo; k <= kAMX; k++ {
-		if k.mr() > maxMR {
-			t.Errorf("%s: %d rows per tile, more than maxMR %d", k.name(Int8), k.mr(), maxMR)
+		if k.mr() > maxMR || k.panels() > maxPanels {
+			t.Errorf("%s: tiles of %d rows × %d panels, more than %d × %d", k.name(Int8), k.mr(), k.panels(), maxMR, maxPanels)
 		}
 	}
-	r := rand.New(rand.NewPCG(27, 28))
-	const ldc, lds = 19, 2
-	isum := make([][lowpNR]int32, maxMR)
-	as, az := make([]float32, maxMR*lds), make([]int32, maxMR*lds)
-	for i := range isum {
-		for j := range isum[i] {
-			isum[i][j] = int32(r.IntN(1 << 20))
-		}
-		as[i*lds], az[i*lds] = float32(r.Float64()), int32(r.IntN(256))
-	}
-	ws, wsum, bias := randSlice(r, lowpNR), make([]int32, lowpNR), randSlice(r, lowpNR)
-	for j := range wsum {
-		wsum[j] = int32(r.IntN(20000) - 10000)
-	}
-	c := make([]float32, (maxMR-1)*ldc+lowpNR)
-	qFinish(isum, &c[0], ldc, &as[0], &az[0], lds, &ws[0], &wsum[0], &bias[0], 0)
-	for i := range isum {
-		for j := range lowpNR {
-			want := float32(float32(float32(isum[i][j]-az[i*lds]*wsum[j])*ws[j])*as[i*lds]) + bias[j]
-			if got := c[i*ldc+j]; got != want {
-				t.Fatalf("c[%d,%d] = %g, want %g", i, j, got, want)
-			}
-		}
+	if kGoVNNI.mr() != maxMR || kGoVNNI.panels() != maxPanels {
+		t.Errorf("kGoVNNI's tiles (%d × %d) no longer mirror the largest: the driver's path for them goes untested", kGoVNNI.mr(), kGoVNNI.panels())
 	}
 }
 
@@ -413,8 +395,8 @@ func TestQuantizeRow(t *testing.T) {
 			amax = max(amax, abs32(v))
 		}
 		if amax == 0 || amax != amax || amax > math.MaxFloat32 {
-			if !(s == 0 && amax == 0 || s != s) {
-				t.Fatalf("row %d (max %g): scale %g", n, amax, s)
+			if !(s == 0 && amax == 0 || s != s) || slices.ContainsFunc(q, func(v int8) bool { return v != 0 }) {
+				t.Fatalf("row %d (max %g): scale %g, values %v; want 0 (NaN for NaN or Inf) and zeros", n, amax, s, q)
 			}
 			continue
 		}

@@ -44,10 +44,8 @@ func emuActCase(x []float32, i int, fn string) emuCase {
 	ac := actChecks[i]
 	call := emuCall{fn: fn, data: []string{"actconst"}, needs: []string{"avx512f"}, args: args, regions: []emuRegion{region(out, true)}}
 	return emuCase{call, func(t *testing.T) {
-		for j := range guard {
-			if out[j] != sentinel || out[len(out)-1-j] != sentinel {
-				t.Fatalf("%s wrote outside its output", fn)
-			}
+		if msg := outsideChanged(out, nil, 1, len(got), len(got)); msg != "" {
+			t.Fatalf("%s: %s", fn, msg)
 		}
 		for j, g := range got {
 			want := ac.ref(float64(x[j]))
@@ -78,10 +76,8 @@ func emuSgemmCase(r *rand.Rand, mr, k int) emuCase {
 		regions: []emuRegion{region(a, false), region(b, false), region(bias, false), region(out, true)},
 	}
 	return emuCase{call, func(t *testing.T) {
-		for j := range guard {
-			if out[j] != sentinel || out[len(out)-1-j] != sentinel {
-				t.Fatalf("mr=%d k=%d: the kernel wrote outside its output", mr, k)
-			}
+		if msg := outsideChanged(out, c0, mr, ldc, nr); msg != "" {
+			t.Fatalf("mr=%d k=%d: %s", mr, k, msg)
 		}
 		for i := range mr {
 			for j := range nr {
