@@ -41,7 +41,8 @@ type emuCall struct {
 	args    []uintptr
 	regions []emuRegion
 	// A Go (ABIInternal) function: its first arguments in registers, the
-	// whole text section mapped (it calls other functions).
+	// whole text section mapped once for all calls (it calls other
+	// functions).
 	goFunc bool
 	regs   map[string]uint64
 	fsBase uintptr
@@ -229,13 +230,16 @@ func emuRequest(t *testing.T, calls []emuCall) []byte {
 		return jregion{Addr: s.addr, Data: base64.StdEncoding.EncodeToString(s.code)}
 	}
 	var req struct {
-		Calls []jcall `json:"calls"`
+		Shared []jregion `json:"shared,omitempty"` // written once, before the calls
+		Calls  []jcall   `json:"calls"`
 	}
 	for _, c := range calls {
 		var j jcall
 		if c.goFunc {
-			j = jcall{Name: c.fn, Needs: c.needs, Entry: symbol("go:" + c.fn).Addr, Regions: []jregion{symbol(".text")},
-				Regs: c.regs, FSBase: uint64(c.fsBase)}
+			j = jcall{Name: c.fn, Needs: c.needs, Entry: symbol("go:" + c.fn).Addr, Regs: c.regs, FSBase: uint64(c.fsBase)}
+			if req.Shared == nil {
+				req.Shared = []jregion{symbol(".text")}
+			}
 		} else {
 			fn := symbol(c.fn)
 			j = jcall{Name: c.fn, Needs: c.needs, Entry: fn.Addr, Regions: []jregion{fn}}

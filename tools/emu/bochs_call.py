@@ -25,7 +25,8 @@ the registers holding its first integer arguments and R14 (the goroutine
 pointer, a dummy whose stack guard is 0), and "fs_base", the thread block
 whose last word before it points at that dummy (Go reloads R14 from FS:-8
 after calling assembly); its stack words are the remaining arguments and
-the spill space, and its regions include the whole text section.
+the spill space; the whole text section comes once, in the request's
+"shared" regions (written before the first call).
 
 A call lists the CPUID features it "needs" (avx512f, avx512_vnni, avx_vnni,
 avx512_bf16, amx_tile, amx_int8, amx_bf16); one the emulated CPU lacks is
@@ -247,12 +248,14 @@ def main():
     mem.need(STACK_VA, STACK_PAGES * PAGE)
     mem.need(SENTINEL_VA, PAGE)
     mem.need(CPUID_VA, PAGE)
-    for c in req["calls"]:
-        for r in c["regions"]:
-            r["bytes"] = base64.b64decode(r["data"])
-            mem.need(r["addr"], len(r["bytes"]))
+    shared = req.get("shared", [])
+    for r in shared + [r for c in req["calls"] for r in c["regions"]]:
+        r["bytes"] = base64.b64decode(r["data"])
+        mem.need(r["addr"], len(r["bytes"]))
     mem.commit()
     mem.write(SENTINEL_VA, b"\xf4" * 16)  # HLT
+    for r in shared:
+        mem.write(r["addr"], r["bytes"])
     features = cpu_features(mem)
     out = {"cpuid": features, "calls": [run_call(mem, c, features) for c in req["calls"]]}
     with open(sys.argv[2], "w") as f:
