@@ -109,6 +109,17 @@ func amxKernel(name, op string) {
 	Load(Param("c"), out)
 	// panels emits the loop over k for one or two panels and the stores.
 	panels := func(lbl string, two bool) {
+		// mac loads A into tile ta and the panels' B into tb0 (and tb1),
+		// and adds their products to C (tmm4, tmm5).
+		mac := func(ta, tb0, tb1 byte) {
+			tileloadd(ap, lda, ta)
+			tileloadd(b0, sixty4, tb0)
+			tdp(op, tb0, ta, 4)
+			if two {
+				tileloadd(b1, sixty4, tb1)
+				tdp(op, tb1, ta, 5)
+			}
+		}
 		tilezero(4)
 		if two {
 			tilezero(5)
@@ -122,13 +133,7 @@ func amxKernel(name, op string) {
 		TESTQ(n, n)
 		JE(LabelRef(lbl + "_tail"))
 		Label(lbl + "_k")
-		tileloadd(ap, lda, 0)
-		tileloadd(b0, sixty4, 1)
-		tdp(op, 1, 0, 4)
-		if two {
-			tileloadd(b1, sixty4, 2)
-			tdp(op, 2, 0, 5)
-		}
+		mac(0, 1, 2)
 		ADDQ(U32(64), ap)
 		ADDQ(U32(1024), b0)
 		if two {
@@ -140,13 +145,7 @@ func amxKernel(name, op string) {
 		Load(Param("tail"), n)
 		TESTQ(n, n)
 		JE(LabelRef(lbl + "_store"))
-		tileloadd(ap, lda, 3)
-		tileloadd(b0, sixty4, 6)
-		tdp(op, 6, 3, 4)
-		if two {
-			tileloadd(b1, sixty4, 7)
-			tdp(op, 7, 3, 5)
-		}
+		mac(3, 6, 7)
 		Label(lbl + "_store")
 		MOVQ(out, cp)
 		tilestored(4, cp, sixty4)
